@@ -1,0 +1,1224 @@
+/*
+ * cluster.c -- bootstrap, metadata cache, leader routing and the libev
+ * glue for broker connections (the protocol itself is in conn.c).
+ *
+ * Operations (list offset, fetch) run as small state machines: wait for
+ * metadata of their topic, route to the partition leader, submit on that
+ * broker's shared connection, and on a retriable error (leader moved,
+ * epoch fenced, connection lost) refresh metadata and try again until
+ * their deadline.
+ */
+#include "config.h"
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <ev.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kafka/cluster.h"
+#include "kafka/conn.h"
+#include "kafka/kproto.h"
+#include "net/log.h"
+
+#define KC_MAX_RETRIES		5
+#define KC_BACKOFF_MIN		0.1
+#define KC_BACKOFF_MAX		10.0
+#define KC_MAX_BOOTSTRAP	32
+
+struct kcluster;
+
+struct kbroker {
+	LIST_ENTRY(kbroker)	 entry;
+	struct kcluster		*kc;
+	int32_t			 node_id;	/* < 0: bootstrap address */
+	char			*host;
+	int			 port;
+	char			 name[300];	/* host:port */
+	int			 fd;
+	int			 connecting;
+	ev_io			 io;
+	ev_timer		 timer;		/* connect and request timeouts */
+	struct kconn		 conn;
+	int			 have_conn;
+	double			 backoff;
+	double			 retry_at;	/* no new attempt before */
+	char			 lasterr[200];
+};
+LIST_HEAD(kbrokerl, kbroker);
+
+struct ktopic {
+	LIST_ENTRY(ktopic)	 entry;
+	char			*name;
+	int16_t			 error_code;
+	int32_t			 nparts;
+	int32_t			*leader;
+	int32_t			*epoch;
+	int16_t			*perr;
+	double			 fetched_at;
+	int			 stale;
+};
+LIST_HEAD(ktopicl, ktopic);
+
+enum kop_type {
+	KOP_LIST_OFFSET,
+	KOP_FETCH
+};
+
+struct kop {
+	TAILQ_ENTRY(kop)	 entry;
+	struct kcluster		*kc;
+	enum kop_type		 type;
+	char			*topic;
+	int32_t			 partition;
+	int64_t			 value;		/* timestamp or offset */
+	int32_t			 max_bytes;
+	int32_t			 leader_epoch;
+	kcluster_cb		 cb;
+	void			*arg;
+	double			 deadline;
+	int			 retries;
+	int			 waiting_md;	/* on kc->mdwait */
+	int			 busy;		/* submitted on a connection */
+	ev_timer		 timer;
+	char			 lasterr[200];
+	enum kcluster_err	 lasterr_class;
+};
+TAILQ_HEAD(kopq, kop);
+
+struct kcluster {
+	struct ev_loop		*loop;
+	struct kcluster_conf	 conf;
+	char			*client_id;
+	char			*boot_host[KC_MAX_BOOTSTRAP];
+	int			 boot_port[KC_MAX_BOOTSTRAP];
+	int			 nboot;
+	int			 boot_next;
+	struct kbrokerl		 brokers;
+	struct ktopicl		 topics;
+	struct kopq		 ops;		/* every live op */
+	struct kopq		 mdwait;	/* ops waiting for metadata */
+	struct kbroker		*md_broker;	/* metadata request in flight */
+	int			 md_tried;	/* brokers tried this round */
+	char			 md_err[200];
+};
+
+static void	 kb_connect(struct kbroker *);
+static void	 kb_close(struct kbroker *, const char *);
+static void	 kb_failed(struct kbroker *, const char *, ...)
+		    __attribute__((__format__(__printf__, 2, 3)));
+static void	 kb_update_io(struct kbroker *);
+static void	 kb_arm_timer(struct kbroker *);
+static void	 kc_metadata(struct kcluster *);
+static void	 kop_run(struct kop *);
+static void	 kop_retry(struct kop *, enum kcluster_err, int16_t, const char *);
+static void	 kop_finish(struct kop *, struct kcluster_result *);
+static void	 kop_fail(struct kop *, enum kcluster_err, int16_t, const char *);
+
+void
+kcluster_conf_default(struct kcluster_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->client_id = "kafkagate";
+	c->request_timeout = 10;
+	c->connect_timeout = 5;
+	c->metadata_max_age = 60;
+	c->max_response = 64 * 1024 * 1024;
+}
+
+/* Parse "host:port" or "[v6]:port" into a new host string and a port. */
+static int
+kc_split_hostport(const char *s, size_t len, char **host, int *port)
+{
+	const char	*colon, *h;
+	size_t		 hlen;
+	char		 pbuf[8], *end;
+	long		 p;
+
+	colon = NULL;
+	for (h = s + len; h > s; h--)
+		if (h[-1] == ':') {
+			colon = h - 1;
+			break;
+		}
+	if (colon == NULL || colon == s || (size_t)(s + len - colon - 1) >= sizeof(pbuf) ||
+	    s + len - colon - 1 == 0)
+		return -1;
+	memcpy(pbuf, colon + 1, (size_t)(s + len - colon - 1));
+	pbuf[s + len - colon - 1] = '\0';
+	p = strtol(pbuf, &end, 10);
+	if (*end != '\0' || p < 1 || p > 65535)
+		return -1;
+	h = s;
+	hlen = (size_t)(colon - s);
+	if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
+		h++;
+		hlen -= 2;
+	}
+	if (hlen == 0 || hlen > 255)
+		return -1;
+	if ((*host = strndup(h, hlen)) == NULL)
+		return -1;
+	*port = (int)p;
+	return 0;
+}
+
+struct kcluster *
+kcluster_new(struct ev_loop *loop, const struct kcluster_conf *conf,
+    char *err, size_t errlen)
+{
+	struct kcluster	*kc;
+	const char	*p, *q;
+
+	if ((kc = calloc(1, sizeof(*kc))) == NULL) {
+		(void)snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	kc->loop = loop;
+	kc->conf = *conf;
+	LIST_INIT(&kc->brokers);
+	LIST_INIT(&kc->topics);
+	TAILQ_INIT(&kc->ops);
+	TAILQ_INIT(&kc->mdwait);
+	kc->client_id = strdup(conf->client_id ? conf->client_id : "kafkagate");
+	kc->conf.brokers = NULL;
+	if (kc->client_id == NULL)
+		goto fail;
+	for (p = conf->brokers ? conf->brokers : ""; *p != '\0'; p = q) {
+		while (*p == ',' || *p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		for (q = p; *q != '\0' && *q != ',' && *q != ' '; q++)
+			;
+		if (kc->nboot == KC_MAX_BOOTSTRAP) {
+			(void)snprintf(err, errlen, "more than %d bootstrap brokers",
+			    KC_MAX_BOOTSTRAP);
+			goto fail;
+		}
+		if (kc_split_hostport(p, (size_t)(q - p), &kc->boot_host[kc->nboot],
+		    &kc->boot_port[kc->nboot]) != 0) {
+			(void)snprintf(err, errlen, "bad broker address \"%.*s\": "
+			    "expected HOST:PORT", (int)(q - p), p);
+			goto fail;
+		}
+		kc->nboot++;
+	}
+	if (kc->nboot == 0) {
+		(void)snprintf(err, errlen, "no broker address given");
+		goto fail;
+	}
+	return kc;
+fail:
+	kcluster_free(kc);
+	return NULL;
+}
+
+static void
+kt_free(struct ktopic *t)
+{
+	free(t->name);
+	free(t->leader);
+	free(t->epoch);
+	free(t->perr);
+	free(t);
+}
+
+void
+kcluster_free(struct kcluster *kc)
+{
+	struct kbroker	*b;
+	struct ktopic	*t;
+	struct kop	*op;
+	int		 i;
+
+	if (kc == NULL)
+		return;
+	/* Connections first: their requests point at ops. */
+	LIST_FOREACH(b, &kc->brokers, entry)
+		if (b->have_conn)
+			kconn_fail(&b->conn, KCONN_ECANCEL, "gateway shutting down");
+	kc->md_broker = NULL;
+	while ((op = TAILQ_FIRST(&kc->mdwait)) != NULL) {
+		TAILQ_REMOVE(&kc->mdwait, op, entry);
+		op->waiting_md = 0;
+		TAILQ_INSERT_TAIL(&kc->ops, op, entry);
+	}
+	while ((op = TAILQ_FIRST(&kc->ops)) != NULL)
+		kop_fail(op, KCE_SHUTDOWN, 0, "gateway shutting down");
+	while ((b = LIST_FIRST(&kc->brokers)) != NULL) {
+		kb_close(b, "shutting down");
+		LIST_REMOVE(b, entry);
+		free(b->host);
+		free(b);
+	}
+	while ((t = LIST_FIRST(&kc->topics)) != NULL) {
+		LIST_REMOVE(t, entry);
+		kt_free(t);
+	}
+	for (i = 0; i < kc->nboot; i++)
+		free(kc->boot_host[i]);
+	free(kc->client_id);
+	free(kc);
+}
+
+/* ---- brokers and their sockets ---- */
+
+static struct kbroker *
+kb_find(struct kcluster *kc, int32_t node_id)
+{
+	struct kbroker	*b;
+
+	LIST_FOREACH(b, &kc->brokers, entry)
+		if (b->node_id == node_id)
+			return b;
+	return NULL;
+}
+
+static struct kbroker *
+kb_find_addr(struct kcluster *kc, const char *host, int port)
+{
+	struct kbroker	*b;
+
+	LIST_FOREACH(b, &kc->brokers, entry)
+		if (b->port == port && strcmp(b->host, host) == 0)
+			return b;
+	return NULL;
+}
+
+static void kb_io_cb(struct ev_loop *, ev_io *, int);
+static void kb_timer_cb(struct ev_loop *, ev_timer *, int);
+
+static struct kbroker *
+kb_new(struct kcluster *kc, int32_t node_id, const char *host, int port)
+{
+	struct kbroker	*b;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return NULL;
+	if ((b->host = strdup(host)) == NULL) {
+		free(b);
+		return NULL;
+	}
+	b->kc = kc;
+	b->node_id = node_id;
+	b->port = port;
+	b->fd = -1;
+	b->backoff = KC_BACKOFF_MIN;
+	(void)snprintf(b->name, sizeof(b->name), strchr(host, ':') ?
+	    "[%s]:%d" : "%s:%d", host, port);
+	ev_init(&b->io, kb_io_cb);
+	b->io.data = b;
+	ev_init(&b->timer, kb_timer_cb);
+	b->timer.data = b;
+	LIST_INSERT_HEAD(&kc->brokers, b, entry);
+	return b;
+}
+
+static int
+kb_ready(const struct kbroker *b)
+{
+	return b->have_conn && b->fd >= 0 && !b->connecting &&
+	    b->conn.state == KCONN_READY;
+}
+
+static int
+kb_usable(const struct kbroker *b)
+{
+	return b->have_conn && b->conn.state != KCONN_DEAD;
+}
+
+/* Close the socket; the kconn fails every request with the reason. */
+static void
+kb_close(struct kbroker *b, const char *why)
+{
+	struct kcluster	*kc = b->kc;
+
+	ev_io_stop(kc->loop, &b->io);
+	ev_timer_stop(kc->loop, &b->timer);
+	if (b->fd >= 0) {
+		(void)close(b->fd);
+		b->fd = -1;
+	}
+	b->connecting = 0;
+	if (b->have_conn) {
+		b->have_conn = 0;
+		if (b->conn.state != KCONN_DEAD)
+			kconn_fail(&b->conn, KCONN_EDISCONNECT, "%s", why);
+		kconn_free(&b->conn);
+	}
+}
+
+static void
+kb_failed(struct kbroker *b, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(b->lasterr, sizeof(b->lasterr), fmt, ap);
+	va_end(ap);
+	log_warnx("kafka: %s", b->lasterr);
+	b->retry_at = ev_now(b->kc->loop) + b->backoff;
+	b->backoff = b->backoff * 2 > KC_BACKOFF_MAX ? KC_BACKOFF_MAX :
+	    b->backoff * 2;
+	kb_close(b, b->lasterr);
+}
+
+static void
+kb_connect(struct kbroker *b)
+{
+	struct kcluster		*kc = b->kc;
+	struct addrinfo		 hints, *res = NULL, *ai;
+	char			 port[8];
+	int			 fd = -1, rc, one = 1;
+
+	if (kb_usable(b))
+		return;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	(void)snprintf(port, sizeof(port), "%d", b->port);
+	/*
+	 * getaddrinfo() blocks; broker names are resolved rarely (connect
+	 * and reconnect only), and numeric addresses never block.
+	 */
+	if ((rc = getaddrinfo(b->host, port, &hints, &res)) != 0) {
+		kb_failed(b, "cannot resolve broker %s: %s", b->name,
+		    gai_strerror(rc));
+		return;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0)
+			continue;
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
+		    errno == EINPROGRESS)
+			break;
+		rc = errno;
+		(void)close(fd);
+		fd = -1;
+		errno = rc;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		kb_failed(b, "cannot connect to broker %s: %s", b->name,
+		    strerror(errno));
+		return;
+	}
+	b->fd = fd;
+	b->connecting = 1;
+	kconn_init(&b->conn, kc->client_id, b->name, kc->conf.max_response,
+	    kc->conf.request_timeout);
+	b->have_conn = 1;
+	ev_io_set(&b->io, fd, EV_WRITE);
+	ev_io_start(kc->loop, &b->io);
+	kb_arm_timer(b);
+	log_debug("kafka: connecting to %s", b->name);
+}
+
+static void
+kb_update_io(struct kbroker *b)
+{
+	struct kcluster	*kc = b->kc;
+	const uint8_t	*p;
+	int		 ev = EV_READ;
+
+	if (b->fd < 0)
+		return;
+	if (b->connecting || kconn_output(&b->conn, &p) > 0)
+		ev |= EV_WRITE;
+	if (b->connecting)
+		ev = EV_WRITE;
+	if ((b->io.events & (EV_READ | EV_WRITE)) != ev || !ev_is_active(&b->io)) {
+		ev_io_stop(kc->loop, &b->io);
+		ev_io_set(&b->io, b->fd, ev);
+		ev_io_start(kc->loop, &b->io);
+	}
+}
+
+static void
+kb_arm_timer(struct kbroker *b)
+{
+	struct kcluster	*kc = b->kc;
+	double		 next, now = ev_now(kc->loop);
+
+	ev_timer_stop(kc->loop, &b->timer);
+	if (b->connecting)
+		next = now + kc->conf.connect_timeout;
+	else if (b->have_conn) {
+		next = kconn_check_timeouts(&b->conn, now);
+		if (next <= 0)
+			return;
+	} else
+		return;
+	ev_timer_set(&b->timer, next - now > 0 ? next - now : 0, 0);
+	ev_timer_start(kc->loop, &b->timer);
+}
+
+/* Write what the connection has queued; returns -1 if the broker died. */
+static int
+kb_flush(struct kbroker *b)
+{
+	const uint8_t	*p;
+	size_t		 n;
+	ssize_t		 w;
+
+	while ((n = kconn_output(&b->conn, &p)) > 0) {
+		w = send(b->fd, p, n, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			if (errno == EINTR)
+				continue;
+			kb_failed(b, "write to broker %s failed: %s", b->name,
+			    strerror(errno));
+			return -1;
+		}
+		kconn_sent(&b->conn, (size_t)w);
+	}
+	return 0;
+}
+
+/* After anything that may have queued output or changed deadlines. */
+static void
+kb_kick(struct kbroker *b)
+{
+	if (b->fd < 0 || b->connecting)
+		return;
+	if (b->conn.state == KCONN_DEAD) {
+		kb_failed(b, "broker %s: %s", b->name, b->conn.errmsg);
+		return;
+	}
+	if (kb_flush(b) != 0)
+		return;
+	kb_update_io(b);
+	kb_arm_timer(b);
+}
+
+static void
+kb_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct kbroker	*b = w->data;
+	uint8_t		*p;
+	size_t		 room;
+	ssize_t		 n;
+	int		 err, i;
+	socklen_t	 len = sizeof(err);
+
+	if (b->connecting) {
+		if (getsockopt(b->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+			err = errno;
+		if (err != 0) {
+			kb_failed(b, "cannot connect to broker %s: %s",
+			    b->name, strerror(err));
+			return;
+		}
+		b->connecting = 0;
+		b->backoff = KC_BACKOFF_MIN;
+		log_debug("kafka: connected to %s", b->name);
+		kconn_start(&b->conn, ev_now(loop));
+		kb_kick(b);
+		return;
+	}
+	if (revents & EV_READ) {
+		/* A bounded number of reads per wakeup keeps other fds fair. */
+		for (i = 0; i < 64; i++) {
+			if (kconn_read_buf(&b->conn, &p, &room) != 0) {
+				kb_failed(b, "broker %s: %s", b->name, b->conn.errmsg[0] ?
+				    b->conn.errmsg : "out of memory");
+				return;
+			}
+			n = recv(b->fd, p, room, 0);
+			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				break;
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				kb_failed(b, "broker %s closed the connection%s%s",
+				    b->name, n == 0 ? "" : ": ",
+				    n == 0 ? "" : strerror(errno));
+				return;
+			}
+			if (kconn_read_done(&b->conn, (size_t)n, ev_now(loop)) != 0) {
+				kb_failed(b, "broker %s: %s", b->name, b->conn.errmsg);
+				return;
+			}
+			if (b->fd < 0)
+				return;		/* closed from a callback */
+		}
+	}
+	kb_kick(b);
+}
+
+static void
+kb_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct kbroker	*b = w->data;
+
+	(void)revents;
+	if (b->connecting) {
+		kb_failed(b, "cannot connect to broker %s: connection "
+		    "timed out", b->name);
+		return;
+	}
+	if (b->have_conn && kconn_check_timeouts(&b->conn, ev_now(loop)) < 0) {
+		kb_failed(b, "broker %s: %s", b->name, b->conn.errmsg);
+		return;
+	}
+	kb_arm_timer(b);
+}
+
+/* Submit a request on a broker, connecting first if needed. */
+static int
+kb_submit(struct kbroker *b, int16_t api_key, kconn_enc_fn enc, kconn_resp_fn cb,
+    void *arg)
+{
+	if (!kb_usable(b)) {
+		if (ev_now(b->kc->loop) < b->retry_at)
+			return -1;
+		kb_connect(b);
+		if (!kb_usable(b))
+			return -1;
+	}
+	if (kconn_submit(&b->conn, api_key, enc, cb, arg, ev_now(b->kc->loop)) != 0)
+		return -1;
+	kb_kick(b);
+	return 0;
+}
+
+/* ---- metadata ---- */
+
+static struct ktopic *
+kt_find(struct kcluster *kc, const char *name)
+{
+	struct ktopic	*t;
+
+	LIST_FOREACH(t, &kc->topics, entry)
+		if (strcmp(t->name, name) == 0)
+			return t;
+	return NULL;
+}
+
+struct kc_mdreq {
+	struct kcluster	*kc;
+	struct kbroker	*b;
+	const char	**names;
+	int		 n;
+};
+
+static int
+kc_enc_metadata(struct kwriter *w, int16_t version, int32_t corr,
+    const char *client_id, void *arg)
+{
+	struct kc_mdreq	*m = arg;
+
+	return kafka_enc_metadata(w, version, corr, client_id, m->names, m->n);
+}
+
+static void
+kc_apply_metadata(struct kcluster *kc, const struct kafka_metadata_resp *md)
+{
+	struct kbroker	*b;
+	struct ktopic	*t;
+	char		 host[256];
+	int32_t		 i, j, p;
+
+	for (i = 0; i < md->broker_count; i++) {
+		const struct kafka_md_broker *mb = &md->brokers[i];
+
+		if (mb->host.len <= 0 || (size_t)mb->host.len >= sizeof(host))
+			continue;
+		memcpy(host, mb->host.p, (size_t)mb->host.len);
+		host[mb->host.len] = '\0';
+		b = kb_find(kc, mb->node_id);
+		if (b != NULL && (b->port != mb->port || strcmp(b->host, host))) {
+			/*
+			 * The broker moved.  Detach the old entry rather than
+			 * free it: we may be inside its own read callback.  Its
+			 * requests finish or fail there; it is freed at exit.
+			 */
+			b->node_id = INT32_MIN;
+			b = NULL;
+		}
+		if (b == NULL && (b = kb_find_addr(kc, host, mb->port)) != NULL &&
+		    b->node_id < 0)
+			b->node_id = mb->node_id;	/* adopt the bootstrap conn */
+		else if (b == NULL)
+			(void)kb_new(kc, mb->node_id, host, mb->port);
+	}
+	for (i = 0; i < md->topic_count; i++) {
+		const struct kafka_md_topic *mt = &md->topics[i];
+		char	*name;
+		int32_t	 np = 0;
+
+		if (mt->name.len <= 0)
+			continue;
+		if ((name = strndup((const char *)mt->name.p,
+		    (size_t)mt->name.len)) == NULL)
+			continue;
+		if ((t = kt_find(kc, name)) == NULL) {
+			if ((t = calloc(1, sizeof(*t))) == NULL) {
+				free(name);
+				continue;
+			}
+			t->name = name;
+			LIST_INSERT_HEAD(&kc->topics, t, entry);
+		} else
+			free(name);
+		/* Partition ids index the table; size it by the largest id. */
+		for (j = 0; j < mt->partition_count; j++)
+			if (mt->partitions[j].partition >= np &&
+			    mt->partitions[j].partition < 1000000)
+				np = mt->partitions[j].partition + 1;
+		free(t->leader);
+		free(t->epoch);
+		free(t->perr);
+		t->leader = calloc((size_t)np + 1, sizeof(*t->leader));
+		t->epoch = calloc((size_t)np + 1, sizeof(*t->epoch));
+		t->perr = calloc((size_t)np + 1, sizeof(*t->perr));
+		if (t->leader == NULL || t->epoch == NULL || t->perr == NULL) {
+			t->nparts = 0;
+			t->stale = 1;
+			continue;
+		}
+		for (p = 0; p < np; p++) {
+			t->leader[p] = -1;
+			t->epoch[p] = -1;
+			t->perr[p] = KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+		}
+		for (j = 0; j < mt->partition_count; j++) {
+			const struct kafka_md_partition *mp = &mt->partitions[j];
+
+			if (mp->partition < 0 || mp->partition >= np)
+				continue;
+			t->leader[mp->partition] = mp->leader_id;
+			t->epoch[mp->partition] = mp->leader_epoch;
+			t->perr[mp->partition] = mp->error_code;
+		}
+		t->nparts = np;
+		t->error_code = mt->error_code;
+		t->fetched_at = ev_now(kc->loop);
+		t->stale = 0;
+	}
+}
+
+static void
+kc_md_done(struct kcluster *kc)
+{
+	struct kopq	 q;
+	struct kop	*op;
+
+	/* Re-run every waiting op; those still missing metadata re-queue. */
+	TAILQ_INIT(&q);
+	while ((op = TAILQ_FIRST(&kc->mdwait)) != NULL) {
+		TAILQ_REMOVE(&kc->mdwait, op, entry);
+		op->waiting_md = 0;
+		op->timer.repeat = 0;
+		TAILQ_INSERT_TAIL(&q, op, entry);
+	}
+	while ((op = TAILQ_FIRST(&q)) != NULL) {
+		TAILQ_REMOVE(&q, op, entry);
+		TAILQ_INSERT_TAIL(&kc->ops, op, entry);
+		kop_run(op);
+	}
+}
+
+static void
+kc_md_fail_all(struct kcluster *kc, enum kcluster_err err, const char *msg)
+{
+	struct kop	*op;
+
+	while ((op = TAILQ_FIRST(&kc->mdwait)) != NULL) {
+		TAILQ_REMOVE(&kc->mdwait, op, entry);
+		TAILQ_INSERT_TAIL(&kc->ops, op, entry);
+		op->waiting_md = 0;
+		kop_fail(op, err, 0, msg);
+	}
+}
+
+static void
+kc_on_metadata(void *arg, int err, const char *msg, int16_t version,
+    const uint8_t *body, size_t len)
+{
+	struct kc_mdreq			*m = arg;
+	struct kcluster			*kc = m->kc;
+	struct kafka_metadata_resp	 md;
+	int				 i;
+
+	for (i = 0; i < m->n; i++)
+		free((char *)m->names[i]);
+	free(m->names);
+	kc->md_broker = NULL;
+	free(m);
+	if (err == KCONN_ECANCEL)
+		return;
+	if (err != KCONN_OK) {
+		(void)snprintf(kc->md_err, sizeof(kc->md_err), "%s",
+		    msg ? msg : "metadata request failed");
+		kc_metadata(kc);	/* try another broker */
+		return;
+	}
+	memset(&md, 0, sizeof(md));
+	if (kafka_dec_metadata(body, len, version, &md) != 0) {
+		kafka_metadata_free(&md);
+		log_warnx("kafka: malformed Metadata v%d response", version);
+		(void)snprintf(kc->md_err, sizeof(kc->md_err),
+		    "malformed Metadata response");
+		kc_metadata(kc);
+		return;
+	}
+	kc_apply_metadata(kc, &md);
+	kafka_metadata_free(&md);
+	kc->md_tried = 0;
+	kc_md_done(kc);
+}
+
+/* Pick a broker for metadata: a ready one, else the next address. */
+static struct kbroker *
+kc_md_pick(struct kcluster *kc)
+{
+	struct kbroker	*b;
+	double		 now = ev_now(kc->loop);
+	int		 i, k;
+
+	LIST_FOREACH(b, &kc->brokers, entry)
+		if (kb_ready(b))
+			return b;
+	LIST_FOREACH(b, &kc->brokers, entry)
+		if (kb_usable(b))
+			return b;
+	/* Known brokers first (after the first metadata), then bootstrap. */
+	LIST_FOREACH(b, &kc->brokers, entry)
+		if (b->node_id >= 0 && now >= b->retry_at && kc->md_tried == 0) {
+			kc->md_tried++;
+			return b;
+		}
+	for (i = 0; i < kc->nboot; i++) {
+		if (kc->md_tried >= kc->nboot + 1)
+			return NULL;
+		k = (kc->boot_next + i) % kc->nboot;
+		b = kb_find_addr(kc, kc->boot_host[k], kc->boot_port[k]);
+		if (b == NULL)
+			b = kb_new(kc, -1 - k, kc->boot_host[k], kc->boot_port[k]);
+		if (b == NULL)
+			return NULL;
+		if (now < b->retry_at)
+			continue;
+		kc->boot_next = k + 1;
+		kc->md_tried++;
+		return b;
+	}
+	return NULL;
+}
+
+/* Start a metadata request for the topics ops are waiting on, if none is. */
+static void
+kc_metadata(struct kcluster *kc)
+{
+	struct kc_mdreq	*m;
+	struct kbroker	*b;
+	struct kop	*op;
+	int		 n = 0, i, dup;
+
+	if (kc->md_broker != NULL || TAILQ_EMPTY(&kc->mdwait))
+		return;
+	for (;;) {
+		if ((b = kc_md_pick(kc)) == NULL) {
+			kc->md_tried = 0;
+			kc_md_fail_all(kc, KCE_UNREACHABLE, kc->md_err[0] ?
+			    kc->md_err : "no broker reachable");
+			return;
+		}
+		if ((m = calloc(1, sizeof(*m))) == NULL)
+			return;
+		m->kc = kc;
+		m->b = b;
+		TAILQ_FOREACH(op, &kc->mdwait, entry)
+			n++;
+		if ((m->names = calloc((size_t)n, sizeof(*m->names))) == NULL) {
+			free(m);
+			return;
+		}
+		TAILQ_FOREACH(op, &kc->mdwait, entry) {
+			for (dup = 0, i = 0; i < m->n && !dup; i++)
+				dup = strcmp(m->names[i], op->topic) == 0;
+			if (!dup && (m->names[m->n] = strdup(op->topic)) != NULL)
+				m->n++;
+		}
+		kc->md_broker = b;
+		if (kb_submit(b, KAFKA_API_METADATA, kc_enc_metadata,
+		    kc_on_metadata, m) == 0)
+			return;
+		/* Could not even start: remember why, try the next one. */
+		kc->md_broker = NULL;
+		(void)snprintf(kc->md_err, sizeof(kc->md_err), "%s",
+		    b->lasterr[0] ? b->lasterr : "broker unavailable");
+		for (i = 0; i < m->n; i++)
+			free((char *)m->names[i]);
+		free(m->names);
+		free(m);
+		n = 0;
+	}
+}
+
+/* ---- operations ---- */
+
+static void
+kop_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct kop	*op = w->data;
+
+	(void)loop;
+	(void)revents;
+	kop_run(op);
+}
+
+static struct kop *
+kop_new(struct kcluster *kc, enum kop_type type, const char *topic,
+    int32_t partition, int64_t value, kcluster_cb cb, void *arg)
+{
+	struct kop	*op;
+
+	if ((op = calloc(1, sizeof(*op))) == NULL)
+		return NULL;
+	if ((op->topic = strdup(topic)) == NULL) {
+		free(op);
+		return NULL;
+	}
+	op->kc = kc;
+	op->type = type;
+	op->partition = partition;
+	op->value = value;
+	op->cb = cb;
+	op->arg = arg;
+	op->leader_epoch = -1;
+	op->deadline = ev_now(kc->loop) + kc->conf.request_timeout;
+	ev_init(&op->timer, kop_timer_cb);
+	op->timer.data = op;
+	TAILQ_INSERT_TAIL(&kc->ops, op, entry);
+	/* Never call back from inside the caller: start on the next turn. */
+	ev_timer_set(&op->timer, 0, 0);
+	ev_timer_start(kc->loop, &op->timer);
+	return op;
+}
+
+static void
+kop_free(struct kop *op)
+{
+	struct kcluster	*kc = op->kc;
+
+	ev_timer_stop(kc->loop, &op->timer);
+	if (op->waiting_md)
+		TAILQ_REMOVE(&kc->mdwait, op, entry);
+	else
+		TAILQ_REMOVE(&kc->ops, op, entry);
+	free(op->topic);
+	free(op);
+}
+
+static void
+kop_finish(struct kop *op, struct kcluster_result *res)
+{
+	op->cb(op->arg, res);
+	kop_free(op);
+}
+
+static void
+kop_fail(struct kop *op, enum kcluster_err err, int16_t kerr, const char *msg)
+{
+	struct kcluster_result	 res;
+
+	memset(&res, 0, sizeof(res));
+	res.err = err;
+	res.kafka_error = kerr;
+	res.errmsg = msg;
+	res.offset = -1;
+	kop_finish(op, &res);
+}
+
+static int
+kop_retriable(int16_t code)
+{
+	switch (code) {
+	case KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION:
+	case KAFKA_ERR_LEADER_NOT_AVAILABLE:
+	case KAFKA_ERR_NOT_LEADER_OR_FOLLOWER:
+	case KAFKA_ERR_REPLICA_NOT_AVAILABLE:
+	case KAFKA_ERR_NETWORK_EXCEPTION:
+	case KAFKA_ERR_KAFKA_STORAGE_ERROR:
+	case KAFKA_ERR_FENCED_LEADER_EPOCH:
+	case KAFKA_ERR_UNKNOWN_LEADER_EPOCH:
+	case KAFKA_ERR_OFFSET_NOT_AVAILABLE:
+	case KAFKA_ERR_REQUEST_TIMED_OUT:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Try again after a short pause with fresh metadata, or give up with the
+ * last error once out of retries or time.
+ */
+static void
+kop_retry(struct kop *op, enum kcluster_err err, int16_t kerr, const char *msg)
+{
+	struct kcluster	*kc = op->kc;
+	struct ktopic	*t;
+	double		 delay, now = ev_now(kc->loop);
+
+	op->busy = 0;
+	(void)snprintf(op->lasterr, sizeof(op->lasterr), "%s", msg);
+	op->lasterr_class = err;
+	if ((t = kt_find(kc, op->topic)) != NULL)
+		t->stale = 1;
+	delay = 0.05 * (1 << op->retries);
+	if (++op->retries > KC_MAX_RETRIES || now + delay >= op->deadline) {
+		kop_fail(op, err, kerr, op->lasterr);
+		return;
+	}
+	log_debug("kafka: %s-%d: retry %d in %.2f s: %s", op->topic,
+	    op->partition, op->retries, delay, msg);
+	ev_timer_stop(kc->loop, &op->timer);
+	ev_timer_set(&op->timer, delay, 0);
+	ev_timer_start(kc->loop, &op->timer);
+}
+
+static void
+kop_kafka_error(struct kop *op, int16_t code)
+{
+	if (kop_retriable(code)) {
+		kop_retry(op, KCE_KAFKA, code, kafka_err_name(code));
+		return;
+	}
+	kop_fail(op, KCE_KAFKA, code, kafka_err_name(code));
+}
+
+static int
+kop_enc(struct kwriter *w, int16_t version, int32_t corr, const char *client_id,
+    void *arg)
+{
+	struct kop			*op = arg;
+	struct kafka_lo_req		 lo;
+	struct kafka_fetch_part_req	 fp;
+	struct kafka_fetch_req		 fr;
+
+	if (op->type == KOP_LIST_OFFSET) {
+		lo.topic = op->topic;
+		lo.partition = op->partition;
+		lo.current_leader_epoch = op->leader_epoch;
+		lo.timestamp = op->value;
+		return kafka_enc_list_offsets(w, version, corr, client_id, 0,
+		    &lo, 1);
+	}
+	fp.topic = op->topic;
+	fp.partition = op->partition;
+	fp.current_leader_epoch = op->leader_epoch;
+	fp.fetch_offset = op->value;
+	fp.partition_max_bytes = op->max_bytes;
+	fr.max_wait_ms = 100;
+	fr.min_bytes = 0;
+	fr.max_bytes = op->max_bytes;
+	fr.isolation_level = 0;
+	fr.parts = &fp;
+	fr.nparts = 1;
+	return kafka_enc_fetch(w, version, corr, client_id, &fr);
+}
+
+static void
+kop_on_list_offsets(struct kop *op, int16_t version, const uint8_t *body,
+    size_t len)
+{
+	struct kafka_list_offsets_resp	 lr;
+	struct kcluster_result		 res;
+	int32_t				 i;
+
+	memset(&lr, 0, sizeof(lr));
+	if (kafka_dec_list_offsets(body, len, version, &lr) != 0) {
+		kafka_list_offsets_free(&lr);
+		kop_fail(op, KCE_PROTOCOL, 0, "malformed ListOffsets response");
+		return;
+	}
+	for (i = 0; i < lr.count; i++)
+		if (lr.results[i].partition == op->partition)
+			break;
+	if (i == lr.count) {
+		kafka_list_offsets_free(&lr);
+		kop_fail(op, KCE_PROTOCOL, 0,
+		    "ListOffsets response without the partition");
+		return;
+	}
+	if (lr.results[i].error_code != KAFKA_ERR_NONE) {
+		int16_t	 code = lr.results[i].error_code;
+
+		kafka_list_offsets_free(&lr);
+		kop_kafka_error(op, code);
+		return;
+	}
+	memset(&res, 0, sizeof(res));
+	res.offset = lr.results[i].offset;
+	kafka_list_offsets_free(&lr);
+	kop_finish(op, &res);
+}
+
+static void
+kop_on_fetch(struct kop *op, int16_t version, const uint8_t *body, size_t len)
+{
+	struct kafka_fetch_resp	 fr;
+	struct kcluster_result	 res;
+	int32_t			 i;
+
+	memset(&fr, 0, sizeof(fr));
+	if (kafka_dec_fetch(body, len, version, &fr) != 0) {
+		kafka_fetch_free(&fr);
+		kop_fail(op, KCE_PROTOCOL, 0, "malformed Fetch response");
+		return;
+	}
+	if (fr.error_code != KAFKA_ERR_NONE) {
+		int16_t	 code = fr.error_code;
+
+		kafka_fetch_free(&fr);
+		kop_kafka_error(op, code);
+		return;
+	}
+	for (i = 0; i < fr.count; i++)
+		if (fr.parts[i].partition == op->partition)
+			break;
+	if (i == fr.count) {
+		kafka_fetch_free(&fr);
+		kop_fail(op, KCE_PROTOCOL, 0, "Fetch response without the partition");
+		return;
+	}
+	if (fr.parts[i].error_code != KAFKA_ERR_NONE) {
+		int16_t	 code = fr.parts[i].error_code;
+
+		kafka_fetch_free(&fr);
+		kop_kafka_error(op, code);
+		return;
+	}
+	memset(&res, 0, sizeof(res));
+	res.offset = op->value;
+	res.records = fr.parts[i].records;
+	res.records_len = fr.parts[i].records_len;
+	res.high_watermark = fr.parts[i].high_watermark;
+	res.log_start_offset = fr.parts[i].log_start_offset;
+	res.last_stable_offset = fr.parts[i].last_stable_offset;
+	kafka_fetch_free(&fr);
+	/* records point into the connection's input buffer: still valid. */
+	kop_finish(op, &res);
+}
+
+static void
+kop_on_resp(void *arg, int err, const char *msg, int16_t version,
+    const uint8_t *body, size_t len)
+{
+	struct kop	*op = arg;
+
+	op->busy = 0;
+	switch (err) {
+	case KCONN_OK:
+		break;
+	case KCONN_ECANCEL:
+		kop_fail(op, KCE_SHUTDOWN, 0, "gateway shutting down");
+		return;
+	case KCONN_ETIMEOUT:
+		kop_retry(op, KCE_TIMEOUT, 0, msg ? msg : "request timed out");
+		return;
+	case KCONN_EVERSION:
+		kop_fail(op, KCE_PROTOCOL, 0, msg ? msg : "unsupported version");
+		return;
+	default:
+		kop_retry(op, KCE_UNREACHABLE, 0, msg ? msg : "connection lost");
+		return;
+	}
+	if (op->type == KOP_LIST_OFFSET)
+		kop_on_list_offsets(op, version, body, len);
+	else
+		kop_on_fetch(op, version, body, len);
+}
+
+static void
+kop_run(struct kop *op)
+{
+	struct kcluster	*kc = op->kc;
+	struct ktopic	*t;
+	struct kbroker	*b;
+	double		 now = ev_now(kc->loop);
+	int32_t		 leader;
+
+	if (op->busy || op->waiting_md)
+		return;
+	if (now >= op->deadline) {
+		kop_fail(op, op->lasterr[0] ? op->lasterr_class : KCE_TIMEOUT,
+		    0, op->lasterr[0] ? op->lasterr : "timed out");
+		return;
+	}
+	t = kt_find(kc, op->topic);
+	if (t == NULL || t->stale || now - t->fetched_at > kc->conf.metadata_max_age) {
+		TAILQ_REMOVE(&kc->ops, op, entry);
+		TAILQ_INSERT_TAIL(&kc->mdwait, op, entry);
+		op->waiting_md = 1;
+		kc_metadata(kc);
+		return;
+	}
+	if (t->error_code == KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION) {
+		kop_fail(op, KCE_KAFKA, t->error_code, "not found topic");
+		return;
+	}
+	if (t->error_code != KAFKA_ERR_NONE) {
+		kop_kafka_error(op, t->error_code);
+		return;
+	}
+	if (op->partition < 0 || op->partition >= t->nparts ||
+	    t->perr[op->partition] == KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION) {
+		kop_fail(op, KCE_KAFKA, KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION,
+		    "not found partition");
+		return;
+	}
+	leader = t->leader[op->partition];
+	op->leader_epoch = t->epoch[op->partition];
+	if (leader < 0 || (b = kb_find(kc, leader)) == NULL) {
+		kop_retry(op, KCE_KAFKA, KAFKA_ERR_LEADER_NOT_AVAILABLE,
+		    "not found broker");
+		return;
+	}
+	op->busy = 1;
+	if (kb_submit(b, op->type == KOP_LIST_OFFSET ? KAFKA_API_LIST_OFFSETS :
+	    KAFKA_API_FETCH, kop_enc, kop_on_resp, op) != 0) {
+		op->busy = 0;
+		kop_retry(op, KCE_UNREACHABLE, 0, b->lasterr[0] ? b->lasterr :
+		    "broker unavailable");
+	}
+}
+
+int
+kcluster_list_offset(struct kcluster *kc, const char *topic, int32_t partition,
+    int64_t timestamp, kcluster_cb cb, void *arg)
+{
+	return kop_new(kc, KOP_LIST_OFFSET, topic, partition, timestamp, cb,
+	    arg) ? 0 : -1;
+}
+
+int
+kcluster_fetch(struct kcluster *kc, const char *topic, int32_t partition,
+    int64_t offset, int32_t max_bytes, kcluster_cb cb, void *arg)
+{
+	struct kop	*op;
+
+	if ((op = kop_new(kc, KOP_FETCH, topic, partition, offset, cb, arg)) == NULL)
+		return -1;
+	op->max_bytes = max_bytes;
+	return 0;
+}

@@ -1,0 +1,69 @@
+/*
+ * cluster.h -- a Kafka cluster seen from one process: bootstrap, metadata
+ * cache, partition -> leader routing, one connection per broker shared by
+ * every caller, retries on leader changes.  Runs on a libev loop.
+ */
+#ifndef KAFKA_CLUSTER_H
+#define KAFKA_CLUSTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ev_loop;
+struct kcluster;
+
+struct kcluster_conf {
+	const char	*brokers;		/* "host:port[,host:port...]" */
+	const char	*client_id;		/* default "kafkagate" */
+	double		 request_timeout;	/* seconds, default 10 */
+	double		 connect_timeout;	/* seconds, default 5 */
+	double		 metadata_max_age;	/* seconds, default 60 */
+	size_t		 max_response;		/* bytes, default 64 MiB */
+};
+
+/*
+ * Outcome classes.  Broker errors carry the Kafka error code; the others
+ * are the gateway's own, numbered from 1000 so they never clash with a
+ * Kafka code (see kafkagate(8), ERRORS).
+ */
+enum kcluster_err {
+	KCE_OK = 0,
+	KCE_KAFKA = 1,			/* kafka_error holds the broker's code */
+	KCE_UNREACHABLE = 1001,		/* no broker could be reached */
+	KCE_TIMEOUT = 1002,		/* no answer in time */
+	KCE_PROTOCOL = 1003,		/* malformed answer, unsupported version */
+	KCE_CORRUPT = 1004,		/* records failed CRC or could not be decoded */
+	KCE_SHUTDOWN = 1005		/* the gateway is stopping */
+};
+
+struct kcluster_result {
+	enum kcluster_err err;
+	int16_t		 kafka_error;		/* KCE_KAFKA */
+	const char	*errmsg;		/* err text in APISIX's format */
+	int64_t		 offset;		/* list offset */
+	const uint8_t	*records;		/* fetch: raw record set, valid */
+	size_t		 records_len;		/*   during the callback only */
+	int64_t		 high_watermark;
+	int64_t		 log_start_offset;
+	int64_t		 last_stable_offset;
+};
+
+typedef void	(*kcluster_cb)(void *arg, const struct kcluster_result *);
+
+void		 kcluster_conf_default(struct kcluster_conf *);
+/* Returns NULL with a message in err if the broker list is invalid. */
+struct kcluster	*kcluster_new(struct ev_loop *, const struct kcluster_conf *,
+		    char *err, size_t errlen);
+/* Fails every pending operation with KCE_SHUTDOWN and frees everything. */
+void		 kcluster_free(struct kcluster *);
+
+/*
+ * Operations.  The callback is called exactly once, never from inside the
+ * call that started the operation.  Returns 0, or -1 if out of memory.
+ */
+int	 kcluster_list_offset(struct kcluster *, const char *topic, int32_t partition,
+	    int64_t timestamp, kcluster_cb, void *arg);
+int	 kcluster_fetch(struct kcluster *, const char *topic, int32_t partition,
+	    int64_t offset, int32_t max_bytes, kcluster_cb, void *arg);
+
+#endif /* KAFKA_CLUSTER_H */

@@ -1,0 +1,130 @@
+/*
+ * conn.h -- one Kafka broker connection as a state machine, without sockets.
+ *
+ * Bytes in (kconn_read_buf/kconn_read_done), bytes out (kconn_output/
+ * kconn_sent), time passed in.  The connection negotiates API versions
+ * first (ApiVersions v3, falling back to lower versions on
+ * UNSUPPORTED_VERSION, KIP-511), then encodes queued requests at the
+ * negotiated version, pipelines them with correlation ids and hands each
+ * response body to its callback.  Every response size is bounded before
+ * any allocation.  The event-loop glue lives in cluster.c.
+ */
+#ifndef KAFKA_CONN_H
+#define KAFKA_CONN_H
+
+#include <sys/queue.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kafka/kbuf.h"
+#include "kafka/kproto.h"
+
+enum kconn_state {
+	KCONN_INIT = 0,		/* not started: requests wait */
+	KCONN_APIVERSIONS,	/* ApiVersions in flight */
+	KCONN_READY,		/* requests flow */
+	KCONN_DEAD		/* failed or closed: every request failed */
+};
+
+/* Transport-level outcomes handed to callbacks (err argument). */
+enum kconn_err {
+	KCONN_OK = 0,
+	KCONN_EDISCONNECT,	/* connection lost or could not be made */
+	KCONN_ETIMEOUT,		/* no response in time */
+	KCONN_EPROTO,		/* malformed or oversized response */
+	KCONN_EVERSION,		/* the broker has no usable version of this API */
+	KCONN_ECANCEL		/* shut down */
+};
+
+/*
+ * Encode the request at the given version into w (a complete frame, see
+ * kafka_req_begin/kafka_req_end).  Return 0 or -1.
+ */
+typedef int	(*kconn_enc_fn)(struct kwriter *w, int16_t version, int32_t corr,
+		    const char *client_id, void *arg);
+/*
+ * The response body (after the response header) or an error.  msg says
+ * what failed for errors (valid during the call only).
+ */
+typedef void	(*kconn_resp_fn)(void *arg, int err, const char *msg,
+		    int16_t version, const uint8_t *body, size_t len);
+
+struct kconn_req {
+	TAILQ_ENTRY(kconn_req)	 entry;
+	int16_t			 api_key;
+	int16_t			 version;
+	int32_t			 corr;
+	double			 deadline;
+	kconn_enc_fn		 enc;
+	kconn_resp_fn		 cb;
+	void			*arg;
+};
+TAILQ_HEAD(kconn_reqq, kconn_req);
+
+struct kconn {
+	enum kconn_state	 state;
+	const char		*client_id;
+	char			 name[96];	/* "host:port" for messages */
+	int32_t			 next_corr;
+	double			 timeout;	/* per request, seconds */
+	double			 now;		/* last time passed in */
+
+	int16_t			 api_min[KAFKA_API_MAX];
+	int16_t			 api_max[KAFKA_API_MAX];	/* -1: absent */
+	int16_t			 apiver_version;	/* ApiVersions version tried */
+
+	struct kconn_reqq	 waiting;	/* not sent: state != READY */
+	struct kconn_reqq	 inflight;	/* sent, in order */
+	int			 ninflight;
+	int			 max_inflight;
+
+	struct kwriter		 out;		/* encoded, not yet written */
+	size_t			 out_off;	/* bytes of out already written */
+
+	uint8_t			*in;		/* current response frame */
+	size_t			 in_len;
+	size_t			 in_cap;
+	size_t			 max_response;	/* bound on a response frame */
+	char			 errmsg[160];
+};
+
+void	 kconn_init(struct kconn *, const char *client_id, const char *name,
+	    size_t max_response, double timeout);
+/* Fail everything with KCONN_ECANCEL and release memory. */
+void	 kconn_free(struct kconn *);
+/* The socket is connected: start ApiVersions. */
+void	 kconn_start(struct kconn *, double now);
+/*
+ * Queue a request.  It is encoded at the negotiated version once the
+ * connection is ready.  Returns 0, or -1 if the connection is dead (the
+ * callback is not called then).
+ */
+int	 kconn_submit(struct kconn *, int16_t api_key, kconn_enc_fn, kconn_resp_fn,
+	    void *arg, double now);
+/* The version to use for an API: -1 if none is common or not negotiated yet. */
+int16_t	 kconn_version(const struct kconn *, int16_t api_key);
+
+/* Where to read: a pointer and the room there (never 0 unless dead). */
+int	 kconn_read_buf(struct kconn *, uint8_t **, size_t *);
+/*
+ * n bytes were read into the buffer.  Dispatches complete responses.
+ * Returns 0, or -1 if the connection must be closed (kconn_fail() has
+ * already been called with the reason).
+ */
+int	 kconn_read_done(struct kconn *, size_t n, double now);
+/* Bytes waiting to be written. */
+size_t	 kconn_output(struct kconn *, const uint8_t **);
+void	 kconn_sent(struct kconn *, size_t);
+/*
+ * Expire requests whose deadline passed (failing the connection: a Kafka
+ * connection is FIFO, a late answer would desynchronise it).  Returns the
+ * next deadline, or 0 if none.  -1 if the connection died.
+ */
+double	 kconn_check_timeouts(struct kconn *, double now);
+/* Kill the connection: every waiting and in-flight request fails with err. */
+void	 kconn_fail(struct kconn *, int err, const char *fmt, ...)
+	    __attribute__((__format__(__printf__, 3, 4)));
+int	 kconn_idle(const struct kconn *);
+
+#endif /* KAFKA_CONN_H */

@@ -1,0 +1,88 @@
+/*
+ * bridge.h -- the pubsub bridge: WebSocket sessions speaking APISIX's
+ * PubSubReq/PubSubResp, dispatched to a backend's handler table.
+ *
+ * The bridge owns decoding, `sequence`, response order and errors.  A
+ * backend (Kafka today) registers one handler per command; a handler
+ * answers its request now or later through the bridge_reply_*() calls,
+ * exactly once.  Responses leave in request order whatever order the
+ * handlers finish in.  See docs/backends.md.
+ */
+#ifndef SRC_BRIDGE_H
+#define SRC_BRIDGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/pubsub.pb-c.h"
+
+struct ws_session;
+struct bridge_req;
+struct bridge_route;
+
+/* Gateway error codes in error_resp.code (Kafka's own codes are < 1000). */
+#define BRIDGE_E_UNREACHABLE	1001	/* no broker could be reached */
+#define BRIDGE_E_TIMEOUT	1002	/* the backend did not answer in time */
+#define BRIDGE_E_PROTOCOL	1003	/* malformed or unsupported backend answer */
+#define BRIDGE_E_CORRUPT	1004	/* records failed CRC or could not be decoded */
+#define BRIDGE_E_SHUTDOWN	1005	/* the gateway is stopping */
+#define BRIDGE_E_UNKNOWN_CMD	1100	/* no command, or none this route handles */
+#define BRIDGE_E_BAD_REQUEST	1101	/* the frame is not a PubSubReq */
+#define BRIDGE_E_BUSY		1102	/* too many requests in flight */
+#define BRIDGE_E_INTERNAL	1103	/* out of memory and the like */
+
+/* One handler per command; the number of PubSubReq's oneof case. */
+typedef void	(*bridge_handler)(void *backend, struct bridge_req *,
+		    const PubSubReq *);
+
+#define BRIDGE_CMD_MIN	31
+#define BRIDGE_CMD_MAX	34
+
+struct bridge_backend {
+	const char	*scheme;		/* "kafka" */
+	bridge_handler	 handlers[BRIDGE_CMD_MAX - BRIDGE_CMD_MIN + 1];
+};
+
+struct bridge_conf {
+	size_t		 max_frame;	/* response budget in bytes (fetch cut) */
+	int		 max_inflight;	/* requests per session */
+};
+
+struct bridge_route {
+	const char			*path;
+	const struct bridge_backend	*backend;
+	void				*backend_arg;	/* e.g. a kcluster */
+	const char			*name;		/* for logs */
+};
+
+void	 bridge_init(const struct bridge_conf *);
+/* ws_server callbacks. */
+void	 bridge_open(void *, struct ws_session *, void *route);
+void	 bridge_message(void *, struct ws_session *, int opcode,
+	    const uint8_t *, size_t);
+void	 bridge_closed(void *, struct ws_session *);
+int	 bridge_sessions(void);
+
+/* Answers: call exactly one of these per request. */
+void	 bridge_reply_error(struct bridge_req *, int32_t code, const char *fmt, ...)
+	    __attribute__((__format__(__printf__, 3, 4)));
+void	 bridge_reply_pong(struct bridge_req *, const uint8_t *, size_t);
+void	 bridge_reply_list_offset(struct bridge_req *, int64_t offset);
+/*
+ * A fetch answer is built record by record: begin, add while it returns
+ * 0 (-1 = the frame budget is full, the record was not added; the first
+ * record is always added), then end.
+ */
+int	 bridge_fetch_begin(struct bridge_req *);
+int	 bridge_fetch_add(struct bridge_req *, int64_t offset, int64_t timestamp,
+	    const uint8_t *key, int32_t keylen, const uint8_t *value,
+	    int32_t valuelen);
+void	 bridge_fetch_end(struct bridge_req *);
+/* 1 if the client went away: the handler may skip work, but must reply. */
+int	 bridge_req_gone(const struct bridge_req *);
+const char *bridge_req_peer(const struct bridge_req *);
+
+/* The built-in handlers every backend may use. */
+void	 bridge_handle_ping(void *, struct bridge_req *, const PubSubReq *);
+
+#endif /* SRC_BRIDGE_H */

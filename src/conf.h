@@ -1,0 +1,54 @@
+/*
+ * conf.h -- the daemon's settings: command line first, then the YAML
+ * file (kafkagate.conf(5)); routes and the clusters behind them.
+ */
+#ifndef SRC_CONF_H
+#define SRC_CONF_H
+
+#include <stddef.h>
+
+#include "src/bridge.h"
+
+#define CONFIG_MAX_LISTEN	16
+#define CONFIG_MAX_ROUTES	256
+
+struct ev_loop;
+struct kcluster;
+
+struct kg_route {
+	struct bridge_route	 route;
+	char			*path;		/* owned */
+	char			*brokers;	/* owned, "h:p,h:p" */
+	struct kcluster		*cluster;
+	int			 owns_cluster;
+};
+
+struct kg_config {
+	/* From the command line (NULL/0 = not given). */
+	const char		*config_file;
+	const char		*brokers;
+	const char		*path;
+	const char		*listen[CONFIG_MAX_LISTEN];
+	int			 nlisten;
+	const char		*client_id;
+	size_t			 max_frame;
+	size_t			 max_message;
+	size_t			 max_outbound;
+	double			 idle_timeout;
+	double			 request_timeout;
+
+	/* Resolved. */
+	struct kg_route		 routes[CONFIG_MAX_ROUTES];
+	int			 nroutes;
+	char			*owned[64];	/* strings read from the file */
+	int			 nowned;
+};
+
+void	 config_init(struct kg_config *);
+/* Read the file if any, apply defaults, validate.  0 or -1 with err. */
+int	 config_finish(struct kg_config *, char *err, size_t errlen);
+/* Create the clusters (no network I/O yet). */
+int	 config_start(struct kg_config *, struct ev_loop *, char *, size_t);
+void	 config_free(struct kg_config *);
+
+#endif /* SRC_CONF_H */

@@ -1,0 +1,318 @@
+/*
+ * kafkagate.c -- serve Apache Kafka to WebSocket clients speaking the
+ * Apache APISIX pubsub protocol.  Command line, routes, signals.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kafka/cluster.h"
+#include "net/log.h"
+#include "src/bridge.h"
+#include "src/kafkagate.h"
+#include "src/conf.h"
+#include "ws/ws.h"
+
+#define KG_MAX_LISTEN	16
+
+static struct kg_config	 kg;
+static struct ws_server	*kg_server;
+static struct ev_loop	*kg_loop;
+static int		 kg_stopping;
+static ev_timer		 kg_stop_timer;
+
+static const char usage_text[] =
+"usage: kafkagate [-hnVv] [-b host:port[,host:port...]] [-c file]\n"
+"                 [-l address:port] [-p path] [--client-id id]\n"
+"                 [--idle-timeout seconds] [--max-frame bytes]\n"
+"                 [--max-message bytes] [--max-outbound bytes]\n"
+"                 [--request-timeout seconds]\n";
+
+static const char help_text[] =
+"Serve Apache Kafka to WebSocket clients (Apache APISIX pubsub protocol).\n"
+"\n"
+"  -b, --brokers LIST         Kafka bootstrap brokers, host:port[,...]\n"
+"  -c, --config FILE          read routes and settings from a YAML file\n"
+"  -l, --listen ADDR:PORT     listen here (default 0.0.0.0:9080); repeatable\n"
+"  -p, --path PATH            WebSocket path of the -b route (default /kafka)\n"
+"  -n, --check                check the configuration and exit\n"
+"  -v, --verbose              log more (repeat for protocol traces)\n"
+"  -V, --version              print the version and exit\n"
+"  -h, --help                 print this help and exit\n"
+"      --client-id ID         Kafka client id (default kafkagate)\n"
+"      --idle-timeout SEC     close clients silent this long (default 0: never)\n"
+"      --max-frame BYTES      largest response frame; a fetch is cut at a\n"
+"                             record boundary to fit (default 65535)\n"
+"      --max-message BYTES    largest client message, else close 1009\n"
+"                             (default 65535)\n"
+"      --max-outbound BYTES   bytes queued to one client before it is closed\n"
+"                             as too slow (default 8388608)\n"
+"      --request-timeout SEC  Kafka request deadline, retries included\n"
+"                             (default 10)\n"
+"\n"
+"See kafkagate(8).\n";
+
+enum {
+	OPT_CLIENT_ID = 256,
+	OPT_IDLE_TIMEOUT,
+	OPT_MAX_FRAME,
+	OPT_MAX_MESSAGE,
+	OPT_MAX_OUTBOUND,
+	OPT_REQUEST_TIMEOUT
+};
+
+static const struct option kg_options[] = {
+	{ "brokers",		required_argument, NULL, 'b' },
+	{ "config",		required_argument, NULL, 'c' },
+	{ "listen",		required_argument, NULL, 'l' },
+	{ "path",		required_argument, NULL, 'p' },
+	{ "check",		no_argument,	   NULL, 'n' },
+	{ "verbose",		no_argument,	   NULL, 'v' },
+	{ "version",		no_argument,	   NULL, 'V' },
+	{ "help",		no_argument,	   NULL, 'h' },
+	{ "client-id",		required_argument, NULL, OPT_CLIENT_ID },
+	{ "idle-timeout",	required_argument, NULL, OPT_IDLE_TIMEOUT },
+	{ "max-frame",		required_argument, NULL, OPT_MAX_FRAME },
+	{ "max-message",	required_argument, NULL, OPT_MAX_MESSAGE },
+	{ "max-outbound",	required_argument, NULL, OPT_MAX_OUTBOUND },
+	{ "request-timeout",	required_argument, NULL, OPT_REQUEST_TIMEOUT },
+	{ NULL,			0,		   NULL, 0 }
+};
+
+int32_t
+kafkagate_fetch_bytes(void)
+{
+	/* Ask for about one frame's worth; the broker returns at least one
+	 * batch even when it is bigger (KIP-74). */
+	return kg.max_frame < 65536 ? 65536 : (int32_t)kg.max_frame;
+}
+
+static void
+usage(void)
+{
+	(void)fputs(usage_text, stderr);
+	exit(2);
+}
+
+static int
+parse_size(const char *opt, const char *s, size_t min, size_t max, size_t *out)
+{
+	char			*end;
+	unsigned long long	 v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
+		(void)fprintf(stderr, "kafkagate: %s: expected a number from "
+		    "%zu to %zu, got \"%s\"\n", opt, min, max, s);
+		return -1;
+	}
+	*out = (size_t)v;
+	return 0;
+}
+
+static int
+parse_seconds(const char *opt, const char *s, double min, double *out)
+{
+	char	*end;
+	double	 v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > 86400 * 365) {
+		(void)fprintf(stderr, "kafkagate: %s: expected seconds >= %g, "
+		    "got \"%s\"\n", opt, min, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static void *
+kg_route(void *arg, const char *path, size_t len)
+{
+	int	 i;
+
+	(void)arg;
+	for (i = 0; i < kg.nroutes; i++)
+		if (strlen(kg.routes[i].route.path) == len &&
+		    memcmp(kg.routes[i].route.path, path, len) == 0)
+			return &kg.routes[i].route;
+	return NULL;
+}
+
+static void
+kg_stop_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	if (ws_server_sessions(kg_server) == 0 || ++kg_stopping > 30)
+		ev_break(loop, EVBREAK_ALL);
+}
+
+static void
+kg_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)revents;
+	if (kg_stopping) {
+		log_info("second signal: exiting now");
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	log_info("received %s: closing %d sessions", w->signum == SIGTERM ?
+	    "SIGTERM" : "SIGINT", ws_server_sessions(kg_server));
+	kg_stopping = 1;
+	ws_server_shutdown(kg_server, 1001, "server shutting down");
+	/* Poll every 100 ms for up to 3 s while the close handshakes finish. */
+	ev_timer_init(&kg_stop_timer, kg_stop_cb, 0, 0.1);
+	ev_timer_again(loop, &kg_stop_timer);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct ws_server_conf	 wconf;
+	struct ws_server_cb	 wcb;
+	struct bridge_conf	 bconf;
+	ev_signal		 sigterm, sigint;
+	char			 err[256];
+	int			 ch, i, check = 0, verbose = 0;
+
+	config_init(&kg);
+	while ((ch = getopt_long(argc, argv, "b:c:l:p:nvVh", kg_options,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'b':
+			kg.brokers = optarg;
+			break;
+		case 'c':
+			kg.config_file = optarg;
+			break;
+		case 'l':
+			if (kg.nlisten == CONFIG_MAX_LISTEN) {
+				(void)fprintf(stderr, "kafkagate: at most %d "
+				    "listen addresses\n", CONFIG_MAX_LISTEN);
+				return 2;
+			}
+			kg.listen[kg.nlisten++] = optarg;
+			break;
+		case 'p':
+			kg.path = optarg;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'V':
+			(void)printf("kafkagate %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			(void)fputs(usage_text, stdout);
+			(void)fputs("\n", stdout);
+			(void)fputs(help_text, stdout);
+			return 0;
+		case OPT_CLIENT_ID:
+			kg.client_id = optarg;
+			break;
+		case OPT_IDLE_TIMEOUT:
+			if (parse_seconds("--idle-timeout", optarg, 0,
+			    &kg.idle_timeout) != 0)
+				return 2;
+			break;
+		case OPT_MAX_FRAME:
+			if (parse_size("--max-frame", optarg, 256, 64 << 20,
+			    &kg.max_frame) != 0)
+				return 2;
+			break;
+		case OPT_MAX_MESSAGE:
+			if (parse_size("--max-message", optarg, 16, 64 << 20,
+			    &kg.max_message) != 0)
+				return 2;
+			break;
+		case OPT_MAX_OUTBOUND:
+			if (parse_size("--max-outbound", optarg, 65536,
+			    (size_t)1 << 32, &kg.max_outbound) != 0)
+				return 2;
+			break;
+		case OPT_REQUEST_TIMEOUT:
+			if (parse_seconds("--request-timeout", optarg, 0.1,
+			    &kg.request_timeout) != 0)
+				return 2;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_set_level(LOG_LVL_INFO + verbose);
+
+	if (config_finish(&kg, err, sizeof(err)) != 0) {
+		(void)fprintf(stderr, "kafkagate: %s\n", err);
+		return 1;
+	}
+	if (check) {
+		(void)printf("kafkagate: configuration OK: %d route%s\n",
+		    kg.nroutes, kg.nroutes == 1 ? "" : "s");
+		config_free(&kg);
+		return 0;
+	}
+
+	(void)signal(SIGPIPE, SIG_IGN);
+	kg_loop = ev_default_loop(EVFLAG_AUTO);
+	if (config_start(&kg, kg_loop, err, sizeof(err)) != 0) {
+		(void)fprintf(stderr, "kafkagate: %s\n", err);
+		return 1;
+	}
+
+	bconf.max_frame = kg.max_frame;
+	bconf.max_inflight = 64;
+	bridge_init(&bconf);
+
+	ws_server_conf_default(&wconf);
+	wconf.max_message = kg.max_message;
+	wconf.max_outbound = kg.max_outbound;
+	wconf.idle_timeout = kg.idle_timeout;
+	memset(&wcb, 0, sizeof(wcb));
+	wcb.route = kg_route;
+	wcb.open = bridge_open;
+	wcb.message = bridge_message;
+	wcb.closed = bridge_closed;
+	if ((kg_server = ws_server_new(kg_loop, &wconf, &wcb, NULL)) == NULL) {
+		(void)fprintf(stderr, "kafkagate: cannot create the server\n");
+		return 1;
+	}
+	for (i = 0; i < kg.nlisten; i++) {
+		if (ws_server_listen(kg_server, kg.listen[i], err,
+		    sizeof(err)) != 0) {
+			(void)fprintf(stderr, "kafkagate: %s\n", err);
+			return 1;
+		}
+		log_info("listening on %s", kg.listen[i]);
+	}
+	for (i = 0; i < kg.nroutes; i++)
+		log_info("route %s -> kafka %s", kg.routes[i].route.path,
+		    kg.routes[i].brokers);
+
+	ev_signal_init(&sigterm, kg_signal_cb, SIGTERM);
+	ev_signal_start(kg_loop, &sigterm);
+	ev_signal_init(&sigint, kg_signal_cb, SIGINT);
+	ev_signal_start(kg_loop, &sigint);
+
+	ev_run(kg_loop, 0);
+
+	ws_server_free(kg_server);
+	config_free(&kg);
+	ev_loop_destroy(kg_loop);
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,71 @@
+# tests/ -- Check unit tests (one binary per module), the real-Kafka
+# integration suite, fuzz targets.
+
+TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBEV_CFLAGS)
+
+if HAVE_CHECK
+check_PROGRAMS += \
+	tests/check_kafka_kbuf \
+	tests/check_kafka_proto \
+	tests/check_kafka_record \
+	tests/check_kafka_conn \
+	tests/check_ws_http \
+	tests/check_ws_session \
+	tests/check_bridge
+
+tests_check_kafka_kbuf_SOURCES = tests/check_kafka_kbuf.c
+tests_check_kafka_kbuf_CFLAGS = $(TEST_CFLAGS)
+tests_check_kafka_kbuf_LDADD = $(KAFKA_LIBS) $(CHECK_LIBS)
+
+tests_check_kafka_proto_SOURCES = tests/check_kafka_proto.c
+tests_check_kafka_proto_CFLAGS = $(TEST_CFLAGS)
+tests_check_kafka_proto_LDADD = $(KAFKA_LIBS) $(CHECK_LIBS)
+
+tests_check_kafka_record_SOURCES = tests/check_kafka_record.c
+tests_check_kafka_record_CFLAGS = $(TEST_CFLAGS) $(ZLIB_CFLAGS) $(LZ4_CFLAGS) \
+	$(ZSTD_CFLAGS) $(SNAPPY_CFLAGS)
+tests_check_kafka_record_LDADD = $(KAFKA_LIBS) $(CHECK_LIBS)
+
+tests_check_kafka_conn_SOURCES = tests/check_kafka_conn.c
+tests_check_kafka_conn_CFLAGS = $(TEST_CFLAGS)
+tests_check_kafka_conn_LDADD = $(KAFKA_LIBS) $(CHECK_LIBS)
+
+tests_check_ws_http_SOURCES = tests/check_ws_http.c
+tests_check_ws_http_CFLAGS = $(TEST_CFLAGS)
+tests_check_ws_http_LDADD = $(WS_LIBS) $(CHECK_LIBS)
+
+tests_check_ws_session_SOURCES = tests/check_ws_session.c
+tests_check_ws_session_CFLAGS = $(TEST_CFLAGS)
+tests_check_ws_session_LDADD = $(WS_LIBS) $(CHECK_LIBS)
+
+tests_check_bridge_SOURCES = tests/check_bridge.c src/bridge.c
+tests_check_bridge_CFLAGS = $(TEST_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_check_bridge_LDADD = proto/libproto.a $(WS_LIBS) $(PROTOBUF_C_LIBS) $(CHECK_LIBS)
+endif
+
+# The integration suite: a real Kafka broker (KRaft, jars from Maven
+# Central), the real daemon, an independent Python client.  Exit 77
+# (skip) only outside CI; in CI a missing broker is a failure.
+TESTS += $(check_PROGRAMS) tests/integration/run.sh
+EXTRA_DIST += tests/integration/run.sh tests/integration/pubsub_client.py \
+	tests/integration/test_pubsub.py tests/integration/README.md \
+	tests/broker/kafka-broker.sh tests/broker/pom.xml
+
+# Fuzz targets (libFuzzer, clang): ./configure --enable-fuzzing CC=clang
+if ENABLE_FUZZING
+FUZZ_FLAGS = -fsanitize=fuzzer,address,undefined
+noinst_PROGRAMS += fuzz/fuzz_records fuzz/fuzz_kproto fuzz/fuzz_http
+fuzz_fuzz_records_SOURCES = fuzz/fuzz_records.c
+fuzz_fuzz_records_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
+fuzz_fuzz_records_LDFLAGS = $(FUZZ_FLAGS)
+fuzz_fuzz_records_LDADD = $(KAFKA_LIBS)
+fuzz_fuzz_kproto_SOURCES = fuzz/fuzz_kproto.c
+fuzz_fuzz_kproto_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
+fuzz_fuzz_kproto_LDFLAGS = $(FUZZ_FLAGS)
+fuzz_fuzz_kproto_LDADD = $(KAFKA_LIBS)
+fuzz_fuzz_http_SOURCES = fuzz/fuzz_http.c
+fuzz_fuzz_http_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
+fuzz_fuzz_http_LDFLAGS = $(FUZZ_FLAGS)
+fuzz_fuzz_http_LDADD = $(WS_LIBS)
+endif
+EXTRA_DIST += fuzz/fuzz_records.c fuzz/fuzz_kproto.c fuzz/fuzz_http.c
