@@ -40,7 +40,7 @@ tests_check_ws_session_LDADD = $(WS_LIBS) $(CHECK_LIBS)
 
 tests_check_bridge_SOURCES = tests/check_bridge.c src/bridge.c
 tests_check_bridge_CFLAGS = $(TEST_CFLAGS) $(PROTOBUF_C_CFLAGS)
-tests_check_bridge_LDADD = proto/libproto.a $(WS_LIBS) $(PROTOBUF_C_LIBS) $(CHECK_LIBS)
+tests_check_bridge_LDADD = proto/libproto.a net/libnet.a $(PROTOBUF_C_LIBS) $(CHECK_LIBS)
 endif
 
 # The integration suite: a real Kafka broker (KRaft, jars from Maven

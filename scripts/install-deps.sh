@@ -1,0 +1,38 @@
+#!/bin/sh
+# install-deps.sh -- install what building and testing kafkagate needs on
+# Debian 12 / Ubuntu 22.04+ (run as root, or with sudo available).
+#
+#   scripts/install-deps.sh          build + unit tests + integration tests
+#   scripts/install-deps.sh --build  only what ./configure && make need
+set -eu
+
+build="build-essential autoconf automake autoconf-archive pkg-config
+ libev-dev libprotobuf-c-dev protobuf-c-compiler libmbedtls-dev
+ libsasl2-dev libsasl2-modules libwslay-dev libyaml-dev zlib1g-dev
+ liblz4-dev libzstd-dev libsnappy-dev check mandoc"
+# The integration suite: a real Kafka broker (Java 17 + Maven resolve the
+# jars from Maven Central), kcat to produce data, and an independent
+# Python client (websockets + protobuf, protoc for its generated code).
+integration="default-jre-headless maven kcat python3 python3-websockets
+ python3-protobuf protobuf-compiler curl"
+
+pkgs=$build
+[ "${1:-}" = "--build" ] || pkgs="$build $integration"
+
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+	    missing="$missing $p"
+done
+# Java 17 may come from another package than default-jre-headless.
+if command -v java >/dev/null 2>&1; then
+	missing=$(echo "$missing" | sed 's/default-jre-headless//')
+fi
+if [ -n "$(echo "$missing" | tr -d ' ')" ]; then
+	echo "install-deps: installing:$missing" >&2
+	$SUDO apt-get update -qq
+	# shellcheck disable=SC2086
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi

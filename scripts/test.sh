@@ -1,0 +1,34 @@
+#!/bin/sh
+# test.sh -- build kafkagate from a fresh checkout and run every test:
+# unit tests and the real-Kafka integration suite under ASan/UBSan, the
+# man page lint, then `make distcheck` (the tarball builds and passes its
+# tests with -Werror).  Installs what it needs (Debian/Ubuntu).
+#
+#   scripts/test.sh              everything
+#   scripts/test.sh --no-distcheck
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+"$top/scripts/install-deps.sh"
+
+jobs=$(nproc 2>/dev/null || echo 2)
+[ -x configure ] || autoreconf -fi
+mkdir -p build
+cd build
+../configure --enable-werror --enable-sanitizers --with-check
+make -j"$jobs"
+# The integration suite fails (never skips) when CI is set.
+if ! make -j"$jobs" check; then
+	for f in tests/*.log tests/integration/*.log; do
+		[ -f "$f" ] || continue
+		grep -q '^FAIL\|^ERROR' "${f%.log}.trs" 2>/dev/null || continue
+		echo "==== $f"; tail -n 80 "$f"
+	done
+	exit 1
+fi
+cat test-suite.log | grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' || true
+if [ "${1:-}" != "--no-distcheck" ]; then
+	make distcheck
+fi
+echo "scripts/test.sh: all tests passed"
