@@ -47,7 +47,7 @@
 #define KAFKA_ERR_UNKNOWN_LEADER_EPOCH		75
 #define KAFKA_ERR_OFFSET_NOT_AVAILABLE		78
 
-/* The Kafka name of an error code ("OFFSET_OUT_OF_RANGE"), or "UNKNOWN_<n>"
+/* The Kafka name of an error code ("OFFSET_OUT_OF_RANGE"), or "UNKNOWN_ERROR_<n>"
  * rendered into a static per-thread buffer for codes we do not know. */
 const char	*kafka_err_name(int16_t);
 
