@@ -46,8 +46,8 @@ endif
 # The integration suite: a real Kafka broker (KRaft, jars from Maven
 # Central), the real daemon, an independent Python client.  Exit 77
 # (skip) only outside CI; in CI a missing broker is a failure.
-TESTS += $(check_PROGRAMS) tests/integration/run.sh
-EXTRA_DIST += tests/integration/run.sh tests/integration/pubsub_client.py \
+TESTS += $(check_PROGRAMS) tests/cli.sh tests/integration/run.sh
+EXTRA_DIST += tests/cli.sh tests/integration/run.sh tests/integration/pubsub_client.py \
 	tests/integration/test_pubsub.py tests/integration/README.md \
 	tests/broker/kafka-broker.sh tests/broker/pom.xml
 
