@@ -1,0 +1,1203 @@
+/*
+ * check_ws_session.c -- a real ws_server on an ev_loop against a raw TCP
+ * client in the same process.
+ *
+ * The client socket is blocking for writes (small ones fit the kernel
+ * buffer) and read with MSG_DONTWAIT; every wait runs the server's loop
+ * with EVRUN_NOWAIT in between, so the test is single threaded and each
+ * wait is bounded by a timeout.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "net/log.h"
+#include "ws/ws.h"
+
+#define TIMEOUT		3.0
+#define KEY		"dGhlIHNhbXBsZSBub25jZQ=="
+#define ACCEPT		"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+
+#define UPGRADE(path)						\
+	"GET " path " HTTP/1.1\r\n"				\
+	"Host: 127.0.0.1\r\n"					\
+	"Upgrade: websocket\r\n"				\
+	"Connection: Upgrade\r\n"				\
+	"Sec-WebSocket-Key: " KEY "\r\n"			\
+	"Sec-WebSocket-Version: 13\r\n"				\
+	"\r\n"
+
+static struct {
+	struct ev_loop		*loop;
+	struct ws_server	*srv;
+	struct ws_server_conf	 conf;
+	int			 port;
+	int			 opened;
+	int			 closed;
+	int			 messages;
+	int			 drained;
+	int			 echo;		/* message callback echoes */
+	struct ws_session	*last;
+	int			 route_tag;
+} g;
+
+/*
+ * Server callbacks.
+ */
+static void *
+cb_route(void *arg, const char *path, size_t len)
+{
+	(void)arg;
+	if (len == 9 && memcmp(path, "/shutdown", 9) == 0) {
+		/* Shutting down from inside a callback is allowed. */
+		ws_server_shutdown(g.srv, 1001, "bye");
+		return &g.route_tag;
+	}
+	if ((len == 5 && memcmp(path, "/echo", 5) == 0) ||
+	    (len == 6 && memcmp(path, "/kafka", 6) == 0))
+		return &g.route_tag;
+	return NULL;
+}
+
+static void
+cb_open(void *arg, struct ws_session *s, void *route)
+{
+	(void)arg;
+	ck_assert_ptr_eq(route, &g.route_tag);
+	ck_assert_ptr_null(ws_session_data(s));
+	ws_session_set_data(s, &g);
+	ck_assert_ptr_eq(ws_session_data(s), &g);
+	ck_assert_ptr_nonnull(strstr(ws_session_peer(s), "127.0.0.1:"));
+	g.opened++;
+	g.last = s;
+}
+
+static void
+cb_message(void *arg, struct ws_session *s, int opcode, const uint8_t *p,
+    size_t len)
+{
+	(void)arg;
+	g.messages++;
+	if (len == 8 && memcmp(p, "close me", 8) == 0) {
+		ws_session_close(s, 1000, "as you wish");
+		/* Closing: sending fails. */
+		ck_assert_int_eq(ws_session_send(s, opcode, p, len), -1);
+		return;
+	}
+	if (g.echo)
+		ck_assert_int_eq(ws_session_send(s, opcode, p, len), 0);
+}
+
+static void
+cb_closed(void *arg, struct ws_session *s)
+{
+	(void)arg;
+	ck_assert_ptr_eq(ws_session_data(s), &g);
+	g.closed++;
+	if (g.last == s)
+		g.last = NULL;
+}
+
+static void
+cb_drained(void *arg, struct ws_session *s)
+{
+	(void)arg;
+	(void)s;
+	g.drained++;
+}
+
+static const struct ws_server_cb cbs = {
+	cb_route, cb_open, cb_message, cb_closed, cb_drained
+};
+
+static void
+server_start(void)
+{
+	char	 err[256];
+
+	g.srv = ws_server_new(g.loop, &g.conf, &cbs, NULL);
+	ck_assert_ptr_nonnull(g.srv);
+	ck_assert_msg(ws_server_listen(g.srv, "127.0.0.1:0", err,
+	    sizeof(err)) == 0, "%s", err);
+	g.port = ws_server_port(g.srv);
+	ck_assert_int_gt(g.port, 0);
+}
+
+static void
+setup(void)
+{
+	memset(&g, 0, sizeof(g));
+	log_set_level(LOG_LVL_DEBUG);
+	g.loop = ev_loop_new(EVFLAG_AUTO);
+	ck_assert_ptr_nonnull(g.loop);
+	ws_server_conf_default(&g.conf);
+	g.echo = 1;
+}
+
+static void
+teardown(void)
+{
+	ws_server_free(g.srv);
+	ev_loop_destroy(g.loop);
+}
+
+/*
+ * Client helpers.
+ */
+static void
+pump_for(double secs)
+{
+	ev_tstamp	 end;
+
+	ev_now_update(g.loop);
+	end = ev_now(g.loop) + secs;
+	while (ev_now(g.loop) < end) {
+		ev_run(g.loop, EVRUN_NOWAIT);
+		(void)usleep(1000);
+		ev_now_update(g.loop);
+	}
+}
+
+static int
+pump_until(const int *v, int want, double secs)
+{
+	ev_tstamp	 end;
+
+	ev_now_update(g.loop);
+	end = ev_now(g.loop) + secs;
+	while (*v != want && ev_now(g.loop) < end) {
+		ev_run(g.loop, EVRUN_NOWAIT);
+		(void)usleep(1000);
+		ev_now_update(g.loop);
+	}
+	return *v == want;
+}
+
+static int
+client_connect(void)
+{
+	struct sockaddr_in	 sin;
+	int			 fd, on = 1;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)g.port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	return fd;
+}
+
+static void
+cwrite(int fd, const void *p, size_t len)
+{
+	ck_assert_int_eq(send(fd, p, len, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+/* Read exactly n octets (fewer on EOF or timeout) while pumping. */
+static size_t
+cread(int fd, void *buf, size_t n, double secs)
+{
+	struct pollfd	 pfd;
+	ev_tstamp	 end;
+	size_t		 got = 0;
+	ssize_t		 r;
+
+	ev_now_update(g.loop);
+	end = ev_now(g.loop) + secs;
+	while (got < n) {
+		r = recv(fd, (char *)buf + got, n - got, MSG_DONTWAIT);
+		if (r > 0) {
+			got += (size_t)r;
+			continue;
+		}
+		if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+			break;
+		ev_now_update(g.loop);
+		if (ev_now(g.loop) >= end)
+			break;
+		ev_run(g.loop, EVRUN_NOWAIT);
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		(void)poll(&pfd, 1, 1);
+	}
+	return got;
+}
+
+/* 1 if the server closed the connection (EOF or reset) in time. */
+static int
+cwait_eof(int fd, double secs)
+{
+	char		 c;
+	struct pollfd	 pfd;
+	ev_tstamp	 end;
+	ssize_t		 r;
+
+	ev_now_update(g.loop);
+	end = ev_now(g.loop) + secs;
+	for (;;) {
+		r = recv(fd, &c, 1, MSG_DONTWAIT);
+		if (r == 0 || (r == -1 && errno != EAGAIN &&
+		    errno != EWOULDBLOCK))
+			return 1;
+		ck_assert_msg(r == -1, "unexpected data 0x%02x",
+		    (unsigned char)c);
+		ev_now_update(g.loop);
+		if (ev_now(g.loop) >= end)
+			return 0;
+		ev_run(g.loop, EVRUN_NOWAIT);
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		(void)poll(&pfd, 1, 1);
+	}
+}
+
+/* Read an HTTP response head and body into buf (NUL-terminated). */
+static int
+cread_http(int fd, char *buf, size_t cap)
+{
+	size_t	 len = 0, clen;
+	char	*end, *cl;
+
+	for (;;) {
+		ck_assert_uint_lt(len, cap - 1);
+		ck_assert_uint_eq(cread(fd, buf + len, 1, TIMEOUT), 1);
+		len++;
+		buf[len] = '\0';
+		if ((end = strstr(buf, "\r\n\r\n")) != NULL)
+			break;
+	}
+	clen = 0;
+	if ((cl = strstr(buf, "Content-Length: ")) != NULL)
+		clen = strtoul(cl + 16, NULL, 10);
+	ck_assert_uint_lt(len + clen, cap);
+	ck_assert_uint_eq(cread(fd, buf + len, clen, TIMEOUT), clen);
+	buf[len + clen] = '\0';
+	return atoi(buf + 9);
+}
+
+static void
+send_frame(int fd, int fin, int op, const void *p, size_t len, int masked)
+{
+	static const uint8_t	 mask[4] = { 0x37, 0xfa, 0x21, 0x3d };
+	uint8_t			*f;
+	size_t			 hl = 2, i;
+
+	f = malloc(len + 14);
+	ck_assert_ptr_nonnull(f);
+	f[0] = (uint8_t)((fin ? 0x80 : 0) | op);
+	if (len < 126)
+		f[1] = (uint8_t)len;
+	else if (len < 65536) {
+		f[1] = 126;
+		f[2] = (uint8_t)(len >> 8);
+		f[3] = (uint8_t)len;
+		hl = 4;
+	} else {
+		f[1] = 127;
+		for (i = 0; i < 8; i++)
+			f[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
+		hl = 10;
+	}
+	if (masked) {
+		f[1] |= 0x80;
+		memcpy(f + hl, mask, 4);
+		hl += 4;
+	}
+	for (i = 0; i < len; i++)
+		f[hl + i] = ((const uint8_t *)p)[i] ^
+		    (masked ? mask[i % 4] : 0);
+	cwrite(fd, f, hl + len);
+	free(f);
+}
+
+/* Read one server frame; returns the payload (malloc'd). */
+static uint8_t *
+read_frame(int fd, int *fin, int *op, size_t *lenp)
+{
+	uint8_t		 h[10], *p;
+	uint64_t	 len;
+	size_t		 i;
+
+	ck_assert_uint_eq(cread(fd, h, 2, TIMEOUT), 2);
+	ck_assert_msg((h[1] & 0x80) == 0, "server frame masked");
+	ck_assert_msg((h[0] & 0x70) == 0, "RSV bits set");
+	*fin = (h[0] & 0x80) != 0;
+	*op = h[0] & 0x0f;
+	len = h[1] & 0x7f;
+	if (len == 126) {
+		ck_assert_uint_eq(cread(fd, h + 2, 2, TIMEOUT), 2);
+		len = ((uint64_t)h[2] << 8) | h[3];
+	} else if (len == 127) {
+		ck_assert_uint_eq(cread(fd, h + 2, 8, TIMEOUT), 8);
+		for (len = 0, i = 0; i < 8; i++)
+			len = (len << 8) | h[2 + i];
+	}
+	ck_assert_uint_lt(len, 64 * 1024 * 1024);
+	p = malloc(len + 1);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(cread(fd, p, len, TIMEOUT), len);
+	p[len] = '\0';
+	*lenp = len;
+	return p;
+}
+
+static void
+expect_message(int fd, int want_op, const void *want, size_t wantlen)
+{
+	uint8_t	*p;
+	size_t	 len;
+	int	 fin, op;
+
+	p = read_frame(fd, &fin, &op, &len);
+	ck_assert_int_eq(fin, 1);
+	ck_assert_int_eq(op, want_op);
+	ck_assert_uint_eq(len, wantlen);
+	ck_assert_int_eq(memcmp(p, want, len), 0);
+	free(p);
+}
+
+/* Expect a close frame with this status; returns the reason (malloc'd). */
+static char *
+expect_close(int fd, unsigned int code)
+{
+	uint8_t	*p;
+	size_t	 len;
+	int	 fin, op;
+
+	p = read_frame(fd, &fin, &op, &len);
+	ck_assert_int_eq(op, 0x8);
+	ck_assert_int_eq(fin, 1);
+	ck_assert_uint_ge(len, 2);
+	ck_assert_uint_eq(((unsigned int)p[0] << 8) | p[1], code);
+	memmove(p, p + 2, len - 2);
+	p[len - 2] = '\0';
+	return (char *)p;
+}
+
+static int
+client_upgrade(void)
+{
+	char	 buf[1024];
+	int	 fd;
+
+	fd = client_connect();
+	cwrite(fd, UPGRADE("/echo"), strlen(UPGRADE("/echo")));
+	ck_assert_int_eq(cread_http(fd, buf, sizeof(buf)), 101);
+	ck_assert_ptr_nonnull(strstr(buf, "Sec-WebSocket-Accept: " ACCEPT
+	    "\r\n"));
+	return fd;
+}
+
+/* Close handshake from the client side, and the server's disconnect. */
+static void
+client_close(int fd)
+{
+	char	*reason;
+
+	send_frame(fd, 1, 0x8, "\x03\xe8" "bye", 5, 1);
+	reason = expect_close(fd, 1000);
+	ck_assert_str_eq(reason, "bye");
+	free(reason);
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	close(fd);
+}
+
+/*
+ * Tests.
+ */
+START_TEST(test_ws_session_echo)
+{
+	uint8_t	 big[70000];
+	size_t	 i;
+	int	 fd;
+
+	server_start();
+	fd = client_upgrade();
+	ck_assert(pump_until(&g.opened, 1, TIMEOUT));
+	ck_assert_int_eq(ws_server_sessions(g.srv), 1);
+	send_frame(fd, 1, 0x1, "hello", 5, 1);
+	expect_message(fd, 0x1, "hello", 5);
+	send_frame(fd, 1, 0x2, "\x00\x01\x02", 3, 1);
+	expect_message(fd, 0x2, "\x00\x01\x02", 3);
+	send_frame(fd, 1, 0x2, "", 0, 1);
+	expect_message(fd, 0x2, "", 0);
+	for (i = 0; i < 60000; i++)
+		big[i] = (uint8_t)i;
+	send_frame(fd, 1, 0x2, big, 60000, 1);
+	expect_message(fd, 0x2, big, 60000);
+	ck_assert_int_eq(g.messages, 4);
+	client_close(fd);
+	ck_assert(pump_until(&g.closed, 1, TIMEOUT));
+	ck_assert_int_eq(ws_server_sessions(g.srv), 0);
+	pump_for(0.05);
+	ck_assert_int_eq(g.closed, 1);
+}
+END_TEST
+
+START_TEST(test_ws_session_ping)
+{
+	int	 fd;
+
+	server_start();
+	fd = client_upgrade();
+	send_frame(fd, 1, 0x9, "abc", 3, 1);
+	expect_message(fd, 0xa, "abc", 3);
+	send_frame(fd, 1, 0x9, "", 0, 1);
+	expect_message(fd, 0xa, "", 0);
+	/* Unsolicited pongs are ignored. */
+	send_frame(fd, 1, 0xa, "x", 1, 1);
+	send_frame(fd, 1, 0x1, "after", 5, 1);
+	expect_message(fd, 0x1, "after", 5);
+	ck_assert_int_eq(g.messages, 1);
+	client_close(fd);
+}
+END_TEST
+
+START_TEST(test_ws_session_close_echo)
+{
+	char	*reason;
+	int	 fd;
+
+	server_start();
+	fd = client_upgrade();
+	send_frame(fd, 1, 0x8, "\x03\xe8", 2, 1);
+	reason = expect_close(fd, 1000);
+	ck_assert_str_eq(reason, "");
+	free(reason);
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	close(fd);
+	ck_assert(pump_until(&g.closed, 1, TIMEOUT));
+
+	/* Another status is echoed as is. */
+	fd = client_upgrade();
+	send_frame(fd, 1, 0x8, "\x0f\xa0" "app", 5, 1);
+	free(expect_close(fd, 4000));
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	close(fd);
+
+	/* An empty close gets an empty close back. */
+	fd = client_upgrade();
+	send_frame(fd, 1, 0x8, "", 0, 1);
+	{
+		uint8_t	*p;
+		size_t	 len;
+		int	 fin, op;
+
+		p = read_frame(fd, &fin, &op, &len);
+		ck_assert_int_eq(op, 0x8);
+		ck_assert_uint_eq(len, 0);
+		free(p);
+	}
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	close(fd);
+	ck_assert(pump_until(&g.closed, 3, TIMEOUT));
+}
+END_TEST
+
+START_TEST(test_ws_session_fragmented)
+{
+	int	 fd;
+
+	server_start();
+	fd = client_upgrade();
+	send_frame(fd, 0, 0x1, "Hel", 3, 1);
+	send_frame(fd, 0, 0x0, "lo ", 3, 1);
+	/* A control frame may come between fragments. */
+	send_frame(fd, 1, 0x9, "p", 1, 1);
+	send_frame(fd, 1, 0x0, "you", 3, 1);
+	expect_message(fd, 0xa, "p", 1);
+	expect_message(fd, 0x1, "Hello you", 9);
+	ck_assert_int_eq(g.messages, 1);
+	client_close(fd);
+}
+END_TEST
+
+START_TEST(test_ws_session_fragment_errors)
+{
+	int	 fd;
+
+	server_start();
+	/* A continuation with no message started. */
+	fd = client_upgrade();
+	send_frame(fd, 1, 0x0, "x", 1, 1);
+	free(expect_close(fd, 1002));
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	close(fd);
+	/* A new data frame in the middle of a fragmented message. */
+	fd = client_upgrade();
+	send_frame(fd, 0, 0x2, "x", 1, 1);
+	send_frame(fd, 1, 0x2, "y", 1, 1);
+	free(expect_close(fd, 1002));
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	close(fd);
+	ck_assert_int_eq(g.messages, 0);
+	ck_assert(pump_until(&g.closed, 2, TIMEOUT));
+}
+END_TEST
+
+START_TEST(test_ws_session_unmasked)
+{
+	int	 fd;
+
+	server_start();
+	fd = client_upgrade();
+	send_frame(fd, 1, 0x1, "hello", 5, 0);
+	free(expect_close(fd, 1002));
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	close(fd);
+	ck_assert_int_eq(g.messages, 0);
+	ck_assert(pump_until(&g.closed, 1, TIMEOUT));
+}
+END_TEST
+
+/*
+ * Frame header errors: each closes with 1002 after the replies to the
+ * frames before it.  wslay would send its close frame first (dropping
+ * queued replies), or none at all for some; we check headers ourselves.
+ */
+START_TEST(test_ws_session_bad_headers)
+{
+	static const uint8_t	 ping126[] = { 0x89, 0xfe, 0x00, 0x7e };
+	static const uint8_t	 frag_ping[] = { 0x09, 0x80, 0, 0, 0, 0 };
+	static const uint8_t	 nonminimal[] = { 0x82, 0xfe, 0x00, 0x05 };
+	static const uint8_t	 huge[] = { 0x82, 0xff, 0x80, 0, 0, 0, 0, 0,
+	    0, 0 };
+	static const uint8_t	 close1[] = { 0x88, 0x81, 0, 0, 0, 0, 0x03 };
+	static const uint8_t	 rsv[] = { 0xc1, 0x81, 0, 0, 0, 0, 'a' };
+	static const uint8_t	 opcode3[] = { 0x83, 0x80, 0, 0, 0, 0 };
+	static const uint8_t	 opcode11[] = { 0x8b, 0x80, 0, 0, 0, 0 };
+	static const uint8_t	 unmasked[] = { 0x81, 0x01, 'a' };
+	static const uint8_t	 cont[] = { 0x80, 0x81, 0, 0, 0, 0, 'a' };
+	static const uint8_t	 badcode[] = { 0x88, 0x82, 0, 0, 0, 0, 0x03,
+	    0xed };
+	static const struct {
+		const uint8_t	*p;
+		size_t		 len;
+		int		 echo;
+	} cases[] = {
+		{ ping126, sizeof(ping126), 1 },
+		{ frag_ping, sizeof(frag_ping), 1 },
+		{ nonminimal, sizeof(nonminimal), 1 },
+		{ huge, sizeof(huge), 1 },
+		{ close1, sizeof(close1), 1 },
+		{ rsv, sizeof(rsv), 1 },
+		{ opcode3, sizeof(opcode3), 1 },
+		{ opcode11, sizeof(opcode11), 1 },
+		{ unmasked, sizeof(unmasked), 1 },
+		{ cont, sizeof(cont), 1 },
+		/*
+		 * Status 1005 in a close frame: wslay finds this one, and
+		 * its close frame overtakes the queued reply.
+		 */
+		{ badcode, sizeof(badcode), 0 },
+	};
+	size_t	 i;
+	int	 fd;
+
+	server_start();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fd = client_upgrade();
+		/* Frames before the bad one are still handled. */
+		send_frame(fd, 1, 0x1, "ok", 2, 1);
+		cwrite(fd, cases[i].p, cases[i].len);
+		if (cases[i].echo)
+			expect_message(fd, 0x1, "ok", 2);
+		free(expect_close(fd, 1002));
+		ck_assert_msg(cwait_eof(fd, TIMEOUT), "case %zu", i);
+		close(fd);
+	}
+	ck_assert(pump_until(&g.closed, (int)i, TIMEOUT));
+	ck_assert_int_eq(g.messages, (int)i);
+}
+END_TEST
+
+START_TEST(test_ws_session_invalid_utf8)
+{
+	int	 fd;
+
+	server_start();
+	fd = client_upgrade();
+	send_frame(fd, 1, 0x1, "\xc3\x28", 2, 1);
+	free(expect_close(fd, 1007));
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	close(fd);
+	ck_assert_int_eq(g.messages, 0);
+}
+END_TEST
+
+START_TEST(test_ws_session_too_big)
+{
+	uint8_t	 buf[2000];
+	int	 fd;
+
+	memset(buf, 'x', sizeof(buf));
+	g.conf.max_message = 1000;
+	server_start();
+	fd = client_upgrade();
+	send_frame(fd, 1, 0x2, buf, 1000, 1);
+	expect_message(fd, 0x2, buf, 1000);
+	send_frame(fd, 1, 0x2, buf, 1001, 1);
+	free(expect_close(fd, 1009));
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	close(fd);
+
+	/* Refused on the header, before any payload. */
+	fd = client_upgrade();
+	cwrite(fd, "\x82\xff\x00\x00\x00\x01\x00\x00\x00\x00", 10);
+	free(expect_close(fd, 1009));
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	close(fd);
+
+	/* The limit applies to the reassembled message. */
+	fd = client_upgrade();
+	send_frame(fd, 0, 0x2, buf, 600, 1);
+	send_frame(fd, 1, 0x0, buf, 600, 1);
+	free(expect_close(fd, 1009));
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	close(fd);
+	ck_assert_int_eq(g.messages, 1);
+	ck_assert(pump_until(&g.closed, 3, TIMEOUT));
+}
+END_TEST
+
+START_TEST(test_ws_session_plain_get)
+{
+	char	 buf[2048], logbuf[4096];
+	FILE	*log;
+	ssize_t	 n;
+	int	 fd, saved;
+
+	/* Capture the log. */
+	log = tmpfile();
+	ck_assert_ptr_nonnull(log);
+	fflush(stderr);
+	saved = dup(2);
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_eq(dup2(fileno(log), 2), 2);
+
+	server_start();
+	fd = client_connect();
+	cwrite(fd, "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n", 31);
+	ck_assert_int_eq(cread_http(fd, buf, sizeof(buf)), 400);
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	close(fd);
+
+	fflush(stderr);
+	ck_assert_int_eq(dup2(saved, 2), 2);
+	close(saved);
+	n = pread(fileno(log), logbuf, sizeof(logbuf) - 1, 0);
+	ck_assert_int_gt(n, 0);
+	logbuf[n] = '\0';
+	fclose(log);
+	fputs(logbuf, stderr);
+
+	ck_assert_ptr_nonnull(strstr(buf, "HTTP/1.1 400 Bad Request\r\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "Connection: close\r\n"));
+	ck_assert_ptr_nonnull(strstr(buf,
+	    "\r\n\r\nbad \"upgrade\" request header: nil\n"));
+	ck_assert_ptr_nonnull(strstr(logbuf, "info: ws: 127.0.0.1:"));
+	ck_assert_ptr_nonnull(strstr(logbuf, "failed to initialize pubsub "
+	    "module, err: bad \"upgrade\" request header: nil\n"));
+	ck_assert_int_eq(g.opened, 0);
+}
+END_TEST
+
+START_TEST(test_ws_session_bad_versions)
+{
+	char	 buf[2048];
+	int	 fd;
+
+	server_start();
+	fd = client_connect();
+	cwrite(fd, "GET /kafka HTTP/1.0\r\n\r\n", 23);
+	ck_assert_int_eq(cread_http(fd, buf, sizeof(buf)), 400);
+	ck_assert_ptr_nonnull(strstr(buf, "\r\n\r\nbad http version\n"));
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	close(fd);
+
+	fd = client_connect();
+#define V8	"GET /kafka HTTP/1.1\r\nUpgrade: websocket\r\n"	\
+	"Connection: Upgrade\r\nSec-WebSocket-Key: " KEY "\r\n"		\
+	"Sec-WebSocket-Version: 8\r\n\r\n"
+	cwrite(fd, V8, strlen(V8));
+	ck_assert_int_eq(cread_http(fd, buf, sizeof(buf)), 400);
+	ck_assert_ptr_nonnull(strstr(buf, "\r\nSec-WebSocket-Version: 13\r\n"));
+	ck_assert_ptr_nonnull(strstr(buf,
+	    "bad \"sec-websocket-version\" request header\n"));
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	close(fd);
+
+	/* Garbage: 400 at once. */
+	fd = client_connect();
+	cwrite(fd, "\x16\x03\x01\x02\x00\x01", 6);
+	ck_assert_int_eq(cread_http(fd, buf, sizeof(buf)), 400);
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_ws_session_unknown_path)
+{
+	char	 buf[2048];
+	int	 fd;
+
+	server_start();
+	fd = client_connect();
+	/* 404 comes before the handshake checks. */
+	cwrite(fd, "GET /nope?x HTTP/1.0\r\n\r\n", 24);
+	ck_assert_int_eq(cread_http(fd, buf, sizeof(buf)), 404);
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	close(fd);
+	fd = client_connect();
+	cwrite(fd, UPGRADE("/echo/"), strlen(UPGRADE("/echo/")));
+	ck_assert_int_eq(cread_http(fd, buf, sizeof(buf)), 404);
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	close(fd);
+	/* The query string is not part of the route. */
+	fd = client_connect();
+	cwrite(fd, UPGRADE("/echo?a=b"), strlen(UPGRADE("/echo?a=b")));
+	ck_assert_int_eq(cread_http(fd, buf, sizeof(buf)), 101);
+	close(fd);
+	ck_assert(pump_until(&g.closed, 1, TIMEOUT));
+}
+END_TEST
+
+START_TEST(test_ws_session_oversize)
+{
+	char	 buf[2048], *req;
+	size_t	 len = 20000;
+	int	 fd;
+
+	req = malloc(len);
+	ck_assert_ptr_nonnull(req);
+	memcpy(req, "GET /echo HTTP/1.1\r\nX-Pad: ", 27);
+	memset(req + 27, 'a', len - 27 - 4);
+	memcpy(req + len - 4, "\r\n\r\n", 4);
+	server_start();
+	fd = client_connect();
+	cwrite(fd, req, len);
+	ck_assert_int_eq(cread_http(fd, buf, sizeof(buf)), 431);
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	close(fd);
+	free(req);
+}
+END_TEST
+
+START_TEST(test_ws_session_pipelined)
+{
+	static const char	 req[] = UPGRADE("/echo");
+	uint8_t			 buf[sizeof(req) + 64], big[2000];
+	size_t			 len = sizeof(req) - 1, i;
+	char			 resp[1024];
+	int			 fd;
+
+	/* Request, a masked "hi" and a ping, in one write. */
+	memcpy(buf, req, len);
+	memcpy(buf + len, "\x81\x82\x01\x02\x03\x04", 6);
+	buf[len + 6] = 'h' ^ 0x01;
+	buf[len + 7] = 'i' ^ 0x02;
+	memcpy(buf + len + 8, "\x89\x80\x00\x00\x00\x00", 6);
+	server_start();
+	fd = client_connect();
+	cwrite(fd, buf, len + 14);
+	ck_assert_int_eq(cread_http(fd, resp, sizeof(resp)), 101);
+	/* wslay sends queued control frames first. */
+	expect_message(fd, 0xa, "", 0);
+	expect_message(fd, 0x1, "hi", 2);
+	client_close(fd);
+
+	/* More pipelined octets than the session's usual input buffer. */
+	memset(big, 'b', sizeof(big));
+	fd = client_connect();
+	cwrite(fd, req, len);
+	for (i = 0; i < 3; i++)
+		send_frame(fd, 1, 0x2, big, sizeof(big), 1);
+	ck_assert_int_eq(cread_http(fd, resp, sizeof(resp)), 101);
+	for (i = 0; i < 3; i++)
+		expect_message(fd, 0x2, big, sizeof(big));
+	client_close(fd);
+}
+END_TEST
+
+START_TEST(test_ws_session_outbound_limit)
+{
+	uint8_t			 msg[600];
+	struct ws_session	*s;
+	int			 fd;
+
+	memset(msg, 'm', sizeof(msg));
+	g.conf.max_outbound = 1000;
+	server_start();
+	fd = client_upgrade();
+	ck_assert(pump_until(&g.opened, 1, TIMEOUT));
+	s = g.last;
+	ck_assert_uint_eq(ws_session_queued(s), 0);
+	ck_assert_int_eq(ws_session_send(s, 2, msg, 1001), -1);
+	ck_assert_int_eq(ws_session_send(s, 2, msg, 600), 0);
+	ck_assert_uint_eq(ws_session_queued(s), 600);
+	ck_assert_int_eq(ws_session_send(s, 2, msg, 600), -1);
+	ck_assert_int_eq(ws_session_send(s, 2, msg, 400), 0);
+	ck_assert_uint_eq(ws_session_queued(s), 1000);
+	ck_assert_int_eq(ws_session_send(s, 2, msg, 1), -1);
+	ck_assert_int_eq(ws_session_send(s, 9, msg, 1), -1);
+	ck_assert_int_eq(g.drained, 0);
+	expect_message(fd, 0x2, msg, 600);
+	expect_message(fd, 0x2, msg, 400);
+	ck_assert_uint_eq(ws_session_queued(s), 0);
+	ck_assert_int_eq(g.drained, 1);
+	ck_assert_int_eq(ws_session_send(s, 2, msg, 600), 0);
+	client_close(fd);
+}
+END_TEST
+
+START_TEST(test_ws_session_shutdown)
+{
+	char	*reason;
+	int	 fd1, fd2, fd3;
+
+	server_start();
+	fd1 = client_upgrade();
+	fd2 = client_upgrade();
+	fd3 = client_connect();		/* still in the handshake */
+	ck_assert(pump_until(&g.opened, 2, TIMEOUT));
+	ck_assert_int_eq(ws_server_sessions(g.srv), 2);
+	ws_server_shutdown(g.srv, 1001, "server shutdown");
+	ck_assert_int_eq(ws_server_port(g.srv), -1);
+	reason = expect_close(fd1, 1001);
+	ck_assert_str_eq(reason, "server shutdown");
+	free(reason);
+	free(expect_close(fd2, 1001));
+	ck_assert(cwait_eof(fd3, TIMEOUT));
+	/* Sessions wait for the close reply. */
+	send_frame(fd1, 0, 0x1, "ignored", 7, 1);
+	send_frame(fd1, 1, 0x8, "\x03\xe9", 2, 1);
+	ck_assert(cwait_eof(fd1, TIMEOUT));
+	ck_assert(pump_until(&g.closed, 1, TIMEOUT));
+	ck_assert_int_eq(ws_server_sessions(g.srv), 1);
+	/* A client that does not answer is dropped after 2 s. */
+	ck_assert(cwait_eof(fd2, 2.5));
+	ck_assert(pump_until(&g.closed, 2, TIMEOUT));
+	ck_assert_int_eq(ws_server_sessions(g.srv), 0);
+	ck_assert_int_eq(g.messages, 0);
+	close(fd1);
+	close(fd2);
+	close(fd3);
+}
+END_TEST
+
+START_TEST(test_ws_session_one_byte)
+{
+	static const char	 req[] = UPGRADE("/echo");
+	uint8_t			 frame[64];
+	char			 resp[1024];
+	size_t			 i, n;
+	int			 fd;
+
+	server_start();
+	fd = client_connect();
+	for (i = 0; i < sizeof(req) - 1; i++) {
+		cwrite(fd, req + i, 1);
+		pump_for(0.0005);
+	}
+	ck_assert_int_eq(cread_http(fd, resp, sizeof(resp)), 101);
+	/* A fragmented masked text message and a ping, octet by octet. */
+	n = 0;
+	memcpy(frame + n, "\x01\x83\x11\x22\x33\x44", 6);
+	frame[n + 6] = 'a' ^ 0x11;
+	frame[n + 7] = 'b' ^ 0x22;
+	frame[n + 8] = 'c' ^ 0x33;
+	n += 9;
+	memcpy(frame + n, "\x89\x81\x00\x00\x00\x00P", 7);
+	n += 7;
+	memcpy(frame + n, "\x80\x81\x01\x01\x01\x01", 6);
+	frame[n + 6] = 'd' ^ 0x01;
+	n += 7;
+	for (i = 0; i < n; i++) {
+		cwrite(fd, frame + i, 1);
+		pump_for(0.0005);
+	}
+	expect_message(fd, 0xa, "P", 1);
+	expect_message(fd, 0x1, "abcd", 4);
+	client_close(fd);
+}
+END_TEST
+
+START_TEST(test_ws_session_abrupt)
+{
+	int	 fd;
+
+	server_start();
+	fd = client_upgrade();
+	ck_assert(pump_until(&g.opened, 1, TIMEOUT));
+	close(fd);
+	ck_assert(pump_until(&g.closed, 1, TIMEOUT));
+	/* In the middle of a frame. */
+	fd = client_upgrade();
+	send_frame(fd, 1, 0x1, "hello", 5, 1);
+	cwrite(fd, "\x81\x85\x00", 3);
+	expect_message(fd, 0x1, "hello", 5);
+	close(fd);
+	ck_assert(pump_until(&g.closed, 2, TIMEOUT));
+	/* During the handshake: no callbacks. */
+	fd = client_connect();
+	cwrite(fd, "GET /echo HTTP/1.1\r\n", 20);
+	pump_for(0.02);
+	close(fd);
+	pump_for(0.05);
+	ck_assert_int_eq(g.opened, 2);
+	ck_assert_int_eq(g.closed, 2);
+	ck_assert_int_eq(ws_server_sessions(g.srv), 0);
+}
+END_TEST
+
+START_TEST(test_ws_session_server_close)
+{
+	char	*reason;
+	int	 fd;
+
+	server_start();
+	fd = client_upgrade();
+	send_frame(fd, 1, 0x1, "close me", 8, 1);
+	send_frame(fd, 1, 0x1, "dropped", 7, 1);
+	reason = expect_close(fd, 1000);
+	ck_assert_str_eq(reason, "as you wish");
+	free(reason);
+	ck_assert(pump_until(&g.messages, 1, TIMEOUT));
+	send_frame(fd, 1, 0x8, "\x03\xe8", 2, 1);
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	close(fd);
+	ck_assert(pump_until(&g.closed, 1, TIMEOUT));
+	ck_assert_int_eq(g.messages, 1);
+}
+END_TEST
+
+START_TEST(test_ws_session_timeouts)
+{
+	char	*reason;
+	int	 fd;
+
+	g.conf.idle_timeout = 0.3;
+	g.conf.handshake_timeout = 0.2;
+	server_start();
+	fd = client_connect();
+	ck_assert(cwait_eof(fd, 1.0));
+	close(fd);
+
+	fd = client_upgrade();
+	pump_for(0.2);
+	send_frame(fd, 1, 0x1, "keep", 4, 1);
+	expect_message(fd, 0x1, "keep", 4);
+	pump_for(0.2);
+	ck_assert_int_eq(g.closed, 0);
+	reason = expect_close(fd, 1001);
+	ck_assert_str_eq(reason, "idle timeout");
+	free(reason);
+	send_frame(fd, 1, 0x8, "\x03\xe9", 2, 1);
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	close(fd);
+	ck_assert(pump_until(&g.closed, 1, TIMEOUT));
+}
+END_TEST
+
+START_TEST(test_ws_session_max_sessions)
+{
+	char	 buf[1024];
+	int	 fd1, fd2;
+
+	g.conf.max_sessions = 1;
+	server_start();
+	fd1 = client_upgrade();
+	fd2 = client_connect();
+	cwrite(fd2, UPGRADE("/echo"), strlen(UPGRADE("/echo")));
+	ck_assert_int_eq(cread_http(fd2, buf, sizeof(buf)), 503);
+	ck_assert(cwait_eof(fd2, TIMEOUT));
+	close(fd2);
+	client_close(fd1);
+	ck_assert(pump_until(&g.closed, 1, TIMEOUT));
+	fd2 = client_upgrade();
+	client_close(fd2);
+}
+END_TEST
+
+START_TEST(test_ws_session_listen_errors)
+{
+	char	 err[256];
+
+	g.srv = ws_server_new(g.loop, NULL, &cbs, NULL);
+	ck_assert_ptr_nonnull(g.srv);
+	ck_assert_int_eq(ws_server_port(g.srv), -1);
+	ck_assert_int_eq(ws_server_listen(g.srv, "nocolon", err, sizeof(err)),
+	    -1);
+	ck_assert_ptr_nonnull(strstr(err, "nocolon"));
+	ck_assert_int_eq(ws_server_listen(g.srv, "1.2.3.4:99999", err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(ws_server_listen(g.srv, "::1:80", err, sizeof(err)),
+	    -1);
+	ck_assert_int_eq(ws_server_listen(g.srv, "[::1:80", err, sizeof(err)),
+	    -1);
+	ck_assert_int_eq(ws_server_listen(g.srv, "127.0.0.1:", err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(ws_server_listen(g.srv, "192.0.2.1:0", err,
+	    sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "bind"));
+	ck_assert_int_eq(ws_server_listen(g.srv, ":0", err, sizeof(err)), 0);
+	ck_assert_int_gt(ws_server_port(g.srv), 0);
+	g.port = ws_server_port(g.srv);
+	/* The all-addresses listener takes IPv4 clients. */
+	client_close(client_upgrade());
+}
+END_TEST
+
+START_TEST(test_ws_session_shutdown_in_callback)
+{
+	int	 fd1, fd2;
+
+	server_start();
+	fd1 = client_upgrade();
+	fd2 = client_connect();
+	cwrite(fd2, UPGRADE("/shutdown"), strlen(UPGRADE("/shutdown")));
+	/* The requesting connection is dropped, the session closed. */
+	ck_assert(cwait_eof(fd2, TIMEOUT));
+	free(expect_close(fd1, 1001));
+	send_frame(fd1, 1, 0x8, "\x03\xe9", 2, 1);
+	ck_assert(cwait_eof(fd1, TIMEOUT));
+	ck_assert(pump_until(&g.closed, 1, TIMEOUT));
+	ck_assert_int_eq(g.opened, 1);
+	close(fd1);
+	close(fd2);
+}
+END_TEST
+
+/* Random octets after the upgrade: never a crash, always cleaned up. */
+START_TEST(test_ws_session_garbage)
+{
+	uint8_t		 buf[3000], c;
+	unsigned int	 seed = 1;
+	size_t		 j, len;
+	int		 fd, i, n = 40;
+
+	server_start();
+	for (i = 0; i < n; i++) {
+		fd = client_upgrade();
+		len = (size_t)(rand_r(&seed) % (int)sizeof(buf));
+		for (j = 0; j < len; j++)
+			buf[j] = (uint8_t)rand_r(&seed);
+		/* Sometimes a plausible masked header first. */
+		if (i % 2 == 0 && len > 2) {
+			buf[0] = (uint8_t)(0x80 | (buf[0] & 0x0f));
+			buf[1] |= 0x80;
+		}
+		(void)send(fd, buf, len, MSG_NOSIGNAL);
+		pump_for(0.01);
+		/* Whatever came back, the server must not hang on to us. */
+		while (recv(fd, &c, 1, MSG_DONTWAIT) > 0)
+			;
+		close(fd);
+	}
+	ck_assert(pump_until(&g.closed, n, TIMEOUT));
+	ck_assert_int_eq(ws_server_sessions(g.srv), 0);
+}
+END_TEST
+
+/* Out of descriptors: accepting pauses, then resumes. */
+START_TEST(test_ws_session_emfile)
+{
+	struct rlimit	 rl, low;
+	char		 buf[1024];
+	int		 fd, probe;
+
+	/* valgrind virtualises RLIMIT_NOFILE. */
+	if (getenv("LD_PRELOAD") != NULL &&
+	    strstr(getenv("LD_PRELOAD"), "vgpreload") != NULL)
+		return;
+	server_start();
+	fd = client_connect();
+	cwrite(fd, UPGRADE("/echo"), strlen(UPGRADE("/echo")));
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	/* The lowest free descriptor is the limit: nothing more opens. */
+	probe = dup(0);
+	ck_assert_int_ge(probe, 0);
+	close(probe);
+	low = rl;
+	low.rlim_cur = (rlim_t)probe;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	pump_for(0.2);
+	ck_assert_int_eq(g.opened, 0);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	/* Accepting resumes after the pause. */
+	ck_assert_int_eq(cread_http(fd, buf, sizeof(buf)), 101);
+	ck_assert(pump_until(&g.opened, 1, TIMEOUT));
+	client_close(fd);
+}
+END_TEST
+
+static Suite *
+ws_session_suite(void)
+{
+	Suite	*s = suite_create("ws_session");
+	TCase	*tc;
+
+	tc = tcase_create("session");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_ws_session_echo);
+	tcase_add_test(tc, test_ws_session_ping);
+	tcase_add_test(tc, test_ws_session_close_echo);
+	tcase_add_test(tc, test_ws_session_fragmented);
+	tcase_add_test(tc, test_ws_session_fragment_errors);
+	tcase_add_test(tc, test_ws_session_unmasked);
+	tcase_add_test(tc, test_ws_session_bad_headers);
+	tcase_add_test(tc, test_ws_session_invalid_utf8);
+	tcase_add_test(tc, test_ws_session_too_big);
+	tcase_add_test(tc, test_ws_session_plain_get);
+	tcase_add_test(tc, test_ws_session_bad_versions);
+	tcase_add_test(tc, test_ws_session_unknown_path);
+	tcase_add_test(tc, test_ws_session_oversize);
+	tcase_add_test(tc, test_ws_session_pipelined);
+	tcase_add_test(tc, test_ws_session_outbound_limit);
+	tcase_add_test(tc, test_ws_session_shutdown);
+	tcase_add_test(tc, test_ws_session_one_byte);
+	tcase_add_test(tc, test_ws_session_abrupt);
+	tcase_add_test(tc, test_ws_session_server_close);
+	tcase_add_test(tc, test_ws_session_timeouts);
+	tcase_add_test(tc, test_ws_session_max_sessions);
+	tcase_add_test(tc, test_ws_session_listen_errors);
+	tcase_add_test(tc, test_ws_session_emfile);
+	tcase_add_test(tc, test_ws_session_garbage);
+	tcase_add_test(tc, test_ws_session_shutdown_in_callback);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	sr = srunner_create(ws_session_suite());
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,1416 @@
+/*
+ * server.c -- WebSocket listeners and sessions on libev, framing by wslay.
+ *
+ * A session goes through these states:
+ *
+ *   WS_ST_HTTP    reading the request head into hbuf (handshake timeout);
+ *   WS_ST_REPLY   writing an HTTP error response (404, 400, 431, 503);
+ *   WS_ST_OPEN    WebSocket; "closing" once a close frame is queued;
+ *   WS_ST_LINGER  write side shut down, input discarded until EOF, so the
+ *                 kernel does not answer unread input with a reset that
+ *                 would destroy our last response or close frame.
+ *
+ * Input in WS_ST_OPEN goes through ibuf: the wslay receive callback serves
+ * bytes from it, reading the socket only when it is empty.  Bytes that
+ * arrived with the request head (a pipelined first frame) start there.
+ *
+ * Before wslay sees a frame header we check it (session_scan()) and hold
+ * back a bad one, let wslay finish the frames before it, then close with
+ * 1002 (or 1009 for a message over max_message) ourselves, because wslay
+ * 1.1.1 gets these wrong:
+ * - errors found by its frame layer (control frame over 125 octets or
+ *   fragmented, non-minimal or 2^63+ payload length) give an empty close
+ *   frame, not 1002;
+ * - a one-octet close payload is taken as "no status", not an error;
+ * - its close frame goes out before data already queued (replies to the
+ *   frames before the bad one), and that data is then dropped;
+ * - an oversized message is only noticed once payload octets arrive.
+ * Left to wslay: invalid UTF-8 in text messages (1007) and invalid status
+ * codes in close frames (1002); there, queued replies are dropped.
+ * ws_session_close() likewise queues our close frame only after the data
+ * queued before it has been written.
+ *
+ * Sessions are freed only from the reaper (an ev_prepare watcher), never
+ * from inside a callback chain: session_kill() stops the watchers, closes
+ * the socket and moves the session to the zombie list.
+ */
+#include "config.h"
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE		/* accept4() */
+#endif
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+#include <wslay/wslay.h>
+
+#include "net/log.h"
+#include "ws/http.h"
+#include "ws/ws.h"
+
+#define WS_CLOSE_TIMEOUT	2.0	/* close handshake, lingering close */
+#define WS_ACCEPT_PAUSE		0.5	/* after EMFILE and friends */
+#define WS_ACCEPT_BATCH		32	/* accepts per callback */
+#define WS_IBUF_SIZE		4096
+#define WS_READ_BUDGET		(256 * 1024)	/* octets per session per run */
+#define WS_PEER_LEN		64
+#define WS_REPLY_MAX		512
+
+enum ws_state {
+	WS_ST_HTTP,
+	WS_ST_REPLY,
+	WS_ST_OPEN,
+	WS_ST_LINGER
+};
+
+TAILQ_HEAD(ws_listener_list, ws_listener);
+
+struct ws_listener {
+	TAILQ_ENTRY(ws_listener) entry;
+	struct ws_server	*srv;
+	ev_io			 io;
+	int			 fd;
+};
+
+struct ws_server {
+	struct ev_loop		*loop;
+	struct ws_server_conf	 conf;
+	struct ws_server_cb	 cb;
+	void			*arg;
+	struct ws_listener_list	 listeners;
+	TAILQ_HEAD(, ws_session) sessions;	/* alive */
+	TAILQ_HEAD(, ws_session) zombies;	/* dead, freed by the reaper */
+	ev_prepare		 reaper;
+	ev_timer		 accept_timer;	/* resumes accepting */
+	int			 nsessions;	/* opened and not yet closed */
+	int			 shutdown;
+};
+
+struct ws_session {
+	TAILQ_ENTRY(ws_session)	 entry;
+	struct ws_server	*srv;
+	int			 fd;
+	enum ws_state		 state;
+	ev_io			 io;
+	int			 events;	/* what io waits for */
+	ev_timer		 timer;
+	ev_tstamp		 since;		/* entered the current state */
+	ev_tstamp		 last_rx;	/* last octets from the peer */
+	ev_tstamp		 close_at;	/* close frame queued */
+	char			 peer[WS_PEER_LEN];
+
+	/* WS_ST_HTTP */
+	char			*hbuf;
+	size_t			 hlen;
+	struct http_request	*req;
+
+	/* Raw output: an HTTP response, 101 included. */
+	char			*obuf;
+	size_t			 olen;
+	size_t			 ooff;
+
+	/* WS_ST_OPEN */
+	wslay_event_context_ptr	 ctx;
+	uint8_t			*ibuf;
+	size_t			 icap;
+	size_t			 ipos;		/* next octet for wslay */
+	size_t			 ivalid;	/* checked up to here */
+	size_t			 iend;		/* received up to here */
+	uint64_t		 fleft;		/* payload left to check */
+	uint64_t		 msglen;	/* data message so far */
+	uint16_t		 fail;		/* close status for bad input */
+	size_t			 rbudget;
+	void			*data;
+	/*
+	 * wslay sends a queued close frame before queued data and then
+	 * drops the data; we queue our close only once the data is out.
+	 */
+	uint16_t		 close_code;
+	uint8_t			 close_reasonlen;
+	char			 close_reason[123];
+
+	unsigned int		 opened:1;
+	unsigned int		 closing:1;
+	unsigned int		 close_pending:1;
+	unsigned int		 dead:1;
+	unsigned int		 frag:1;	/* in a fragmented message */
+	unsigned int		 drain_armed:1;
+	unsigned int		 eof:1;
+	int			 err;		/* errno of a failed I/O */
+};
+
+static void	 listener_free(struct ws_listener *);
+static void	 listener_accept_cb(struct ev_loop *, ev_io *, int);
+static void	 server_accept_pause(struct ws_server *);
+static void	 server_accept_timer_cb(struct ev_loop *, ev_timer *, int);
+static void	 server_reaper_cb(struct ev_loop *, ev_prepare *, int);
+static int	 server_listen_one(struct ws_server *, struct addrinfo *,
+		    int, struct ws_listener_list *, char *, size_t);
+static void	 session_new(struct ws_server *, int,
+		    const struct sockaddr_storage *);
+static void	 session_free(struct ws_session *);
+static void	 session_kill(struct ws_session *, const char *);
+static void	 session_set_events(struct ws_session *, int);
+static ev_tstamp session_deadline(const struct ws_session *);
+static void	 session_timer_update(struct ws_session *);
+static void	 session_timer_cb(struct ev_loop *, ev_timer *, int);
+static void	 session_io_cb(struct ev_loop *, ev_io *, int);
+static int	 session_flush(struct ws_session *);
+static void	 session_http_read(struct ws_session *);
+static void	 session_handshake(struct ws_session *, size_t);
+static void	 session_reply(struct ws_session *, int, const char *,
+		    const char *);
+static void	 session_reply_write(struct ws_session *);
+static void	 session_linger(struct ws_session *);
+static void	 session_linger_read(struct ws_session *);
+static void	 session_closing(struct ws_session *);
+static void	 session_start_close(struct ws_session *, uint16_t,
+		    const char *);
+static int	 session_queue_close(struct ws_session *);
+static void	 session_ws_run(struct ws_session *, int);
+static int	 session_ws_recv(struct ws_session *);
+static int	 session_ws_send(struct ws_session *);
+static void	 session_ws_update(struct ws_session *);
+static void	 session_scan(struct ws_session *);
+static ssize_t	 session_recv_cb(wslay_event_context_ptr, uint8_t *, size_t,
+		    int, void *);
+static ssize_t	 session_send_cb(wslay_event_context_ptr, const uint8_t *,
+		    size_t, int, void *);
+static void	 session_msg_cb(wslay_event_context_ptr,
+		    const struct wslay_event_on_msg_recv_arg *, void *);
+static void	 sockaddr_format(const struct sockaddr_storage *, char *,
+		    size_t);
+
+void
+ws_server_conf_default(struct ws_server_conf *conf)
+{
+	memset(conf, 0, sizeof(*conf));
+	conf->max_request = 8192;
+	conf->max_message = 65535;
+	conf->max_outbound = 8 * 1024 * 1024;
+	conf->handshake_timeout = 10.0;
+	conf->idle_timeout = 0.0;
+	conf->max_sessions = 0;
+}
+
+struct ws_server *
+ws_server_new(struct ev_loop *loop, const struct ws_server_conf *conf,
+    const struct ws_server_cb *cb, void *arg)
+{
+	struct ws_server	*srv;
+	struct ws_server_conf	 def;
+
+	ws_server_conf_default(&def);
+	if ((srv = calloc(1, sizeof(*srv))) == NULL)
+		return NULL;
+	srv->loop = loop;
+	srv->conf = conf != NULL ? *conf : def;
+	/* Zero limits mean the defaults. */
+	if (srv->conf.max_request == 0)
+		srv->conf.max_request = def.max_request;
+	if (srv->conf.max_message == 0)
+		srv->conf.max_message = def.max_message;
+	if (srv->conf.max_outbound == 0)
+		srv->conf.max_outbound = def.max_outbound;
+	if (srv->conf.handshake_timeout <= 0)
+		srv->conf.handshake_timeout = def.handshake_timeout;
+	if (srv->conf.idle_timeout < 0)
+		srv->conf.idle_timeout = 0;
+	if (cb != NULL)
+		srv->cb = *cb;
+	srv->arg = arg;
+	TAILQ_INIT(&srv->listeners);
+	TAILQ_INIT(&srv->sessions);
+	TAILQ_INIT(&srv->zombies);
+	ev_prepare_init(&srv->reaper, server_reaper_cb);
+	srv->reaper.data = srv;
+	ev_timer_init(&srv->accept_timer, server_accept_timer_cb,
+	    WS_ACCEPT_PAUSE, 0.);
+	srv->accept_timer.data = srv;
+	return srv;
+}
+
+static int
+server_listen_one(struct ws_server *srv, struct addrinfo *ai, int dual,
+    struct ws_listener_list *list, char *err, size_t errlen)
+{
+	struct ws_listener	*l;
+	int			 fd, e, on = 1, off = 0;
+
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, ai->ai_protocol);
+	if (fd == -1) {
+		(void)snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1 ||
+	    (ai->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, dual ? &off : &on, sizeof(on)) == -1)) {
+		e = errno;
+		(void)snprintf(err, errlen, "setsockopt: %s", strerror(e));
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
+		e = errno;
+		(void)snprintf(err, errlen, "bind: %s", strerror(e));
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if (listen(fd, SOMAXCONN) == -1) {
+		e = errno;
+		(void)snprintf(err, errlen, "listen: %s", strerror(e));
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		(void)snprintf(err, errlen, "out of memory");
+		close(fd);
+		return -1;
+	}
+	l->srv = srv;
+	l->fd = fd;
+	ev_io_init(&l->io, listener_accept_cb, fd, EV_READ);
+	l->io.data = l;
+	TAILQ_INSERT_TAIL(list, l, entry);
+	return 0;
+}
+
+int
+ws_server_listen(struct ws_server *srv, const char *addr, char *err,
+    size_t errlen)
+{
+	struct ws_listener_list	 list;
+	struct ws_listener	*l;
+	struct addrinfo		 hints, *res, *ai;
+	char			 host[256], port[8], why[128];
+	const char		*colon, *h, *end;
+	size_t			 hlen, plen, i;
+	int			 r, dual = 0;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (srv->shutdown) {
+		(void)snprintf(err, errlen, "%s: server is shut down", addr);
+		return -1;
+	}
+	/* Split "host:port", "[v6]:port" or ":port". */
+	if (addr[0] == '[') {
+		if ((end = strchr(addr, ']')) == NULL || end[1] != ':')
+			goto syntax;
+		h = addr + 1;
+		hlen = (size_t)(end - h);
+		colon = end + 1;
+	} else {
+		if ((colon = strrchr(addr, ':')) == NULL)
+			goto syntax;
+		h = addr;
+		hlen = (size_t)(colon - addr);
+		if (memchr(h, ':', hlen) != NULL)
+			goto syntax;	/* bare IPv6 needs brackets */
+	}
+	plen = strlen(colon + 1);
+	if (hlen >= sizeof(host) || plen == 0 || plen > 5)
+		goto syntax;
+	for (i = 0; i < plen; i++)
+		if (colon[1 + i] < '0' || colon[1 + i] > '9')
+			goto syntax;
+	if (atoi(colon + 1) > 65535)
+		goto syntax;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	memcpy(port, colon + 1, plen + 1);
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if (hlen == 0) {
+		/* All addresses: one dual-stack IPv6 socket, else IPv4. */
+		hints.ai_family = AF_INET6;
+		hints.ai_flags |= AI_NUMERICHOST;
+		dual = 1;
+		(void)snprintf(host, sizeof(host), "::");
+	}
+	r = getaddrinfo(host, port, &hints, &res);
+	if (r != 0 && dual) {
+		hints.ai_family = AF_INET;
+		(void)snprintf(host, sizeof(host), "0.0.0.0");
+		dual = 0;
+		r = getaddrinfo(host, port, &hints, &res);
+	}
+	if (r != 0) {
+		(void)snprintf(err, errlen, "%s: %s", addr, gai_strerror(r));
+		return -1;
+	}
+
+	TAILQ_INIT(&list);
+	r = 0;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if (server_listen_one(srv, ai, dual, &list, why,
+		    sizeof(why)) == 0)
+			continue;
+		if (dual && ai->ai_family == AF_INET6 &&
+		    (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL)) {
+			/* No IPv6 here: fall back to IPv4. */
+			struct addrinfo	 h4, *res4;
+
+			memset(&h4, 0, sizeof(h4));
+			h4.ai_family = AF_INET;
+			h4.ai_socktype = SOCK_STREAM;
+			h4.ai_flags = AI_PASSIVE | AI_NUMERICSERV |
+			    AI_NUMERICHOST;
+			if (getaddrinfo("0.0.0.0", port, &h4, &res4) == 0) {
+				r = server_listen_one(srv, res4, 0,
+				    &list, why, sizeof(why));
+				freeaddrinfo(res4);
+				if (r == 0)
+					continue;
+			}
+		}
+		r = -1;
+		break;
+	}
+	freeaddrinfo(res);
+	if (r == -1) {
+		(void)snprintf(err, errlen, "%s: %s", addr, why);
+		while ((l = TAILQ_FIRST(&list)) != NULL) {
+			TAILQ_REMOVE(&list, l, entry);
+			listener_free(l);
+		}
+		return -1;
+	}
+	while ((l = TAILQ_FIRST(&list)) != NULL) {
+		TAILQ_REMOVE(&list, l, entry);
+		TAILQ_INSERT_TAIL(&srv->listeners, l, entry);
+		if (!ev_is_active(&srv->accept_timer))
+			ev_io_start(srv->loop, &l->io);
+	}
+	log_info("ws: listening on %s", addr);
+	return 0;
+ syntax:
+	(void)snprintf(err, errlen,
+	    "%s: expected host:port, [v6]:port or :port", addr);
+	return -1;
+}
+
+int
+ws_server_port(const struct ws_server *srv)
+{
+	struct ws_listener	*l;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+
+	if ((l = TAILQ_FIRST(&srv->listeners)) == NULL ||
+	    getsockname(l->fd, (struct sockaddr *)&ss, &len) == -1)
+		return -1;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return -1;
+}
+
+static void
+listener_free(struct ws_listener *l)
+{
+	ev_io_stop(l->srv->loop, &l->io);
+	close(l->fd);
+	free(l);
+}
+
+static void
+server_accept_pause(struct ws_server *srv)
+{
+	struct ws_listener	*l;
+
+	TAILQ_FOREACH(l, &srv->listeners, entry)
+		ev_io_stop(srv->loop, &l->io);
+	ev_timer_set(&srv->accept_timer, WS_ACCEPT_PAUSE, 0.);
+	ev_timer_start(srv->loop, &srv->accept_timer);
+}
+
+static void
+server_accept_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ws_server	*srv = w->data;
+	struct ws_listener	*l;
+
+	(void)loop;
+	(void)revents;
+	if (srv->shutdown)
+		return;
+	TAILQ_FOREACH(l, &srv->listeners, entry)
+		ev_io_start(srv->loop, &l->io);
+}
+
+static void
+listener_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct ws_listener	*l = w->data;
+	struct ws_server	*srv = l->srv;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	int			 fd, i;
+
+	(void)loop;
+	(void)revents;
+	for (i = 0; i < WS_ACCEPT_BATCH; i++) {
+		len = sizeof(ss);
+		fd = accept4(l->fd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd != -1) {
+			session_new(srv, fd, &ss);
+			continue;
+		}
+		switch (errno) {
+		case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+		case EWOULDBLOCK:
+#endif
+			return;
+		case EINTR:
+		case ECONNABORTED:
+		case EPROTO:
+			continue;
+		case EMFILE:
+		case ENFILE:
+		case ENOBUFS:
+		case ENOMEM:
+			log_warnx("ws: accept: %s; pausing for %.1f s",
+			    strerror(errno), WS_ACCEPT_PAUSE);
+			server_accept_pause(srv);
+			return;
+		default:
+			log_warnx("ws: accept: %s", strerror(errno));
+			return;
+		}
+	}
+}
+
+void
+ws_server_shutdown(struct ws_server *srv, uint16_t code, const char *reason)
+{
+	struct ws_listener	*l;
+	struct ws_session	*s, *next;
+
+	srv->shutdown = 1;
+	ev_timer_stop(srv->loop, &srv->accept_timer);
+	while ((l = TAILQ_FIRST(&srv->listeners)) != NULL) {
+		TAILQ_REMOVE(&srv->listeners, l, entry);
+		listener_free(l);
+	}
+	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (s->state == WS_ST_OPEN)
+			ws_session_close(s, code, reason);
+		else
+			session_kill(s, "server shutdown");
+	}
+}
+
+int
+ws_server_sessions(const struct ws_server *srv)
+{
+	return srv->nsessions;
+}
+
+void
+ws_server_free(struct ws_server *srv)
+{
+	struct ws_listener	*l;
+	struct ws_session	*s;
+
+	if (srv == NULL)
+		return;
+	srv->shutdown = 1;
+	ev_timer_stop(srv->loop, &srv->accept_timer);
+	while ((l = TAILQ_FIRST(&srv->listeners)) != NULL) {
+		TAILQ_REMOVE(&srv->listeners, l, entry);
+		listener_free(l);
+	}
+	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
+		session_kill(s, "server freed");
+	server_reaper_cb(srv->loop, &srv->reaper, 0);
+	free(srv);
+}
+
+static void
+server_reaper_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct ws_server	*srv = w->data;
+	struct ws_session	*s;
+
+	(void)revents;
+	while ((s = TAILQ_FIRST(&srv->zombies)) != NULL) {
+		TAILQ_REMOVE(&srv->zombies, s, entry);
+		if (s->opened) {
+			srv->nsessions--;
+			if (srv->cb.closed != NULL)
+				srv->cb.closed(srv->arg, s);
+		}
+		session_free(s);
+	}
+	ev_prepare_stop(loop, w);
+}
+
+static void
+sockaddr_format(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+	struct in_addr			 in4;
+	char				 a[INET6_ADDRSTRLEN];
+
+	switch (ss->ss_family) {
+	case AF_INET:
+		sin = (const struct sockaddr_in *)ss;
+		if (inet_ntop(AF_INET, &sin->sin_addr, a, sizeof(a)) == NULL)
+			break;
+		(void)snprintf(buf, len, "%s:%u", a, ntohs(sin->sin_port));
+		return;
+	case AF_INET6:
+		sin6 = (const struct sockaddr_in6 *)ss;
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			memcpy(&in4, &sin6->sin6_addr.s6_addr[12], 4);
+			if (inet_ntop(AF_INET, &in4, a, sizeof(a)) == NULL)
+				break;
+			(void)snprintf(buf, len, "%s:%u", a,
+			    ntohs(sin6->sin6_port));
+			return;
+		}
+		if (inet_ntop(AF_INET6, &sin6->sin6_addr, a, sizeof(a)) ==
+		    NULL)
+			break;
+		(void)snprintf(buf, len, "[%s]:%u", a, ntohs(sin6->sin6_port));
+		return;
+	default:
+		break;
+	}
+	(void)snprintf(buf, len, "unknown");
+}
+
+static void
+session_new(struct ws_server *srv, int fd, const struct sockaddr_storage *ss)
+{
+	struct ws_session	*s;
+	int			 on = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->hbuf = malloc(srv->conf.max_request)) == NULL ||
+	    (s->req = malloc(sizeof(*s->req))) == NULL) {
+		log_warnx("ws: out of memory for a new connection");
+		if (s != NULL) {
+			free(s->hbuf);
+			free(s);
+		}
+		close(fd);
+		return;
+	}
+	s->srv = srv;
+	s->fd = fd;
+	s->state = WS_ST_HTTP;
+	sockaddr_format(ss, s->peer, sizeof(s->peer));
+	http_request_init(s->req);
+	s->since = s->last_rx = ev_now(srv->loop);
+	ev_io_init(&s->io, session_io_cb, fd, 0);
+	s->io.data = s;
+	ev_timer_init(&s->timer, session_timer_cb, 0., 0.);
+	s->timer.data = s;
+	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
+	session_set_events(s, EV_READ);
+	session_timer_update(s);
+	log_debug("ws: %s: connected", s->peer);
+}
+
+static void
+session_free(struct ws_session *s)
+{
+	if (s->ctx != NULL)
+		wslay_event_context_free(s->ctx);
+	free(s->hbuf);
+	free(s->req);
+	free(s->obuf);
+	free(s->ibuf);
+	free(s);
+}
+
+static void
+session_kill(struct ws_session *s, const char *why)
+{
+	struct ws_server	*srv = s->srv;
+
+	if (s->dead)
+		return;
+	s->dead = 1;
+	ev_io_stop(srv->loop, &s->io);
+	ev_timer_stop(srv->loop, &s->timer);
+	if (s->opened)
+		log_info("ws: %s: closed (%s), status sent %u, received %u",
+		    s->peer, why, wslay_event_get_status_code_sent(s->ctx),
+		    wslay_event_get_status_code_received(s->ctx));
+	else
+		log_debug("ws: %s: dropped (%s)", s->peer, why);
+	close(s->fd);
+	s->fd = -1;
+	TAILQ_REMOVE(&srv->sessions, s, entry);
+	TAILQ_INSERT_TAIL(&srv->zombies, s, entry);
+	ev_prepare_start(srv->loop, &srv->reaper);
+}
+
+static void
+session_set_events(struct ws_session *s, int events)
+{
+	if (s->dead || events == s->events)
+		return;
+	ev_io_stop(s->srv->loop, &s->io);
+	ev_io_set(&s->io, s->fd, events);
+	if (events != 0)
+		ev_io_start(s->srv->loop, &s->io);
+	s->events = events;
+}
+
+/* When the current state times out; 0 for never. */
+static ev_tstamp
+session_deadline(const struct ws_session *s)
+{
+	const struct ws_server_conf	*conf = &s->srv->conf;
+
+	switch (s->state) {
+	case WS_ST_HTTP:
+		return s->since + conf->handshake_timeout;
+	case WS_ST_REPLY:
+	case WS_ST_LINGER:
+		return s->since + WS_CLOSE_TIMEOUT;
+	case WS_ST_OPEN:
+		if (s->closing)
+			return s->close_at + WS_CLOSE_TIMEOUT;
+		if (conf->idle_timeout > 0)
+			return s->last_rx + conf->idle_timeout;
+		return 0;
+	}
+	return 0;
+}
+
+/*
+ * Re-arm the timer after a state change.  Activity only moves last_rx;
+ * the timer then fires early and re-arms itself (ev.pod, "Be smart about
+ * timeouts").
+ */
+static void
+session_timer_update(struct ws_session *s)
+{
+	struct ev_loop	*loop = s->srv->loop;
+	ev_tstamp	 d, now = ev_now(loop);
+
+	ev_timer_stop(loop, &s->timer);
+	if (s->dead || (d = session_deadline(s)) == 0)
+		return;
+	ev_timer_set(&s->timer, d > now ? d - now : 0., 0.);
+	ev_timer_start(loop, &s->timer);
+}
+
+static void
+session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ws_session	*s = w->data;
+	ev_tstamp		 d, now = ev_now(loop);
+
+	(void)revents;
+	if (s->dead || (d = session_deadline(s)) == 0)
+		return;
+	if (d > now) {
+		ev_timer_set(&s->timer, d - now, 0.);
+		ev_timer_start(loop, &s->timer);
+		return;
+	}
+	switch (s->state) {
+	case WS_ST_HTTP:
+		session_kill(s, "handshake timeout");
+		break;
+	case WS_ST_REPLY:
+	case WS_ST_LINGER:
+		session_kill(s, "lingering close done");
+		break;
+	case WS_ST_OPEN:
+		if (s->closing) {
+			session_kill(s, "close handshake timeout");
+			break;
+		}
+		log_info("ws: %s: idle for %.0f s", s->peer,
+		    s->srv->conf.idle_timeout);
+		ws_session_close(s, WS_CLOSE_GOING_AWAY, "idle timeout");
+		break;
+	}
+}
+
+static void
+session_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct ws_session	*s = w->data;
+
+	(void)loop;
+	switch (s->state) {
+	case WS_ST_HTTP:
+		session_http_read(s);
+		break;
+	case WS_ST_REPLY:
+		session_reply_write(s);
+		break;
+	case WS_ST_OPEN:
+		session_ws_run(s, revents & EV_READ);
+		break;
+	case WS_ST_LINGER:
+		session_linger_read(s);
+		break;
+	}
+}
+
+/* Write obuf; 0 (done or would block) or -1. */
+static int
+session_flush(struct ws_session *s)
+{
+	ssize_t	 n;
+
+	while (s->ooff < s->olen) {
+		n = send(s->fd, s->obuf + s->ooff, s->olen - s->ooff,
+		    MSG_NOSIGNAL);
+		if (n >= 0) {
+			s->ooff += (size_t)n;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		s->err = errno;
+		return -1;
+	}
+	free(s->obuf);
+	s->obuf = NULL;
+	s->olen = s->ooff = 0;
+	return 0;
+}
+
+static void
+session_http_read(struct ws_session *s)
+{
+	size_t	 max = s->srv->conf.max_request;
+	ssize_t	 n, r;
+	int	 status;
+
+	for (;;) {
+		n = recv(s->fd, s->hbuf + s->hlen, max - s->hlen, 0);
+		if (n == 0) {
+			session_kill(s, "eof during handshake");
+			return;
+		}
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				session_kill(s, strerror(errno));
+			return;
+		}
+		s->hlen += (size_t)n;
+		s->last_rx = ev_now(s->srv->loop);
+		/* hlen == max gives a result other than HTTP_PARTIAL. */
+		r = http_request_parse(s->req, s->hbuf, s->hlen, max, &status);
+		if (r == HTTP_PARTIAL)
+			continue;
+		if (r == HTTP_ERROR) {
+			log_info("ws: %s: bad request head, answering %d",
+			    s->peer, status);
+			session_reply(s, status, NULL,
+			    status == 431 ? "request header too large\n" :
+			    "bad request\n");
+			return;
+		}
+		session_handshake(s, (size_t)r);
+		return;
+	}
+}
+
+static void
+session_handshake(struct ws_session *s, size_t headlen)
+{
+	struct ws_server		*srv = s->srv;
+	const struct http_request	*req = s->req;
+	struct ws_handshake		 hs;
+	struct wslay_event_callbacks	 cbs;
+	char				 reason[WS_REASON_MAX];
+	char				 body[WS_REASON_MAX + 2];
+	void				*route;
+	size_t				 left, cap;
+	int				 err, n;
+
+	route = srv->cb.route != NULL ?
+	    srv->cb.route(srv->arg, req->path, req->pathlen) : NULL;
+	if (s->dead)
+		return;		/* ws_server_shutdown() from the callback */
+	if (route == NULL) {
+		/* The path only: a query string may carry credentials. */
+		log_info("ws: %s: %.*s %.*s: no route", s->peer,
+		    (int)req->methodlen, req->method, (int)req->pathlen,
+		    req->path);
+		session_reply(s, 404, NULL, "not found\n");
+		return;
+	}
+	if ((err = ws_handshake_check(req, &hs, reason, sizeof(reason))) !=
+	    WS_HS_OK) {
+		log_info("ws: %s: failed to initialize pubsub module, err: %s",
+		    s->peer, reason);
+		(void)snprintf(body, sizeof(body), "%s\n", reason);
+		session_reply(s, 400, err == WS_HS_BAD_WS_VERSION ?
+		    "Sec-WebSocket-Version: 13\r\n" : NULL, body);
+		return;
+	}
+	if (srv->shutdown || (srv->conf.max_sessions > 0 &&
+	    srv->nsessions >= srv->conf.max_sessions)) {
+		log_info("ws: %s: too many sessions (%d), answering 503",
+		    s->peer, srv->nsessions);
+		session_reply(s, 503, NULL, "too many sessions\n");
+		return;
+	}
+
+	cap = 256 + hs.protocollen;
+	left = s->hlen - headlen;
+	if ((s->obuf = malloc(cap)) == NULL ||
+	    (n = ws_handshake_response(&hs, s->obuf, cap)) == -1) {
+		session_kill(s, "cannot build the 101 response");
+		return;
+	}
+	s->olen = (size_t)n;
+	s->ooff = 0;
+	memset(&cbs, 0, sizeof(cbs));
+	cbs.recv_callback = session_recv_cb;
+	cbs.send_callback = session_send_cb;
+	cbs.on_msg_recv_callback = session_msg_cb;
+	s->icap = left > WS_IBUF_SIZE ? left : WS_IBUF_SIZE;
+	if (wslay_event_context_server_init(&s->ctx, &cbs, s) != 0 ||
+	    (s->ibuf = malloc(s->icap)) == NULL) {
+		session_kill(s, "out of memory");
+		return;
+	}
+	wslay_event_config_set_max_recv_msg_length(s->ctx,
+	    srv->conf.max_message);
+	/* A frame that came with the request head. */
+	memcpy(s->ibuf, s->hbuf + headlen, left);
+	s->iend = left;
+
+	log_info("ws: %s: upgraded %.*s", s->peer, (int)req->pathlen,
+	    req->path);
+	free(s->hbuf);
+	free(s->req);
+	s->hbuf = NULL;
+	s->req = NULL;
+	s->state = WS_ST_OPEN;
+	s->since = s->last_rx = ev_now(srv->loop);
+	session_timer_update(s);
+	if (session_flush(s) == -1) {
+		session_kill(s, "cannot send the 101 response");
+		return;
+	}
+	s->opened = 1;
+	srv->nsessions++;
+	if (srv->cb.open != NULL)
+		srv->cb.open(srv->arg, s, route);
+	session_ws_run(s, 1);
+}
+
+static void
+session_reply(struct ws_session *s, int status, const char *extra,
+    const char *body)
+{
+	char	 buf[WS_REPLY_MAX];
+	int	 n;
+
+	if ((n = http_error_response(buf, sizeof(buf), status, extra,
+	    body)) == -1 &&
+	    (n = http_error_response(buf, sizeof(buf), status, extra,
+	    NULL)) == -1) {
+		session_kill(s, "cannot build a response");
+		return;
+	}
+	free(s->hbuf);
+	free(s->req);
+	s->hbuf = NULL;
+	s->req = NULL;
+	if ((s->obuf = malloc((size_t)n)) == NULL) {
+		session_kill(s, "out of memory");
+		return;
+	}
+	memcpy(s->obuf, buf, (size_t)n);
+	s->olen = (size_t)n;
+	s->ooff = 0;
+	s->state = WS_ST_REPLY;
+	s->since = ev_now(s->srv->loop);
+	session_timer_update(s);
+	session_reply_write(s);
+}
+
+static void
+session_reply_write(struct ws_session *s)
+{
+	if (session_flush(s) == -1) {
+		session_kill(s, strerror(s->err));
+		return;
+	}
+	if (s->olen > 0)
+		session_set_events(s, EV_WRITE);
+	else
+		session_linger(s);
+}
+
+static void
+session_linger(struct ws_session *s)
+{
+	(void)shutdown(s->fd, SHUT_WR);
+	s->state = WS_ST_LINGER;
+	s->since = ev_now(s->srv->loop);
+	session_timer_update(s);
+	session_set_events(s, EV_READ);
+}
+
+static void
+session_linger_read(struct ws_session *s)
+{
+	char	 buf[4096];
+	ssize_t	 n;
+	int	 i;
+
+	for (i = 0; i < 16; i++) {
+		n = recv(s->fd, buf, sizeof(buf), 0);
+		if (n > 0)
+			continue;
+		if (n == 0) {
+			session_kill(s, "eof");
+			return;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			session_kill(s, strerror(errno));
+		return;
+	}
+}
+
+static void
+session_closing(struct ws_session *s)
+{
+	if (s->closing)
+		return;
+	s->closing = 1;
+	s->close_at = ev_now(s->srv->loop);
+	session_timer_update(s);
+}
+
+/* Close after the queued messages; the close frame waits in the session. */
+static void
+session_start_close(struct ws_session *s, uint16_t code, const char *reason)
+{
+	size_t	 len;
+
+	if (s->close_pending || s->closing)
+		return;
+	len = reason != NULL ? strlen(reason) : 0;
+	if (len > sizeof(s->close_reason)) {
+		/* Keep the reason valid UTF-8. */
+		len = sizeof(s->close_reason);
+		while (len > 0 && ((unsigned char)reason[len] & 0xc0) == 0x80)
+			len--;
+	}
+	memcpy(s->close_reason, reason != NULL ? reason : "", len);
+	s->close_reasonlen = (uint8_t)len;
+	s->close_code = code;
+	s->close_pending = 1;
+	session_closing(s);
+	(void)session_queue_close(s);
+}
+
+/* Queue the pending close frame if nothing else is queued; 1 if queued. */
+static int
+session_queue_close(struct ws_session *s)
+{
+	if (!s->close_pending || wslay_event_get_queued_msg_count(s->ctx) > 0)
+		return 0;
+	s->close_pending = 0;
+	/* Fails if wslay queued a close of its own; that one goes out. */
+	return wslay_event_queue_close(s->ctx, s->close_code,
+	    (const uint8_t *)s->close_reason, s->close_reasonlen) == 0;
+}
+
+/* One round of WebSocket I/O; readable: the socket may have input. */
+static void
+session_ws_run(struct ws_session *s, int readable)
+{
+	if (s->dead)
+		return;
+	if (s->olen > 0 && session_flush(s) == -1) {
+		session_kill(s, strerror(s->err));
+		return;
+	}
+	if (wslay_event_want_read(s->ctx) &&
+	    ws_session_queued(s) < s->srv->conf.max_outbound &&
+	    (readable || s->ipos < s->iend) && session_ws_recv(s) == -1) {
+		session_kill(s, s->eof ? "eof" : s->err != 0 ?
+		    strerror(s->err) : "receive failed");
+		return;
+	}
+	if (s->olen == 0 && wslay_event_want_write(s->ctx) &&
+	    session_ws_send(s) == -1) {
+		session_kill(s, s->err != 0 ? strerror(s->err) :
+		    "send failed");
+		return;
+	}
+	session_ws_update(s);
+}
+
+static int
+session_ws_recv(struct ws_session *s)
+{
+	int	 i;
+
+	s->rbudget = WS_READ_BUDGET;
+	/*
+	 * wslay_event_recv() may return early with input left in ibuf (it
+	 * only stops when the callback says "would block", but its frame
+	 * layer also gives up when a read brings less than it needs).
+	 */
+	for (i = 0; i < 4; i++) {
+		if (wslay_event_recv(s->ctx) != 0)
+			return -1;
+		if (s->fail != 0) {
+			log_info("ws: %s: %s", s->peer,
+			    s->fail == WS_CLOSE_TOO_BIG ? "message too big" :
+			    "bad frame header");
+			wslay_event_shutdown_read(s->ctx);
+			session_start_close(s, s->fail, NULL);
+		}
+		if (!wslay_event_get_read_enabled(s->ctx) ||
+		    s->ivalid == s->ipos)
+			break;
+	}
+	if (!wslay_event_get_read_enabled(s->ctx))
+		session_closing(s);
+	return 0;
+}
+
+static int
+session_ws_send(struct ws_session *s)
+{
+	struct ws_server	*srv = s->srv;
+
+	if (wslay_event_send(s->ctx) != 0)
+		return -1;
+	/* The data is out: now the close frame. */
+	if (session_queue_close(s) && wslay_event_send(s->ctx) != 0)
+		return -1;
+	if (s->drain_armed &&
+	    ws_session_queued(s) < srv->conf.max_outbound / 2) {
+		s->drain_armed = 0;
+		if (srv->cb.drained != NULL && !s->closing)
+			srv->cb.drained(srv->arg, s);
+	}
+	return 0;
+}
+
+/* Decide what to wait for, or finish the session. */
+static void
+session_ws_update(struct ws_session *s)
+{
+	wslay_event_context_ptr	 ctx = s->ctx;
+	int			 events = 0;
+
+	if (s->dead)
+		return;
+	if (wslay_event_get_close_sent(ctx)) {
+		if (wslay_event_get_close_received(ctx)) {
+			session_kill(s, "close handshake done");
+			return;
+		}
+		if (!wslay_event_get_read_enabled(ctx)) {
+			/* We failed the connection: drain, then close. */
+			log_debug("ws: %s: failed with status %u", s->peer,
+			    wslay_event_get_status_code_sent(ctx));
+			session_linger(s);
+			return;
+		}
+	}
+	if (wslay_event_get_read_enabled(ctx) &&
+	    ws_session_queued(s) < s->srv->conf.max_outbound)
+		events |= EV_READ;
+	if (s->olen > 0 || wslay_event_want_write(ctx))
+		events |= EV_WRITE;
+	if (events == 0) {
+		session_kill(s, "nothing left to do");
+		return;
+	}
+	session_set_events(s, events);
+}
+
+/*
+ * Check frame headers in ibuf[ivalid..iend) before wslay sees them; see
+ * the comment at the top of this file.  Sets s->fail to the close status
+ * and stops at the start of a bad frame.
+ */
+static void
+session_scan(struct ws_session *s)
+{
+	const uint8_t	*p;
+	uint64_t	 plen, msglen;
+	size_t		 avail, hl, n, i;
+	unsigned int	 len7, op, fin;
+
+	while (s->fail == 0 && s->ivalid < s->iend) {
+		avail = s->iend - s->ivalid;
+		if (s->fleft > 0) {
+			n = avail < s->fleft ? avail : (size_t)s->fleft;
+			s->ivalid += n;
+			s->fleft -= n;
+			continue;
+		}
+		if (avail < 2)
+			break;
+		p = s->ibuf + s->ivalid;
+		fin = p[0] & 0x80;
+		op = p[0] & 0x0f;
+		len7 = p[1] & 0x7f;
+		/*
+		 * No extension is negotiated, so RSV bits are errors; so are
+		 * reserved opcodes, unmasked frames, long or fragmented
+		 * control frames and broken fragment sequences.
+		 */
+		if ((p[0] & 0x70) != 0 || (op > 0x2 && op < 0x8) ||
+		    op > 0xa || (p[1] & 0x80) == 0 ||
+		    ((op & 0x8) && (len7 > 125 || !fin)) ||
+		    (op == 0x0 && !s->frag) ||
+		    ((op == 0x1 || op == 0x2) && s->frag)) {
+			s->fail = WS_CLOSE_PROTOCOL_ERROR;
+			break;
+		}
+		/* Check the length before the mask key arrives. */
+		hl = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0);
+		if (avail < hl)
+			break;
+		if (len7 == 126)
+			plen = ((uint64_t)p[2] << 8) | p[3];
+		else if (len7 == 127)
+			for (plen = 0, i = 0; i < 8; i++)
+				plen = (plen << 8) | p[2 + i];
+		else
+			plen = len7;
+		if ((len7 == 126 && plen < 126) ||
+		    (len7 == 127 && (plen < 65536 || (plen >> 63) != 0)) ||
+		    (op == 0x8 && plen == 1)) {
+			s->fail = WS_CLOSE_PROTOCOL_ERROR;
+			break;
+		}
+		/* s->msglen <= max_message < 2^63: no overflow. */
+		msglen = op == 0x0 ? s->msglen + plen : plen;
+		if ((op & 0x8) == 0 && msglen > s->srv->conf.max_message) {
+			s->fail = WS_CLOSE_TOO_BIG;
+			break;
+		}
+		hl += 4;
+		if (avail < hl)
+			break;
+		/* The header is complete: commit. */
+		if ((op & 0x8) == 0) {
+			s->msglen = msglen;
+			s->frag = !fin;
+		}
+		s->ivalid += hl;
+		s->fleft = plen;
+	}
+}
+
+static ssize_t
+session_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
+    int flags, void *arg)
+{
+	struct ws_session	*s = arg;
+	size_t			 avail;
+	ssize_t			 n;
+
+	(void)flags;
+	for (;;) {
+		session_scan(s);
+		if ((avail = s->ivalid - s->ipos) > 0 && len > 0) {
+			if (avail > len)
+				avail = len;
+			memcpy(buf, s->ibuf + s->ipos, avail);
+			s->ipos += avail;
+			if (s->ipos == s->iend)
+				s->ipos = s->ivalid = s->iend = 0;
+			wslay_event_set_error(ctx, 0);
+			return (ssize_t)avail;
+		}
+		if (s->fail != 0 || len == 0 || s->rbudget == 0) {
+			wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+			return -1;
+		}
+		/* At most an incomplete header is left: move it first. */
+		if (s->ipos > 0) {
+			memmove(s->ibuf, s->ibuf + s->ipos, s->iend - s->ipos);
+			s->iend -= s->ipos;
+			s->ivalid -= s->ipos;
+			s->ipos = 0;
+		}
+		n = recv(s->fd, s->ibuf + s->iend, s->icap - s->iend, 0);
+		if (n > 0) {
+			s->iend += (size_t)n;
+			s->last_rx = ev_now(s->srv->loop);
+			s->rbudget = (size_t)n >= s->rbudget ? 0 :
+			    s->rbudget - (size_t)n;
+			continue;
+		}
+		if (n == 0) {
+			s->eof = 1;
+			wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+			return -1;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+			return -1;
+		}
+		s->err = errno;
+		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+		return -1;
+	}
+}
+
+static ssize_t
+session_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
+    int flags, void *arg)
+{
+	struct ws_session	*s = arg;
+	ssize_t			 n;
+
+	(void)flags;
+	for (;;) {
+		n = send(s->fd, data, len, MSG_NOSIGNAL);
+		if (n > 0)
+			return n;
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+			return -1;
+		}
+		s->err = n == -1 ? errno : EPIPE;
+		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+		return -1;
+	}
+}
+
+static void
+session_msg_cb(wslay_event_context_ptr ctx,
+    const struct wslay_event_on_msg_recv_arg *a, void *arg)
+{
+	struct ws_session	*s = arg;
+	struct ws_server	*srv = s->srv;
+
+	(void)ctx;
+	switch (a->opcode) {
+	case WSLAY_TEXT_FRAME:
+	case WSLAY_BINARY_FRAME:
+		if (s->closing || s->dead || srv->cb.message == NULL)
+			break;
+		srv->cb.message(srv->arg, s, a->opcode,
+		    a->msg != NULL ? a->msg : (const uint8_t *)"",
+		    a->msg_length);
+		break;
+	case WSLAY_CONNECTION_CLOSE:
+		log_debug("ws: %s: close frame received, status %u", s->peer,
+		    a->status_code);
+		break;
+	default:
+		break;
+	}
+}
+
+int
+ws_session_send(struct ws_session *s, int opcode, const uint8_t *data,
+    size_t len)
+{
+	struct wslay_event_msg	 msg;
+	size_t			 q, max = s->srv->conf.max_outbound;
+
+	if (s->dead || s->state != WS_ST_OPEN || s->closing ||
+	    (opcode != WS_OP_TEXT && opcode != WS_OP_BINARY))
+		return -1;
+	q = ws_session_queued(s);
+	if (len > max || q > max - len) {
+		s->drain_armed = 1;
+		return -1;
+	}
+	msg.opcode = (uint8_t)opcode;
+	msg.msg = data;
+	msg.msg_length = len;
+	if (wslay_event_queue_msg(s->ctx, &msg) != 0)
+		return -1;
+	if (q + len >= max / 2)
+		s->drain_armed = 1;
+	session_set_events(s, s->events | EV_WRITE);
+	return 0;
+}
+
+size_t
+ws_session_queued(const struct ws_session *s)
+{
+	size_t	 n = s->olen - s->ooff;
+
+	if (s->ctx != NULL)
+		n += wslay_event_get_queued_msg_length(s->ctx);
+	return n;
+}
+
+void
+ws_session_close(struct ws_session *s, uint16_t code, const char *reason)
+{
+	if (s->dead || s->state != WS_ST_OPEN || s->closing)
+		return;
+	log_debug("ws: %s: closing with status %u", s->peer, code);
+	session_start_close(s, code, reason);
+	session_set_events(s, s->events | EV_WRITE);
+}
+
+void
+ws_session_set_data(struct ws_session *s, void *data)
+{
+	s->data = data;
+}
+
+void *
+ws_session_data(const struct ws_session *s)
+{
+	return s->data;
+}
+
+const char *
+ws_session_peer(const struct ws_session *s)
+{
+	return s->peer;
+}

@@ -1,0 +1,81 @@
+/*
+ * ws.h -- WebSocket server (RFC 6455) on libev, framing by wslay.
+ *
+ * One server owns its listeners and sessions.  Everything runs on the
+ * caller's libev loop, single threaded.  Callbacks may call any
+ * ws_session_* function on any session, and ws_server_shutdown(); a
+ * session is never freed while a callback runs: dead sessions are freed
+ * (after their closed callback) from an ev_prepare watcher before the loop
+ * next sleeps.  ws_server_free() must not be called from a callback.
+ *
+ * ws_session_send() and ws_session_close() only queue; the bytes are
+ * written when the socket is writable (next loop iteration at the latest).
+ */
+#ifndef WS_WS_H
+#define WS_WS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ev_loop;
+struct ws_server;
+struct ws_session;
+
+/* Opcodes for ws_session_send() and the message callback. */
+#define WS_OP_TEXT		1
+#define WS_OP_BINARY		2
+
+/* Close status codes (RFC 6455 7.4.1) that the library itself sends. */
+#define WS_CLOSE_NORMAL		1000
+#define WS_CLOSE_GOING_AWAY	1001	/* shutdown, idle timeout */
+#define WS_CLOSE_PROTOCOL_ERROR	1002
+#define WS_CLOSE_INVALID_DATA	1007	/* text message not UTF-8 */
+#define WS_CLOSE_TOO_BIG	1009
+
+struct ws_server_conf {
+	size_t	max_request;		/* HTTP request head limit, default 8192 */
+	size_t	max_message;		/* largest client message; over -> close 1009; default 65535 */
+	size_t	max_outbound;		/* bytes queued per session before ws_session_send fails; default 8 MiB */
+	double	handshake_timeout;	/* seconds, default 10 */
+	double	idle_timeout;		/* seconds without any frame from the client; 0 = none; default 0 */
+	int	max_sessions;		/* 0 = unlimited; over -> 503 */
+};
+
+struct ws_server_cb {
+	/* Route lookup by request path (without query string). NULL -> HTTP 404. */
+	void	*(*route)(void *arg, const char *path, size_t pathlen);
+	/* Called after a successful upgrade (101 sent). */
+	void	 (*open)(void *arg, struct ws_session *, void *route);
+	/* A complete (reassembled) data message. opcode: 1 text, 2 binary. */
+	void	 (*message)(void *arg, struct ws_session *, int opcode, const uint8_t *, size_t);
+	/* The session is gone; the pointer is invalid after this returns. */
+	void	 (*closed)(void *arg, struct ws_session *);
+	/* Optional: the outbound queue fell below half of max_outbound. */
+	void	 (*drained)(void *arg, struct ws_session *);
+};
+
+void	 ws_server_conf_default(struct ws_server_conf *);
+struct ws_server *ws_server_new(struct ev_loop *, const struct ws_server_conf *, const struct ws_server_cb *, void *arg);
+/* "host:port", "[v6]:port" or ":port"; may be called several times. SO_REUSEADDR and SO_REUSEPORT. Returns 0 or -1 with a message in err. */
+int	 ws_server_listen(struct ws_server *, const char *addr, char *err, size_t errlen);
+/* Stop accepting; close every session with code/reason (close handshake, then drop after 2 s). */
+void	 ws_server_shutdown(struct ws_server *, uint16_t code, const char *reason);
+int	 ws_server_sessions(const struct ws_server *);
+void	 ws_server_free(struct ws_server *);
+
+/* Queue a message (copied). Returns 0, or -1 if the session is closing or the queue would exceed max_outbound. */
+int	 ws_session_send(struct ws_session *, int opcode, const uint8_t *, size_t);
+size_t	 ws_session_queued(const struct ws_session *);
+/* Start the close handshake with this status; no more messages are delivered. */
+void	 ws_session_close(struct ws_session *, uint16_t code, const char *reason);
+void	 ws_session_set_data(struct ws_session *, void *);
+void	*ws_session_data(const struct ws_session *);
+const char *ws_session_peer(const struct ws_session *);	/* "1.2.3.4:5678" for logs */
+
+/*
+ * Additions.
+ */
+/* Local port of the first listener (useful after listening on port 0), or -1. */
+int	 ws_server_port(const struct ws_server *);
+
+#endif /* WS_WS_H */
