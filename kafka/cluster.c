@@ -51,9 +51,11 @@ struct kbroker {
 	ev_timer		 timer;		/* connect and request timeouts */
 	struct kconn		 conn;
 	int			 have_conn;
+	unsigned int		 gen;		/* bumped at every connect */
+	int			 detached;	/* moved: close when idle */
 	double			 backoff;
 	double			 retry_at;	/* no new attempt before */
-	char			 lasterr[200];
+	char			 lasterr[512];
 };
 LIST_HEAD(kbrokerl, kbroker);
 
@@ -91,8 +93,9 @@ struct kop {
 	int			 waiting_md;	/* on kc->mdwait */
 	int			 busy;		/* submitted on a connection */
 	ev_timer		 timer;
-	char			 lasterr[200];
+	char			 lasterr[512];
 	enum kcluster_err	 lasterr_class;
+	int16_t			 lasterr_kerr;
 };
 TAILQ_HEAD(kopq, kop);
 
@@ -110,7 +113,8 @@ struct kcluster {
 	struct kopq		 mdwait;	/* ops waiting for metadata */
 	struct kbroker		*md_broker;	/* metadata request in flight */
 	int			 md_tried;	/* brokers tried this round */
-	char			 md_err[200];
+	char			 md_err[512];
+	ev_timer		 md_timer;	/* metadata work, off the stack */
 };
 
 static void	 kb_connect(struct kbroker *);
@@ -120,6 +124,8 @@ static void	 kb_failed(struct kbroker *, const char *, ...)
 static void	 kb_update_io(struct kbroker *);
 static void	 kb_arm_timer(struct kbroker *);
 static void	 kc_metadata(struct kcluster *);
+static void	 kc_md_schedule(struct kcluster *, double);
+static void	 kc_md_timer_cb(struct ev_loop *, ev_timer *, int);
 static void	 kop_run(struct kop *);
 static void	 kop_retry(struct kop *, enum kcluster_err, int16_t, const char *);
 static void	 kop_finish(struct kop *, struct kcluster_result *);
@@ -190,6 +196,8 @@ kcluster_new(struct ev_loop *loop, const struct kcluster_conf *conf,
 	LIST_INIT(&kc->topics);
 	TAILQ_INIT(&kc->ops);
 	TAILQ_INIT(&kc->mdwait);
+	ev_init(&kc->md_timer, kc_md_timer_cb);
+	kc->md_timer.data = kc;
 	kc->client_id = strdup(conf->client_id ? conf->client_id : "kafkagate");
 	kc->conf.brokers = NULL;
 	if (kc->client_id == NULL)
@@ -244,6 +252,7 @@ kcluster_free(struct kcluster *kc)
 
 	if (kc == NULL)
 		return;
+	ev_timer_stop(kc->loop, &kc->md_timer);
 	/* Connections first: their requests point at ops. */
 	LIST_FOREACH(b, &kc->brokers, entry)
 		if (b->have_conn)
@@ -291,7 +300,7 @@ kb_find_addr(struct kcluster *kc, const char *host, int port)
 	struct kbroker	*b;
 
 	LIST_FOREACH(b, &kc->brokers, entry)
-		if (b->port == port && strcmp(b->host, host) == 0)
+		if (!b->detached && b->port == port && strcmp(b->host, host) == 0)
 			return b;
 	return NULL;
 }
@@ -384,6 +393,9 @@ kb_connect(struct kbroker *b)
 
 	if (kb_usable(b))
 		return;
+	if (b->fd >= 0 || b->have_conn)
+		kb_close(b, "reconnecting");
+	b->gen++;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
@@ -454,14 +466,18 @@ kb_arm_timer(struct kbroker *b)
 	struct kcluster	*kc = b->kc;
 	double		 next, now = ev_now(kc->loop);
 
-	ev_timer_stop(kc->loop, &b->timer);
 	if (b->connecting)
 		next = now + kc->conf.connect_timeout;
 	else if (b->have_conn) {
 		next = kconn_check_timeouts(&b->conn, now);
-		if (next <= 0)
+		if (next < 0) {
+			kb_failed(b, "broker %s: %s", b->name, b->conn.errmsg);
 			return;
+		}
 	} else
+		next = 0;
+	ev_timer_stop(kc->loop, &b->timer);
+	if (next <= 0)
 		return;
 	ev_timer_set(&b->timer, next - now > 0 ? next - now : 0, 0);
 	ev_timer_start(kc->loop, &b->timer);
@@ -515,6 +531,7 @@ kb_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	size_t		 room;
 	ssize_t		 n;
 	int		 err, i;
+	unsigned int	 gen = b->gen;
 	socklen_t	 len = sizeof(err);
 
 	if (b->connecting) {
@@ -555,7 +572,7 @@ kb_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 				kb_failed(b, "broker %s: %s", b->name, b->conn.errmsg);
 				return;
 			}
-			if (b->fd < 0)
+			if (b->fd < 0 || b->gen != gen)
 				return;		/* closed from a callback */
 		}
 	}
@@ -592,8 +609,11 @@ kb_submit(struct kbroker *b, int16_t api_key, kconn_enc_fn enc, kconn_resp_fn cb
 		if (!kb_usable(b))
 			return -1;
 	}
-	if (kconn_submit(&b->conn, api_key, enc, cb, arg, ev_now(b->kc->loop)) != 0)
+	if (kconn_submit(&b->conn, api_key, enc, cb, arg, ev_now(b->kc->loop)) != 0) {
+		(void)snprintf(b->lasterr, sizeof(b->lasterr), "broker %s: %s",
+		    b->name, b->conn.errmsg);
 		return -1;
+	}
 	kb_kick(b);
 	return 0;
 }
@@ -650,6 +670,8 @@ kc_apply_metadata(struct kcluster *kc, const struct kafka_metadata_resp *md)
 			 * requests finish or fail there; it is freed at exit.
 			 */
 			b->node_id = INT32_MIN;
+			b->detached = 1;
+			kc_md_schedule(kc, 0);
 			b = NULL;
 		}
 		if (b == NULL && (b = kb_find_addr(kc, host, mb->port)) != NULL &&
@@ -725,7 +747,7 @@ kc_md_done(struct kcluster *kc)
 	while ((op = TAILQ_FIRST(&kc->mdwait)) != NULL) {
 		TAILQ_REMOVE(&kc->mdwait, op, entry);
 		op->waiting_md = 0;
-		op->timer.repeat = 0;
+		ev_timer_stop(kc->loop, &op->timer);
 		TAILQ_INSERT_TAIL(&q, op, entry);
 	}
 	while ((op = TAILQ_FIRST(&q)) != NULL) {
@@ -754,60 +776,82 @@ kc_on_metadata(void *arg, int err, const char *msg, int16_t version,
 {
 	struct kc_mdreq			*m = arg;
 	struct kcluster			*kc = m->kc;
+	struct kbroker			*b = m->b;
 	struct kafka_metadata_resp	 md;
+	struct ktopic			*t;
 	int				 i;
 
-	for (i = 0; i < m->n; i++)
-		free((char *)m->names[i]);
-	free(m->names);
 	kc->md_broker = NULL;
-	free(m);
 	if (err == KCONN_ECANCEL)
-		return;
+		goto out;
 	if (err != KCONN_OK) {
 		(void)snprintf(kc->md_err, sizeof(kc->md_err), "%s",
 		    msg ? msg : "metadata request failed");
-		kc_metadata(kc);	/* try another broker */
-		return;
+		kc_md_schedule(kc, 0);	/* try another broker, off the stack */
+		goto out;
 	}
 	memset(&md, 0, sizeof(md));
 	if (kafka_dec_metadata(body, len, version, &md) != 0) {
 		kafka_metadata_free(&md);
-		log_warnx("kafka: malformed Metadata v%d response", version);
 		(void)snprintf(kc->md_err, sizeof(kc->md_err),
-		    "malformed Metadata response");
-		kc_metadata(kc);
-		return;
+		    "malformed Metadata v%d response from %s", version, b->name);
+		/* Do not trust this connection again before a backoff. */
+		kconn_fail(&b->conn, KCONN_EPROTO, "%s", kc->md_err);
+		kc_md_schedule(kc, 0);
+		goto out;
 	}
 	kc_apply_metadata(kc, &md);
 	kafka_metadata_free(&md);
+	/* A topic we asked for and did not get back does not exist. */
+	for (i = 0; i < m->n; i++) {
+		if (kt_find(kc, m->names[i]) != NULL ||
+		    (t = calloc(1, sizeof(*t))) == NULL)
+			continue;
+		if ((t->name = strdup(m->names[i])) == NULL) {
+			free(t);
+			continue;
+		}
+		t->error_code = KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+		t->fetched_at = ev_now(kc->loop);
+		LIST_INSERT_HEAD(&kc->topics, t, entry);
+	}
 	kc->md_tried = 0;
 	kc_md_done(kc);
+out:
+	for (i = 0; i < m->n; i++)
+		free((char *)m->names[i]);
+	free(m->names);
+	free(m);
 }
 
-/* Pick a broker for metadata: a ready one, else the next address. */
+/*
+ * Pick a broker for metadata: a ready one, else one connecting, else a
+ * known broker out of backoff, else the next bootstrap address.  Every
+ * pick counts, so a round that keeps failing ends (NULL) after each
+ * candidate had its chance.
+ */
 static struct kbroker *
 kc_md_pick(struct kcluster *kc)
 {
 	struct kbroker	*b;
 	double		 now = ev_now(kc->loop);
-	int		 i, k;
+	int		 i, k, nb = 0;
 
 	LIST_FOREACH(b, &kc->brokers, entry)
-		if (kb_ready(b))
+		nb++;
+	if (kc->md_tried > nb + kc->nboot)
+		return NULL;
+	kc->md_tried++;
+	LIST_FOREACH(b, &kc->brokers, entry)
+		if (!b->detached && kb_ready(b))
 			return b;
 	LIST_FOREACH(b, &kc->brokers, entry)
-		if (kb_usable(b))
+		if (!b->detached && kb_usable(b))
 			return b;
-	/* Known brokers first (after the first metadata), then bootstrap. */
 	LIST_FOREACH(b, &kc->brokers, entry)
-		if (b->node_id >= 0 && now >= b->retry_at && kc->md_tried == 0) {
-			kc->md_tried++;
+		if (!b->detached && b->node_id >= 0 && now >= b->retry_at)
 			return b;
-		}
 	for (i = 0; i < kc->nboot; i++) {
-		if (kc->md_tried >= kc->nboot + 1)
-			return NULL;
 		k = (kc->boot_next + i) % kc->nboot;
 		b = kb_find_addr(kc, kc->boot_host[k], kc->boot_port[k]);
 		if (b == NULL)
@@ -817,10 +861,44 @@ kc_md_pick(struct kcluster *kc)
 		if (now < b->retry_at)
 			continue;
 		kc->boot_next = k + 1;
-		kc->md_tried++;
 		return b;
 	}
 	return NULL;
+}
+
+static void
+kc_md_schedule(struct kcluster *kc, double delay)
+{
+	if (ev_is_active(&kc->md_timer))
+		return;
+	ev_timer_set(&kc->md_timer, delay, 0);
+	ev_timer_start(kc->loop, &kc->md_timer);
+}
+
+/* Metadata work and housekeeping, always from the loop, never nested. */
+static void
+kc_md_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct kcluster	*kc = w->data;
+	struct kbroker	*b, *next;
+
+	(void)loop;
+	(void)revents;
+	/* Brokers that moved: close once they have nothing in flight. */
+	for (b = LIST_FIRST(&kc->brokers); b != NULL; b = next) {
+		next = LIST_NEXT(b, entry);
+		if (!b->detached || b == kc->md_broker)
+			continue;
+		if (b->have_conn && !kconn_idle(&b->conn)) {
+			kc_md_schedule(kc, 1);
+			continue;
+		}
+		kb_close(b, "broker moved");
+		LIST_REMOVE(b, entry);
+		free(b->host);
+		free(b);
+	}
+	kc_metadata(kc);
 }
 
 /* Start a metadata request for the topics ops are waiting on, if none is. */
@@ -982,6 +1060,7 @@ kop_retry(struct kop *op, enum kcluster_err err, int16_t kerr, const char *msg)
 	op->busy = 0;
 	(void)snprintf(op->lasterr, sizeof(op->lasterr), "%s", msg);
 	op->lasterr_class = err;
+	op->lasterr_kerr = kerr;
 	if ((t = kt_find(kc, op->topic)) != NULL)
 		t->stale = 1;
 	delay = 0.05 * (1 << op->retries);
@@ -1158,19 +1237,36 @@ kop_run(struct kop *op)
 	double		 now = ev_now(kc->loop);
 	int32_t		 leader;
 
-	if (op->busy || op->waiting_md)
+	if (op->busy)
 		return;
+	if (op->waiting_md) {
+		if (now < op->deadline)
+			return;
+		TAILQ_REMOVE(&kc->mdwait, op, entry);
+		TAILQ_INSERT_TAIL(&kc->ops, op, entry);
+		op->waiting_md = 0;
+	}
 	if (now >= op->deadline) {
-		kop_fail(op, op->lasterr[0] ? op->lasterr_class : KCE_TIMEOUT,
-		    0, op->lasterr[0] ? op->lasterr : "timed out");
+		if (op->lasterr[0])
+			kop_fail(op, op->lasterr_class, op->lasterr_kerr,
+			    op->lasterr);
+		else
+			kop_fail(op, KCE_TIMEOUT, 0, kc->md_err[0] ?
+			    kc->md_err : "timed out waiting for metadata");
 		return;
 	}
 	t = kt_find(kc, op->topic);
-	if (t == NULL || t->stale || now - t->fetched_at > kc->conf.metadata_max_age) {
+	/* An unknown topic is only remembered for a second: it may be created. */
+	if (t == NULL || t->stale || now - t->fetched_at >
+	    (t->error_code != KAFKA_ERR_NONE ? 1.0 : kc->conf.metadata_max_age)) {
 		TAILQ_REMOVE(&kc->ops, op, entry);
 		TAILQ_INSERT_TAIL(&kc->mdwait, op, entry);
 		op->waiting_md = 1;
-		kc_metadata(kc);
+		/* The deadline holds while waiting for metadata too. */
+		ev_timer_stop(kc->loop, &op->timer);
+		ev_timer_set(&op->timer, op->deadline - now, 0);
+		ev_timer_start(kc->loop, &op->timer);
+		kc_md_schedule(kc, 0);
 		return;
 	}
 	if (t->error_code == KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION) {

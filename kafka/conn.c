@@ -16,6 +16,7 @@
 #define KCONN_IN_KEEP		(1024 * 1024)	/* keep smaller buffers for reuse */
 
 static void	 kconn_pump(struct kconn *, double);
+static int	 kconn_send(struct kconn *, struct kconn_req *, int16_t);
 static int	 kconn_dispatch(struct kconn *, double);
 static int	 kconn_enc_apiversions(struct kwriter *, int16_t, int32_t,
 		    const char *, void *);
@@ -102,13 +103,35 @@ kconn_submit(struct kconn *c, int16_t api_key, kconn_enc_fn enc,
 {
 	struct kconn_req	*r;
 
+	int16_t			 v;
+
 	if (c->state == KCONN_DEAD)
 		return -1;
 	c->now = now;
 	if ((r = kconn_req_new(api_key, enc, cb, arg, now + c->timeout)) == NULL)
 		return -1;
+	/*
+	 * Never call back from inside kconn_submit(): a caller that retries
+	 * from its callback would recurse.  A request that cannot go out now
+	 * is refused with -1 instead.
+	 */
+	if (c->state == KCONN_READY && TAILQ_EMPTY(&c->waiting) &&
+	    c->ninflight < c->max_inflight) {
+		if ((v = kconn_version(c, api_key)) < 0) {
+			(void)snprintf(c->errmsg, sizeof(c->errmsg), "%s supports "
+			    "no version of API %d that we speak", c->name, api_key);
+			free(r);
+			return -1;
+		}
+		if (kconn_send(c, r, v) != 0) {
+			(void)snprintf(c->errmsg, sizeof(c->errmsg),
+			    "request too large to encode");
+			free(r);
+			return -1;
+		}
+		return 0;
+	}
 	TAILQ_INSERT_TAIL(&c->waiting, r, entry);
-	kconn_pump(c, now);
 	return 0;
 }
 
@@ -385,6 +408,7 @@ double
 kconn_check_timeouts(struct kconn *c, double now)
 {
 	struct kconn_req	*r, *t;
+	struct kconn_reqq	 expired;
 	double			 next = 0;
 
 	if (c->state == KCONN_DEAD)
@@ -398,32 +422,36 @@ kconn_check_timeouts(struct kconn *c, double now)
 	}
 	if (r != NULL)
 		next = r->deadline;
+	/* Take the expired ones out first: callbacks may submit more. */
+	TAILQ_INIT(&expired);
 	for (r = TAILQ_FIRST(&c->waiting); r != NULL; r = t) {
 		t = TAILQ_NEXT(r, entry);
 		if (r->deadline <= now) {
 			TAILQ_REMOVE(&c->waiting, r, entry);
-			r->cb(r->arg, KCONN_ETIMEOUT, "request timed out before "
-			    "the broker connection was ready", -1, NULL, 0);
-			free(r);
+			TAILQ_INSERT_TAIL(&expired, r, entry);
 			continue;
 		}
 		if (next == 0 || r->deadline < next)
 			next = r->deadline;
 	}
+	while ((r = TAILQ_FIRST(&expired)) != NULL) {
+		TAILQ_REMOVE(&expired, r, entry);
+		r->cb(r->arg, KCONN_ETIMEOUT, "request timed out before the "
+		    "broker connection was ready", -1, NULL, 0);
+		free(r);
+	}
 	return next;
 }
 
 static void
-kconn_fail_queue(struct kconn *c, struct kconn_reqq *q, int err)
+kconn_fail_queue(struct kconn_reqq *q, int err, const char *msg)
 {
 	struct kconn_req	*r;
 
 	while ((r = TAILQ_FIRST(q)) != NULL) {
 		TAILQ_REMOVE(q, r, entry);
-		if (q == &c->inflight)
-			c->ninflight--;
 		if (r->cb != kconn_on_apiversions)
-			r->cb(r->arg, err, c->errmsg, r->version, NULL, 0);
+			r->cb(r->arg, err, msg, r->version, NULL, 0);
 		free(r);
 	}
 }
@@ -431,17 +459,29 @@ kconn_fail_queue(struct kconn *c, struct kconn_reqq *q, int err)
 void
 kconn_fail(struct kconn *c, int err, const char *fmt, ...)
 {
-	va_list	 ap;
+	struct kconn_reqq	 inflight, waiting;
+	char			 msg[sizeof(c->errmsg)];
+	va_list			 ap;
 
 	if (c->state == KCONN_DEAD)
 		return;
 	va_start(ap, fmt);
 	(void)vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
 	va_end(ap);
+	memcpy(msg, c->errmsg, sizeof(msg));
+	/*
+	 * Dead and detached before any callback runs: a callback may submit
+	 * (refused), or reconnect, which re-initialises this structure.
+	 */
 	c->state = KCONN_DEAD;
-	kconn_fail_queue(c, &c->inflight, err);
-	kconn_fail_queue(c, &c->waiting, err);
+	TAILQ_INIT(&inflight);
+	TAILQ_INIT(&waiting);
+	TAILQ_CONCAT(&inflight, &c->inflight, entry);
+	TAILQ_CONCAT(&waiting, &c->waiting, entry);
+	c->ninflight = 0;
 	c->in_len = 0;
 	kw_reset(&c->out);
 	c->out_off = 0;
+	kconn_fail_queue(&inflight, err, msg);
+	kconn_fail_queue(&waiting, err, msg);
 }

@@ -45,6 +45,25 @@ kreq_free(struct kreq *k)
 	free(k);
 }
 
+#define KAFKA_ERR_INVALID_TOPIC	17	/* INVALID_TOPIC_EXCEPTION */
+
+/*
+ * Kafka's topic name rule: 1 to 249 of [A-Za-z0-9._-].  Anything else
+ * cannot exist, so it is answered at once without asking the cluster.
+ */
+static int
+kb_topic_valid(const char *t)
+{
+	size_t	 n;
+
+	for (n = 0; t[n] != '\0'; n++)
+		if (!((t[n] >= 'a' && t[n] <= 'z') || (t[n] >= 'A' && t[n] <= 'Z') ||
+		    (t[n] >= '0' && t[n] <= '9') || t[n] == '.' || t[n] == '_' ||
+		    t[n] == '-') || n == 249)
+			return 0;
+	return n > 0 && strcmp(t, ".") != 0 && strcmp(t, "..") != 0;
+}
+
 /* error_resp.code for a failed operation. */
 static int32_t
 kb_code(const struct kcluster_result *res)
@@ -74,6 +93,12 @@ kb_list_offset(void *backend, struct bridge_req *r, const PubSubReq *req)
 	const CmdKafkaListOffset	*c = req->cmd_kafka_list_offset;
 	struct kreq			*k;
 
+	if (!kb_topic_valid(c->topic)) {
+		bridge_reply_error(r, KAFKA_ERR_INVALID_TOPIC, "failed to list "
+		    "offset, topic: %s, partition: %d, err: not found topic",
+		    c->topic, c->partition);
+		return;
+	}
 	if ((k = kreq_new(r, c->topic, c->partition, 0)) == NULL ||
 	    kcluster_list_offset(backend, k->topic, c->partition, c->timestamp,
 	    kb_on_list_offset, k) != 0) {
@@ -143,6 +168,12 @@ kb_fetch(void *backend, struct bridge_req *r, const PubSubReq *req)
 	const CmdKafkaFetch	*c = req->cmd_kafka_fetch;
 	struct kreq		*k;
 
+	if (!kb_topic_valid(c->topic)) {
+		bridge_reply_error(r, KAFKA_ERR_INVALID_TOPIC, "failed to fetch "
+		    "message, topic: %s, partition: %d, err: not found topic",
+		    c->topic, c->partition);
+		return;
+	}
 	if ((k = kreq_new(r, c->topic, c->partition, c->offset)) == NULL ||
 	    kcluster_fetch(backend, k->topic, c->partition, c->offset,
 	    kafkagate_fetch_bytes(), kb_on_fetch, k) != 0) {

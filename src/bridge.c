@@ -51,7 +51,7 @@ struct bridge_session {
 	const struct bridge_route	*route;
 	struct bridge_reqq		 reqs;		/* in arrival order */
 	int				 nreqs;
-	int				 gone;		/* the client left */
+	int				 closing;	/* we stopped answering */
 	char				 peer[64];
 };
 
@@ -241,24 +241,25 @@ br_flush(struct bridge_session *s)
 	size_t			 n;
 
 	while ((r = TAILQ_FIRST(&s->reqs)) != NULL && r->done) {
-		if (!s->gone && !r->oom && r->buf != NULL) {
+		if (!s->closing && s->ws != NULL && r->buf != NULL) {
 			frame = br_seal(r, &n);
 			if (ws_session_send(s->ws, 2, frame, n) != 0) {
 				log_warnx("pubsub: %s: outbound queue full, closing",
 				    s->peer);
 				ws_session_close(s->ws, 1008,
 				    "client too slow: outbound queue full");
-				s->gone = 1;
+				s->closing = 1;
 			}
 		}
 		br_req_free(r);
 	}
 }
 
+/* Freed once the ws session is gone (closed callback) and nothing is pending. */
 static void
 br_session_maybe_free(struct bridge_session *s)
 {
-	if (s->gone && TAILQ_EMPTY(&s->reqs)) {
+	if (s->ws == NULL && TAILQ_EMPTY(&s->reqs)) {
 		free(s);
 		br_nsessions--;
 	}
@@ -267,13 +268,34 @@ br_session_maybe_free(struct bridge_session *s)
 int
 bridge_req_gone(const struct bridge_req *r)
 {
-	return r->s->gone;
+	return r->s->closing || r->s->ws == NULL;
 }
 
 const char *
 bridge_req_peer(const struct bridge_req *r)
 {
 	return r->s->peer;
+}
+
+/*
+ * The length of the longest prefix of s[0..n) that does not end inside a
+ * UTF-8 character.
+ */
+static size_t
+br_utf8_cut(const char *s, size_t n)
+{
+	size_t	 lead = n, need;
+	uint8_t	 c;
+
+	while (lead > 0 && ((uint8_t)s[lead - 1] & 0xc0) == 0x80 && n - lead < 3)
+		lead--;
+	if (lead == 0)
+		return n;
+	c = (uint8_t)s[lead - 1];
+	if (c < 0x80)
+		return n;
+	need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+	return lead - 1 + need <= n ? n : lead - 1;
 }
 
 void
@@ -288,8 +310,12 @@ bridge_reply_error(struct bridge_req *r, int32_t code, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		n = 0;
-	if ((size_t)n >= sizeof(msg))
+	if ((size_t)n >= sizeof(msg)) {
+		/* A proto3 string must stay valid UTF-8: never cut a character. */
 		n = sizeof(msg) - 1;
+		n = (int)br_utf8_cut(msg, (size_t)n);
+		msg[n] = '\0';
+	}
 	log_info("pubsub: %s: sequence %lld: %s", r->s->peer,
 	    (long long)r->sequence, msg);
 	br_body_start(r, TAG_ERROR);
@@ -428,7 +454,7 @@ bridge_message(void *arg, struct ws_session *ws, int opcode,
 	int			 c;
 
 	(void)arg;
-	if (s == NULL || s->gone)
+	if (s == NULL || s->closing)
 		return;
 	if (opcode != 2) {
 		/* As APISIX: text frames are logged and ignored. */
@@ -448,7 +474,7 @@ bridge_message(void *arg, struct ws_session *ws, int opcode,
 	if ((r = br_req_new(s, req->sequence)) == NULL) {
 		pub_sub_req__free_unpacked(req, NULL);
 		ws_session_close(ws, 1011, "out of memory");
-		s->gone = 1;
+		s->closing = 1;
 		return;
 	}
 	c = (int)req->req_case;
@@ -485,7 +511,6 @@ bridge_closed(void *arg, struct ws_session *ws)
 	if (s == NULL)
 		return;
 	log_info("pubsub: %s: disconnected", s->peer);
-	s->gone = 1;
 	s->ws = NULL;
 	/* Finished answers can go; pending ones free themselves when done. */
 	for (r = TAILQ_FIRST(&s->reqs); r != NULL; r = next) {

@@ -226,7 +226,7 @@ cf_seconds(struct cf_doc *d, yaml_node_t *root, const char *key, double *out,
 	if (n == NULL || *out >= 0)
 		return 0;
 	v = s ? strtod(s, &end) : -1;
-	if (s == NULL || *end != '\0' || v < min) {
+	if (s == NULL || *end != '\0' || !(v >= min && v <= 86400.0 * 365)) {
 		(void)snprintf(msg, sizeof(msg), "%s: expected seconds >= %g",
 		    key, min);
 		return cf_fail(d, n, msg);

@@ -126,7 +126,9 @@ parse_seconds(const char *opt, const char *s, double min, double *out)
 
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > 86400 * 365) {
+	/* !(a && b) also rejects NaN, which compares false with anything. */
+	if (errno != 0 || end == s || *end != '\0' ||
+	    !(v >= min && v <= 86400.0 * 365)) {
 		(void)fprintf(stderr, "kafkagate: %s: expected seconds >= %g, "
 		    "got \"%s\"\n", opt, min, s);
 		return -1;
@@ -158,6 +160,16 @@ kg_stop_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 static void
+kg_sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	log_warnx("received SIGHUP: configuration reload is not implemented "
+	    "in this version; nothing changed");
+}
+
+static void
 kg_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	(void)revents;
@@ -181,7 +193,7 @@ main(int argc, char *argv[])
 	struct ws_server_conf	 wconf;
 	struct ws_server_cb	 wcb;
 	struct bridge_conf	 bconf;
-	ev_signal		 sigterm, sigint;
+	ev_signal		 sigterm, sigint, sighup;
 	char			 err[256];
 	int			 ch, i, check = 0, verbose = 0;
 
@@ -307,6 +319,8 @@ main(int argc, char *argv[])
 	ev_signal_start(kg_loop, &sigterm);
 	ev_signal_init(&sigint, kg_signal_cb, SIGINT);
 	ev_signal_start(kg_loop, &sigint);
+	ev_signal_init(&sighup, kg_sighup_cb, SIGHUP);
+	ev_signal_start(kg_loop, &sighup);
 
 	ev_run(kg_loop, 0);
 

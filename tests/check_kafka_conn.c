@@ -368,11 +368,15 @@ START_TEST(test_no_common_version)
 	struct seen	 s = { 0 };
 
 	negotiate();
-	/* The broker above lists no SaslHandshake. */
+	/*
+	 * The broker above lists no SaslHandshake: refused at once, without a
+	 * callback from inside kconn_submit() (a caller retrying from its
+	 * callback would recurse).
+	 */
 	ck_assert_int_eq(kconn_submit(&c, KAFKA_API_SASL_HANDSHAKE, enc_empty,
-	    on_resp, &s, 0), 0);
-	ck_assert_int_eq(s.calls, 1);
-	ck_assert_int_eq(s.err, KCONN_EVERSION);
+	    on_resp, &s, 0), -1);
+	ck_assert_int_eq(s.calls, 0);
+	ck_assert_ptr_nonnull(strstr(c.errmsg, "no version"));
 	ck_assert_int_eq(c.state, KCONN_READY);
 }
 END_TEST
@@ -395,6 +399,41 @@ START_TEST(test_disconnect_fails_all)
 }
 END_TEST
 
+/* A callback that submits again while the connection is failing. */
+static int	resubmits;
+
+static void
+on_resp_resubmit(void *arg, int err, const char *msg, int16_t version,
+    const uint8_t *body, size_t len)
+{
+	on_resp(arg, err, msg, version, body, len);
+	if (err != KCONN_OK && resubmits++ < 100)
+		ck_assert_int_eq(kconn_submit(&c, KAFKA_API_METADATA, enc_empty,
+		    on_resp_resubmit, arg, 0), -1);
+}
+
+START_TEST(test_fail_reentrant)
+{
+	struct seen	 s[3];
+	int		 i;
+
+	memset(s, 0, sizeof(s));
+	resubmits = 0;
+	negotiate();
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(kconn_submit(&c, KAFKA_API_METADATA, enc_empty,
+		    on_resp_resubmit, &s[i], 0), 0);
+	kconn_fail(&c, KCONN_ETIMEOUT, "slow");
+	/* Each failed once; their resubmits were refused; no loop. */
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(s[i].calls, 1);
+		ck_assert_int_eq(s[i].err, KCONN_ETIMEOUT);
+	}
+	ck_assert_int_eq(resubmits, 3);
+	ck_assert(kconn_idle(&c));
+}
+END_TEST
+
 static Suite *
 conn_suite(void)
 {
@@ -407,6 +446,7 @@ conn_suite(void)
 	tcase_add_test(tc, test_requests_wait_for_versions);
 	tcase_add_test(tc, test_no_common_version);
 	tcase_add_test(tc, test_disconnect_fails_all);
+	tcase_add_test(tc, test_fail_reentrant);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("framing");
