@@ -77,8 +77,18 @@ enum kop_type {
 	KOP_FETCH
 };
 
+TAILQ_HEAD(kopq, kop);
+
 struct kop {
 	TAILQ_ENTRY(kop)	 entry;
+	/*
+	 * Fan-out: a fetch identical to one already under way follows it
+	 * and gets the same answer, so N clients tailing a partition at the
+	 * same offset cost the broker one fetch, not N.
+	 */
+	struct kop		*leader;
+	TAILQ_ENTRY(kop)	 fentry;		/* in leader->followers */
+	struct kopq		 followers;
 	struct kcluster		*kc;
 	enum kop_type		 type;
 	char			*topic;
@@ -97,7 +107,6 @@ struct kop {
 	enum kcluster_err	 lasterr_class;
 	int16_t			 lasterr_kerr;
 };
-TAILQ_HEAD(kopq, kop);
 
 struct kcluster {
 	struct ev_loop		*loop;
@@ -982,6 +991,7 @@ kop_new(struct kcluster *kc, enum kop_type type, const char *topic,
 	op->cb = cb;
 	op->arg = arg;
 	op->leader_epoch = -1;
+	TAILQ_INIT(&op->followers);
 	op->deadline = ev_now(kc->loop) + kc->conf.request_timeout;
 	ev_init(&op->timer, kop_timer_cb);
 	op->timer.data = op;
@@ -998,6 +1008,8 @@ kop_free(struct kop *op)
 	struct kcluster	*kc = op->kc;
 
 	ev_timer_stop(kc->loop, &op->timer);
+	if (op->leader != NULL)
+		TAILQ_REMOVE(&op->leader->followers, op, fentry);
 	if (op->waiting_md)
 		TAILQ_REMOVE(&kc->mdwait, op, entry);
 	else
@@ -1009,8 +1021,38 @@ kop_free(struct kop *op)
 static void
 kop_finish(struct kop *op, struct kcluster_result *res)
 {
+	struct kop	*f;
+
 	op->cb(op->arg, res);
+	/* The same answer for every follower; records stay valid meanwhile. */
+	while ((f = TAILQ_FIRST(&op->followers)) != NULL) {
+		TAILQ_REMOVE(&op->followers, f, fentry);
+		f->leader = NULL;
+		f->cb(f->arg, res);
+		kop_free(f);
+	}
 	kop_free(op);
+}
+
+/* An identical fetch already under way, to follow. */
+static struct kop *
+kop_find_same(struct kop *op)
+{
+	struct kcluster	*kc = op->kc;
+	struct kopq	*qs[2] = { &kc->ops, &kc->mdwait };
+	struct kop	*o;
+	int		 i;
+
+	for (i = 0; i < 2; i++)
+		TAILQ_FOREACH(o, qs[i], entry)
+			if (o != op && o->type == KOP_FETCH && o->leader == NULL &&
+			    o->partition == op->partition &&
+			    o->value == op->value &&
+			    o->max_bytes == op->max_bytes &&
+			    (o->busy || o->waiting_md || o->retries > 0) &&
+			    strcmp(o->topic, op->topic) == 0)
+				return o;
+	return NULL;
 }
 
 static void
@@ -1237,8 +1279,15 @@ kop_run(struct kop *op)
 	double		 now = ev_now(kc->loop);
 	int32_t		 leader;
 
-	if (op->busy)
+	if (op->busy || op->leader != NULL)
 		return;
+	if (op->type == KOP_FETCH && op->retries == 0 && !op->waiting_md &&
+	    (op->leader = kop_find_same(op)) != NULL) {
+		TAILQ_INSERT_TAIL(&op->leader->followers, op, fentry);
+		log_trace("kafka: %s-%d@%lld: fetch follows one under way",
+		    op->topic, op->partition, (long long)op->value);
+		return;
+	}
 	if (op->waiting_md) {
 		if (now < op->deadline)
 			return;

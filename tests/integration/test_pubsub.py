@@ -376,6 +376,22 @@ class FetchT(GatewayTest):
             msgs = self.messages(await c.fetch("multi-batch", 0, 9))
             self.assertRecords(msgs, [(9, b"", b"m9")])
 
+    async def test_many_clients_same_offset(self):
+        """Fan-out: clients fetching the same offset at the same moment share
+        one broker fetch; each still gets the whole, correct answer."""
+        clients = [await self.connect() for _ in range(12)]
+        try:
+            for c in clients:
+                await c.send_req(c.req_fetch("codec-zstd", 0, 3, seq=77))
+            for c in clients:
+                r = await c.recv_resp()
+                self.assertKind(r, "kafka_fetch_resp", 77)
+                self.assertRecords(self.messages(r),
+                                   [(i, b"k%d" % i, b"v%d" % i) for i in range(3, 20)])
+        finally:
+            for c in clients:
+                await c.close()
+
     async def _codec(self, codec):
         async with await self.connect() as c:
             msgs = self.messages(await c.fetch("codec-" + codec, 0, 0))
