@@ -31,7 +31,8 @@
 #include "kafka/kproto.h"
 #include "net/log.h"
 
-#define KC_MAX_RETRIES		5
+#define KC_RETRY_MIN		0.05	/* first pause between retries */
+#define KC_RETRY_MAX		1.0	/* pauses double up to this */
 #define KC_BACKOFF_MIN		0.1
 #define KC_BACKOFF_MAX		10.0
 #define KC_MAX_BOOTSTRAP	32
@@ -1105,11 +1106,22 @@ kop_retry(struct kop *op, enum kcluster_err err, int16_t kerr, const char *msg)
 	op->lasterr_kerr = kerr;
 	if ((t = kt_find(kc, op->topic)) != NULL)
 		t->stale = 1;
-	delay = 0.05 * (1 << op->retries);
-	if (++op->retries > KC_MAX_RETRIES || now + delay >= op->deadline) {
+	/*
+	 * Retry until the deadline, not a fixed count: a leader killed
+	 * outright stays named in metadata until the controller fences it
+	 * (broker.session.timeout.ms, 9 s by default), and the request
+	 * should survive that when --request-timeout allows.
+	 */
+	delay = KC_RETRY_MIN * (double)(1 << (op->retries < 5 ? op->retries : 5));
+	if (delay > KC_RETRY_MAX)
+		delay = KC_RETRY_MAX;
+	op->retries++;
+	if (now >= op->deadline) {
 		kop_fail(op, err, kerr, op->lasterr);
 		return;
 	}
+	if (now + delay > op->deadline)
+		delay = op->deadline - now;	/* one last try at the deadline */
 	log_debug("kafka: %s-%d: retry %d in %.2f s: %s", op->topic,
 	    op->partition, op->retries, delay, msg);
 	ev_timer_stop(kc->loop, &op->timer);

@@ -69,3 +69,9 @@ fuzz_fuzz_http_LDFLAGS = $(FUZZ_FLAGS)
 fuzz_fuzz_http_LDADD = $(WS_LIBS)
 endif
 EXTRA_DIST += fuzz/fuzz_records.c fuzz/fuzz_kproto.c fuzz/fuzz_http.c
+
+# Leader fail-over on a real three-broker KRaft cluster, and the whole
+# suite again against Kafka 3.9 (the product supports 3.9 and 4.x).
+TESTS += tests/integration/failover.sh tests/integration/compat39.sh
+EXTRA_DIST += tests/integration/failover.sh tests/integration/test_failover.py \
+	tests/integration/compat39.sh

@@ -1,7 +1,8 @@
 #!/bin/bash
-# kafka-broker.sh — a throwaway single-node Apache Kafka (KRaft) broker for
-# kafkagate's integration tests, run from Maven Central jars (no tarball, no
-# Docker).  See shared/reference/kafka-test-broker.md.  Not part of the product.
+# kafka-broker.sh — throwaway Apache Kafka (KRaft) brokers for kafkagate's
+# integration tests, run from Maven Central jars (no tarball, no Docker):
+# a single node, or a three-node cluster for leader fail-over tests.
+# See shared/reference/kafka-test-broker.md.  Not part of the product.
 #
 #   kafka-broker.sh start DIR                      resolve jars, configure, format, start, wait
 #   kafka-broker.sh stop DIR                       stop the broker started in DIR
@@ -9,24 +10,44 @@
 #   kafka-broker.sh seed DIR                       create and fill the integration test topics
 #   kafka-broker.sh classpath                      resolve the jars, print the classpath
 #
+#   kafka-broker.sh cluster-start DIR              three combined broker+controller nodes
+#                                                  (static voters), started and waited for
+#   kafka-broker.sh cluster-stop DIR               stop every node of the cluster in DIR
+#   kafka-broker.sh node-stop DIR N                SIGTERM node N (controlled shutdown), wait
+#   kafka-broker.sh node-kill DIR N                SIGKILL node N, wait until it is gone
+#   kafka-broker.sh node-start DIR N               restart node N (formatted already), wait
+#   kafka-broker.sh tool DIR CLASS [ARGS...]       run a Kafka tool class (TopicCommand,
+#                                                  LeaderElectionCommand, ...) with the jars
+#
 # Environment:
+#   KAFKA_VERSION         Kafka release to run (default 4.1.1, the pom's
+#                         kafka.version); 3.9.x uses reload4j logging and 4.x
+#                         log4j2 (Maven profiles kafka3 / kafka4 in pom.xml)
 #   KAFKA_PORT            PLAINTEXT port for `start` (default 19092); the
 #                         controller listens on KAFKA_PORT+1
+#   KAFKA_CLUSTER_PORT    client port of cluster node 1 (default 11092); node N
+#                         listens on KAFKA_CLUSTER_PORT + 1000*(N-1), its
+#                         controller on the next port: 11092/11093, 12092/12093,
+#                         13092/13093
 #   KAFKAGATE_BOOTSTRAP   host:port of an existing broker for `topic`/`seed`
 #                         (default: the broker started in DIR, else 127.0.0.1:KAFKA_PORT)
-#   KAFKAGATE_KAFKA_LIBS  jar cache (default ~/.cache/kafkagate/kafka-<version>)
+#   KAFKAGATE_KAFKA_LIBS  jar cache (default ~/.cache/kafkagate/kafka-<version>;
+#                         set it per version if you set it at all)
 #   KAFKAGATE_TIMEOUT_SCALE  multiplies the readiness deadline (default 1)
 #   KAFKA_START_TIMEOUT   readiness deadline in seconds before scaling (default 90)
 #   JAVA                  java binary (default: java on PATH)
 #
-# DIR is created if needed and holds server.properties, log4j2.properties, the
-# KRaft data (DIR/data), broker.pid, broker.log and bootstrap (host:port).
+# DIR is created if needed and holds server.properties, log4j2.properties (or
+# log4j.properties for 3.9), the KRaft data (DIR/data), broker.pid, broker.log
+# and bootstrap (host:port).  A cluster DIR holds the same per node in DIR/n1,
+# DIR/n2, DIR/n3, plus DIR/bootstrap (all three host:port, comma-separated).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 pom="$here/pom.xml"
 JAVA=${JAVA:-java}
 KAFKA_PORT=${KAFKA_PORT:-19092}
+KAFKA_CLUSTER_PORT=${KAFKA_CLUSTER_PORT:-11092}
 scale=${KAFKAGATE_TIMEOUT_SCALE:-1}
 
 log() { printf 'kafka-broker: %s\n' "$*" >&2; }
@@ -36,36 +57,49 @@ need() { command -v "$1" >/dev/null 2>&1 || die "$1 not found in PATH"; }
 # seconds * KAFKAGATE_TIMEOUT_SCALE, rounded up, at least 1
 scaled() { awk -v s="$1" -v f="$scale" 'BEGIN { v = s * f; i = int(v); if (i < v) i++; if (i < 1) i = 1; print i }'; }
 
+# The Kafka version: $KAFKA_VERSION, else the pom's default kafka.version.
 kafka_version() {
-	sed -n 's:.*<kafka.version>\([^<]*\)</kafka.version>.*:\1:p' "$pom" | head -n1
+	if [ -n "${KAFKA_VERSION:-}" ]; then
+		printf '%s\n' "$KAFKA_VERSION"
+	else
+		sed -n 's:.*<kafka.version>\([^<]*\)</kafka.version>.*:\1:p' "$pom" | head -n1
+	fi
 }
+KAFKA_VERSION=$(kafka_version)
+[ -n "$KAFKA_VERSION" ] || die "cannot read kafka.version from $pom"
+case $KAFKA_VERSION in
+	3.9.*) kafka_major=3 ;;
+	[4-9].*) kafka_major=4 ;;
+	*) die "KAFKA_VERSION=$KAFKA_VERSION: only 3.9.x and 4.x are supported" ;;
+esac
+# the Maven profile of pom.xml with the logging backend for this version
+if [ $kafka_major = 3 ]; then mvn_profile=kafka3; else mvn_profile=kafka4; fi
 
 # Resolve the runtime jars once into the cache; prints the cache directory.
 # The pom is copied to a scratch directory first: the source tree may be
 # read-only (make distcheck) and Maven must never write next to it.
 resolve_libs() {
-	local ver libs sum tmp
-	ver=$(kafka_version)
-	[ -n "$ver" ] || die "cannot read kafka.version from $pom"
+	local ver=$KAFKA_VERSION libs sum tmp
 	libs=${KAFKAGATE_KAFKA_LIBS:-$HOME/.cache/kafkagate/kafka-$ver}
-	sum=$(cksum < "$pom")
+	# the stamp covers the pom, the version and the profile
+	sum="$(cksum < "$pom") $ver $mvn_profile"
 	if [ -f "$libs/.complete" ] && [ "$(cat "$libs/.complete")" = "$sum" ]; then
 		printf '%s\n' "$libs"
 		return 0
 	fi
 	need mvn
-	log "resolving Kafka $ver jars with Maven into $libs"
+	log "resolving Kafka $ver jars (profile $mvn_profile) with Maven into $libs"
 	mkdir -p "$(dirname "$libs")"
 	tmp=$(mktemp -d "$(dirname "$libs")/.resolve.XXXXXX")
 	cp "$pom" "$tmp/pom.xml"
-	if ! mvn -B -q -f "$tmp/pom.xml" \
+	if ! mvn -B -q -f "$tmp/pom.xml" -Dkafka.version="$ver" -P "$mvn_profile" \
 		org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
 		-DincludeScope=runtime -DoutputDirectory="$tmp/libs" >"$tmp/mvn.log" 2>&1; then
 		tail -n 30 "$tmp/mvn.log" >&2
 		rm -rf "$tmp"
-		die "Maven could not resolve the Kafka jars"
+		die "Maven could not resolve the Kafka $ver jars"
 	fi
-	ls "$tmp"/libs/kafka_2.13-*.jar >/dev/null 2>&1 || { rm -rf "$tmp"; die "Maven resolved no kafka_2.13 jar"; }
+	ls "$tmp/libs/kafka_2.13-$ver.jar" >/dev/null 2>&1 || { rm -rf "$tmp"; die "Maven resolved no kafka_2.13-$ver jar"; }
 	printf '%s\n' "$sum" >"$tmp/libs/.complete"
 	# replace atomically enough for concurrent runs: last one wins, both complete
 	rm -rf "$libs.old"
@@ -75,17 +109,47 @@ resolve_libs() {
 	printf '%s\n' "$libs"
 }
 
-# Run a Kafka tool class with a small JVM.
-kj() {
-	local libs=$1; shift
-	"$JAVA" -Xms64m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto \
-		-Dlog4j2.configurationFile="$tools_log4j" -cp "$libs/*" "$@"
-}
-
-write_tools_log4j() {
-	tools_log4j=$1/tools-log4j2.properties
-	[ -f "$tools_log4j" ] && return 0
-	cat >"$tools_log4j" <<'EOF'
+# write_logcfg DIR NAME broker|tools: writes DIR/NAME.properties in the
+# format of this Kafka version (log4j2 for 4.x, reload4j for 3.9) and
+# prints the JVM option that selects it.  broker: WARN to stdout, plus the
+# KafkaRaftServer INFO line "Kafka Server started" (readiness); tools: WARN
+# to stderr.
+write_logcfg() {
+	local f="$1/$2.properties" kind=$3
+	if [ $kafka_major = 3 ]; then
+		if [ "$kind" = broker ]; then
+			cat >"$f" <<'EOF'
+log4j.rootLogger=WARN, out
+log4j.appender.out=org.apache.log4j.ConsoleAppender
+log4j.appender.out.layout=org.apache.log4j.PatternLayout
+log4j.appender.out.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.server.KafkaRaftServer=INFO
+EOF
+		else
+			cat >"$f" <<'EOF'
+log4j.rootLogger=WARN, err
+log4j.appender.err=org.apache.log4j.ConsoleAppender
+log4j.appender.err.Target=System.err
+log4j.appender.err.layout=org.apache.log4j.PatternLayout
+log4j.appender.err.layout.ConversionPattern=[%d] %p %m (%c)%n
+EOF
+		fi
+		printf -- '-Dlog4j.configuration=file:%s\n' "$f"
+	else
+		if [ "$kind" = broker ]; then
+			cat >"$f" <<'EOF'
+status = warn
+appender.out.type = Console
+appender.out.name = OUT
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.out.ref = OUT
+logger.started.name = kafka.server.KafkaRaftServer
+logger.started.level = INFO
+EOF
+		else
+			cat >"$f" <<'EOF'
 status = warn
 appender.err.type = Console
 appender.err.name = ERR
@@ -95,6 +159,22 @@ appender.err.layout.pattern = [%d] %p %m (%c)%n
 rootLogger.level = WARN
 rootLogger.appenderRef.err.ref = ERR
 EOF
+		fi
+		printf -- '-Dlog4j2.configurationFile=%s\n' "$f"
+	fi
+}
+
+# Run a Kafka tool class with a small JVM (call write_tools_log4j first).
+kj() {
+	local libs=$1; shift
+	"$JAVA" -Xms64m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto \
+		"$tools_logopt" -cp "$libs/*" "$@"
+}
+
+write_tools_log4j() {
+	local name=tools-log4j2
+	[ $kafka_major = 3 ] && name=tools-log4j
+	tools_logopt=$(write_logcfg "$1" "$name" tools)
 }
 
 absdir() { mkdir -p "$1" && (cd "$1" && pwd); }
@@ -123,42 +203,28 @@ cmd_classpath() {
 	printf '%s/*\n' "$libs"
 }
 
-cmd_start() {
-	local dir libs cport id pid deadline t0 now
-	[ $# -eq 1 ] || die "usage: $0 start DIR"
-	need "$JAVA"; need kcat
-	dir=$(absdir "$1")
-	if pid=$(running_pid "$dir"); then
-		die "a broker is already running from $dir (pid $pid)"
-	fi
-	t0=$(date +%s)
-	libs=$(resolve_libs)
-	write_tools_log4j "$dir"
-	cport=$((KAFKA_PORT + 1))
-	mkdir -p "$dir/data"
-	cat >"$dir/server.properties" <<EOF
-# written by kafka-broker.sh: one KRaft node, broker + controller, loopback only
+# alive PID: the process exists and is not a zombie (whoever reaps the
+# setsid'd broker may be slow to do so)
+alive() {
+	local st
+	kill -0 "$1" 2>/dev/null || return 1
+	st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 0
+	[ "$st" != Z ]
+}
+
+# Settings shared by the single node and the cluster nodes: a small,
+# loopback-only KRaft node whose data sits still during a run.
+common_props() {
+	cat <<EOF
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$cport
 controller.listener.names=CONTROLLER
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
-log.dirs=$dir/data
 # the tests need UNKNOWN_TOPIC_OR_PARTITION (APISIX's CI runs with false too)
 auto.create.topics.enable=false
 num.partitions=1
-default.replication.factor=1
-min.insync.replicas=1
-offsets.topic.replication.factor=1
 offsets.topic.num.partitions=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
 transaction.state.log.num.partitions=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 # small machine: few threads, small buffers
 num.network.threads=2
@@ -172,82 +238,304 @@ log.cleaner.dedupe.buffer.size=16777216
 log.retention.hours=-1
 log.retention.check.interval.ms=3600000
 EOF
-	cat >"$dir/log4j2.properties" <<'EOF'
-status = warn
-appender.out.type = Console
-appender.out.name = OUT
-appender.out.layout.type = PatternLayout
-appender.out.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = WARN
-rootLogger.appenderRef.out.ref = OUT
-logger.started.name = kafka.server.KafkaRaftServer
-logger.started.level = INFO
-EOF
+}
+
+# format_node LIBS DIR ID: format DIR/data with cluster id ID unless done
+format_node() {
+	local libs=$1 dir=$2 id=$3
 	if [ -f "$dir/data/meta.properties" ]; then
 		log "reusing formatted storage in $dir/data"
-	else
-		id=$(kj "$libs" kafka.tools.StorageTool random-uuid | tail -n1)
-		[ -n "$id" ] || die "StorageTool random-uuid printed nothing"
-		printf '%s\n' "$id" >"$dir/cluster.id"
-		log "formatting $dir/data (cluster id $id)"
-		kj "$libs" kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" \
-			>"$dir/format.log" 2>&1 || { cat "$dir/format.log" >&2; die "storage format failed"; }
+		return 0
 	fi
-	log "starting broker on 127.0.0.1:$KAFKA_PORT (controller $cport), log $dir/broker.log"
-	: >"$dir/broker.log"
+	mkdir -p "$dir/data"
+	printf '%s\n' "$id" >"$dir/cluster.id"
+	# static controller.quorum.voters: no --standalone/--initial-controllers
+	# (the same command works on 3.9 and 4.x)
+	kj "$libs" kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" \
+		>"$dir/format.log" 2>&1 || { cat "$dir/format.log" >&2; return 1; }
+}
+
+# launch_node LIBS DIR HEAP: start kafka.Kafka from DIR/server.properties
+# in the background, log appended to DIR/broker.log; sets launch_line to the
+# log's line count before the start (readiness is looked for after it).
+launch_node() {
+	local libs=$1 dir=$2 heap=$3 logopt pid
+	if [ $kafka_major = 3 ]; then
+		logopt=$(write_logcfg "$dir" log4j broker)
+	else
+		logopt=$(write_logcfg "$dir" log4j2 broker)
+	fi
+	touch "$dir/broker.log"
+	launch_line=$(wc -l <"$dir/broker.log")
 	# setsid: the broker is not in the caller's process group, so a ^C to
 	# the test run does not kill it behind the trap's back.
-	setsid "$JAVA" -Xms256m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto \
-		-Djava.awt.headless=true \
-		-Dlog4j2.configurationFile="$dir/log4j2.properties" \
+	setsid "$JAVA" -Xms128m -Xmx"$heap" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto \
+		-Djava.awt.headless=true "$logopt" \
 		-cp "$libs/*" kafka.Kafka "$dir/server.properties" \
 		>>"$dir/broker.log" 2>&1 </dev/null &
 	pid=$!
 	printf '%s\n' "$pid" >"$dir/broker.pid"
-	printf '127.0.0.1:%s\n' "$KAFKA_PORT" >"$dir/bootstrap"
+}
 
-	deadline=$(( $(date +%s) + $(scaled "${KAFKA_START_TIMEOUT:-90}") ))
-	while :; do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			tail -n 50 "$dir/broker.log" >&2
-			rm -f "$dir/broker.pid"
-			die "the broker exited during start-up (log above, $dir/broker.log)"
-		fi
-		if grep -q 'Kafka Server started' "$dir/broker.log" &&
-			kcat -L -b "127.0.0.1:$KAFKA_PORT" -m 2 >/dev/null 2>&1; then
-			break
-		fi
-		now=$(date +%s)
-		if [ "$now" -ge "$deadline" ]; then
-			tail -n 50 "$dir/broker.log" >&2
-			cmd_stop "$dir" || true
-			die "the broker was not ready within $(scaled "${KAFKA_START_TIMEOUT:-90}") s"
+# node_ready DIR PORT BROKERS: the node of DIR logged "Kafka Server started"
+# since its launch and its metadata lists at least BROKERS brokers.
+node_ready() {
+	local n
+	tail -n "+$(( ${launch_line:-0} + 1 ))" "$1/broker.log" | grep -q 'Kafka Server started' || return 1
+	n=$(kcat -L -b "127.0.0.1:$2" -m 2 2>/dev/null | awk '$2 == "brokers:" { print $1; exit }')
+	[ "${n:-0}" -ge "$3" ]
+}
+
+# wait_nodes SECONDS BROKERS DIR:PORT...: wait until every node is ready
+wait_nodes() {
+	local limit=$1 brokers=$2 deadline pending spec dir pid left
+	shift 2
+	deadline=$(( $(date +%s) + $(scaled "$limit") ))
+	pending=("$@")
+	while [ ${#pending[@]} -gt 0 ]; do
+		left=()
+		for spec in "${pending[@]}"; do
+			dir=${spec%:*}
+			pid=$(cat "$dir/broker.pid" 2>/dev/null || true)
+			if [ -z "$pid" ] || ! alive "$pid"; then
+				tail -n 50 "$dir/broker.log" >&2
+				rm -f "$dir/broker.pid"
+				log "the broker of $dir exited during start-up (log above, $dir/broker.log)"
+				return 1
+			fi
+			node_ready "$dir" "${spec##*:}" "$brokers" || left+=("$spec")
+		done
+		pending=(${left[@]+"${left[@]}"})
+		[ ${#pending[@]} -eq 0 ] && break
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			for spec in "${pending[@]}"; do
+				echo "----- last 30 lines of ${spec%:*}/broker.log" >&2
+				tail -n 30 "${spec%:*}/broker.log" >&2
+			done
+			log "not ready within $(scaled "$limit") s: ${pending[*]%:*}"
+			return 1
 		fi
 		sleep 0.5
 	done
-	log "broker ready (pid $pid) after $(( $(date +%s) - t0 )) s"
+}
+
+cmd_start() {
+	local dir libs cport id pid t0
+	[ $# -eq 1 ] || die "usage: $0 start DIR"
+	need "$JAVA"; need kcat
+	dir=$(absdir "$1")
+	if pid=$(running_pid "$dir"); then
+		die "a broker is already running from $dir (pid $pid)"
+	fi
+	t0=$(date +%s)
+	libs=$(resolve_libs)
+	write_tools_log4j "$dir"
+	cport=$((KAFKA_PORT + 1))
+	{
+		echo "# written by kafka-broker.sh: one KRaft node (Kafka $KAFKA_VERSION), broker + controller, loopback only"
+		echo "node.id=1"
+		echo "controller.quorum.voters=1@127.0.0.1:$cport"
+		echo "listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$cport"
+		echo "advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT"
+		echo "log.dirs=$dir/data"
+		common_props
+		cat <<EOF
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+# 4.x settings; 3.9 warns that they are unknown
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+EOF
+	} >"$dir/server.properties"
+	if [ ! -f "$dir/data/meta.properties" ]; then
+		id=$(kj "$libs" kafka.tools.StorageTool random-uuid | tail -n1)
+		[ -n "$id" ] || die "StorageTool random-uuid printed nothing"
+		log "formatting $dir/data (cluster id $id)"
+	fi
+	format_node "$libs" "$dir" "${id:-}" || die "storage format failed"
+	log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT (controller $cport), log $dir/broker.log"
+	: >"$dir/broker.log"
+	launch_node "$libs" "$dir" 512m
+	printf '127.0.0.1:%s\n' "$KAFKA_PORT" >"$dir/bootstrap"
+	if ! wait_nodes "${KAFKA_START_TIMEOUT:-90}" 1 "$dir:$KAFKA_PORT"; then
+		cmd_stop "$dir" || true
+		die "the broker did not start"
+	fi
+	log "broker ready (pid $(cat "$dir/broker.pid")) after $(( $(date +%s) - t0 )) s"
+}
+
+# stop_pids SECONDS SIGNAL DIR...: signal the broker of each DIR at once,
+# wait up to SECONDS for all, then KILL the rest.
+stop_dirs() {
+	local limit=$1 sig=$2 dir pid i pids=() dirs=()
+	shift 2
+	for dir in "$@"; do
+		if pid=$(running_pid "$dir"); then
+			log "stopping broker of $dir (pid $pid, SIG$sig)"
+			kill -"$sig" "$pid" 2>/dev/null || true
+			pids+=("$pid"); dirs+=("$dir")
+		else
+			rm -f "$dir/broker.pid"
+		fi
+	done
+	[ ${#pids[@]} -gt 0 ] || return 0
+	for i in $(seq 1 $((10 * $(scaled "$limit")))); do
+		local any=0
+		for pid in "${pids[@]}"; do alive "$pid" && any=1; done
+		[ $any = 0 ] && break
+		sleep 0.1
+	done
+	for pid in "${pids[@]}"; do
+		if alive "$pid"; then
+			log "broker pid $pid did not stop after $sig, sending KILL"
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+	done
+	for i in $(seq 1 50); do
+		local any=0
+		for pid in "${pids[@]}"; do alive "$pid" && any=1; done
+		[ $any = 0 ] && break
+		sleep 0.1
+	done
+	for dir in "${dirs[@]}"; do rm -f "$dir/broker.pid"; done
 }
 
 cmd_stop() {
-	local dir pid i
 	[ $# -eq 1 ] || die "usage: $0 stop DIR"
-	dir=$1
-	if ! pid=$(running_pid "$dir"); then
-		rm -f "$dir/broker.pid"
-		return 0
-	fi
-	log "stopping broker (pid $pid)"
-	kill -TERM "$pid" 2>/dev/null || true
-	for i in $(seq 1 $((10 * $(scaled 10)))); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
+	stop_dirs 10 TERM "$1"
+}
+
+# ---- three-node cluster ---------------------------------------------------
+
+cluster_port() { echo $(( KAFKA_CLUSTER_PORT + 1000 * ($1 - 1) )); }
+
+cluster_node_dir() { # DIR N: the node's directory, which must exist
+	[ -f "$1/n$2/server.properties" ] || die "no cluster node $2 in $1 (cluster-start first)"
+	printf '%s/n%s\n' "$1" "$2"
+}
+
+cmd_cluster_start() {
+	local dir libs id n p voters="" bs="" t0 specs=() fpids=()
+	[ $# -eq 1 ] || die "usage: $0 cluster-start DIR"
+	need "$JAVA"; need kcat
+	dir=$(absdir "$1")
+	for n in 1 2 3; do
+		if p=$(running_pid "$dir/n$n"); then die "node $n is already running from $dir/n$n (pid $p)"; fi
 	done
-	if kill -0 "$pid" 2>/dev/null; then
-		log "broker did not stop after TERM, sending KILL"
-		kill -KILL "$pid" 2>/dev/null || true
-		sleep 0.2
+	t0=$(date +%s)
+	libs=$(resolve_libs)
+	write_tools_log4j "$dir"
+	for n in 1 2 3; do
+		p=$(cluster_port $n)
+		voters="$voters${voters:+,}$n@127.0.0.1:$((p + 1))"
+		bs="$bs${bs:+,}127.0.0.1:$p"
+	done
+	for n in 1 2 3; do
+		p=$(cluster_port $n)
+		mkdir -p "$dir/n$n"
+		{
+			echo "# written by kafka-broker.sh: node $n of 3 (Kafka $KAFKA_VERSION), broker + controller, static voters"
+			echo "node.id=$n"
+			echo "controller.quorum.voters=$voters"
+			echo "listeners=PLAINTEXT://127.0.0.1:$p,CONTROLLER://127.0.0.1:$((p + 1))"
+			echo "advertised.listeners=PLAINTEXT://127.0.0.1:$p"
+			echo "log.dirs=$dir/n$n/data"
+			common_props
+			cat <<EOF
+default.replication.factor=3
+min.insync.replicas=2
+offsets.topic.replication.factor=3
+transaction.state.log.replication.factor=3
+transaction.state.log.min.isr=2
+share.coordinator.state.topic.replication.factor=3
+share.coordinator.state.topic.min.isr=2
+# default true: would move leadership back to the preferred replica
+auto.leader.rebalance.enable=false
+# default 9000: how long a SIGKILLed broker keeps leadership
+broker.session.timeout.ms=4000
+# default 2000; must stay below the session timeout
+broker.heartbeat.interval.ms=1000
+EOF
+		} >"$dir/n$n/server.properties"
+	done
+	printf '%s\n' "$bs" >"$dir/bootstrap"
+	if [ -f "$dir/cluster.id" ]; then
+		id=$(cat "$dir/cluster.id")
+	else
+		id=$(kj "$libs" kafka.tools.StorageTool random-uuid | tail -n1)
+		[ -n "$id" ] || die "StorageTool random-uuid printed nothing"
+		printf '%s\n' "$id" >"$dir/cluster.id"
 	fi
-	rm -f "$dir/broker.pid"
+	log "formatting the three nodes in $dir (cluster id $id)"
+	for n in 1 2 3; do
+		format_node "$libs" "$dir/n$n" "$id" &
+		fpids+=($!)
+	done
+	for p in "${fpids[@]}"; do wait "$p" || die "storage format failed"; done
+	for n in 1 2 3; do
+		: >"$dir/n$n/broker.log"
+		launch_node "$libs" "$dir/n$n" 384m
+		specs+=("$dir/n$n:$(cluster_port $n)")
+	done
+	launch_line=0
+	log "starting Kafka $KAFKA_VERSION nodes on $bs"
+	if ! wait_nodes "${KAFKA_START_TIMEOUT:-90}" 3 "${specs[@]}"; then
+		cmd_cluster_stop "$dir" || true
+		die "the cluster did not start"
+	fi
+	log "cluster ready after $(( $(date +%s) - t0 )) s"
+}
+
+cmd_cluster_stop() {
+	local dir
+	[ $# -eq 1 ] || die "usage: $0 cluster-stop DIR"
+	dir=$1
+	[ -d "$dir" ] || return 0
+	# KILL, not TERM: a node's controlled shutdown waits for a controller
+	# quorum that the other nodes, stopping too, take away; the data of a
+	# test cluster is thrown away anyway
+	stop_dirs 5 KILL "$dir/n1" "$dir/n2" "$dir/n3"
+}
+
+cmd_node_stop() {
+	local d
+	[ $# -eq 2 ] || die "usage: $0 node-stop DIR N"
+	d=$(cluster_node_dir "$1" "$2")
+	stop_dirs 30 TERM "$d"
+}
+
+cmd_node_kill() {
+	local d
+	[ $# -eq 2 ] || die "usage: $0 node-kill DIR N"
+	d=$(cluster_node_dir "$1" "$2")
+	stop_dirs 5 KILL "$d"
+}
+
+cmd_node_start() {
+	local d libs pid t0
+	[ $# -eq 2 ] || die "usage: $0 node-start DIR N"
+	d=$(cluster_node_dir "$1" "$2")
+	if pid=$(running_pid "$d"); then die "node $2 is already running (pid $pid)"; fi
+	t0=$(date +%s)
+	libs=$(resolve_libs)
+	log "restarting node $2 on 127.0.0.1:$(cluster_port "$2")"
+	launch_node "$libs" "$d" 384m
+	wait_nodes "${KAFKA_START_TIMEOUT:-90}" 3 "$d:$(cluster_port "$2")" || die "node $2 did not start"
+	log "node $2 ready after $(( $(date +%s) - t0 )) s"
+}
+
+# tool DIR CLASS [ARGS...]: run a Kafka tool class (the jars of
+# KAFKA_VERSION, WARN logging to stderr)
+cmd_tool() {
+	local dir libs
+	[ $# -ge 2 ] || die "usage: $0 tool DIR CLASS [ARGS...]"
+	dir=$(absdir "$1"); shift
+	libs=$(resolve_libs)
+	write_tools_log4j "$dir"
+	kj "$libs" "$@"
 }
 
 # topic DIR NAME PARTITIONS [k=v...]
@@ -514,7 +802,7 @@ cmd_seed() {
 	log "seeded in $(( $(date +%s) - t0 )) s"
 }
 
-[ $# -ge 1 ] || die "usage: $0 start|stop|topic|seed|classpath ..."
+[ $# -ge 1 ] || die "usage: $0 start|stop|topic|seed|classpath|cluster-start|cluster-stop|node-stop|node-kill|node-start|tool ..."
 sub=$1; shift
 case $sub in
 	start) cmd_start "$@" ;;
@@ -522,5 +810,11 @@ case $sub in
 	topic) cmd_topic "$@" ;;
 	seed) cmd_seed "$@" ;;
 	classpath) cmd_classpath ;;
+	cluster-start) cmd_cluster_start "$@" ;;
+	cluster-stop) cmd_cluster_stop "$@" ;;
+	node-stop) cmd_node_stop "$@" ;;
+	node-kill) cmd_node_kill "$@" ;;
+	node-start) cmd_node_start "$@" ;;
+	tool) cmd_tool "$@" ;;
 	*) die "unknown subcommand: $sub" ;;
 esac

@@ -24,6 +24,10 @@
 #   KAFKAGATE_WRAPPER    command prefix for the daemon, e.g. "valgrind -q"
 #   KAFKAGATE_KEEP=1     keep the temporary directory (logs, broker data)
 #   KAFKA_PORT, KAFKAGATE_PORT, KAFKAGATE_BAD_PORT   fixed ports instead of free ones
+#   KAFKA_PORT_BASE, KAFKAGATE_PORT_BASE   where the search for free ones starts
+#                        (default 19092 and 19480; compat39.sh uses others so
+#                        that both can run at once under make -j)
+#   KAFKA_VERSION        the Kafka release to start (default 4.1.1; 3.9.x works)
 #   KAFKAGATE_PYTHON     Python with websockets + protobuf (default /usr/bin/python3)
 #   CI                   set: missing prerequisites fail instead of skip
 set -eu
@@ -153,8 +157,9 @@ trap 'exit 1' INT TERM
 
 # ---- broker ---------------------------------------------------------------
 if [ $start_broker = 1 ]; then
-	KAFKA_PORT=${KAFKA_PORT:-$(free_port 19092 2 2)} || fail "no free port pair for the broker"
+	KAFKA_PORT=${KAFKA_PORT:-$(free_port "${KAFKA_PORT_BASE:-19092}" 2 2)} || fail "no free port pair for the broker"
 	export KAFKA_PORT
+	say "Kafka ${KAFKA_VERSION:-(default version)} on port $KAFKA_PORT"
 	if ! bash "$broker_sh" start "$W/broker"; then
 		# start printed the reason; a broker that cannot start is a missing
 		# prerequisite (no network for Maven, no memory, ...)
@@ -182,14 +187,14 @@ start_gw() { # NAME PORT BOOTSTRAP
 	wait_port "$2" "$!" "$1" "$log"
 }
 if [ -z "$need_url" ]; then
-	KAFKAGATE_PORT=${KAFKAGATE_PORT:-$(free_port 19480)} || fail "no free port for kafkagate"
+	KAFKAGATE_PORT=${KAFKAGATE_PORT:-$(free_port "${KAFKAGATE_PORT_BASE:-19480}")} || fail "no free port for kafkagate"
 	start_gw kafkagate "$KAFKAGATE_PORT" "$bootstrap"
 	export KAFKAGATE_URL="ws://127.0.0.1:$KAFKAGATE_PORT/kafka"
 fi
 if [ -z "${KAFKAGATE_BAD_URL:-}" ] && [ -n "$bin" ]; then
 	# nothing listens on 59092 (APISIX's kafka.t uses the same port)
 	port_free 59092 || fail "something listens on 127.0.0.1:59092; the unreachable-broker test needs it closed"
-	KAFKAGATE_BAD_PORT=${KAFKAGATE_BAD_PORT:-$(free_port $((${KAFKAGATE_PORT:-19480} + 1)))} ||
+	KAFKAGATE_BAD_PORT=${KAFKAGATE_BAD_PORT:-$(free_port $((${KAFKAGATE_PORT:-${KAFKAGATE_PORT_BASE:-19480}} + 1)))} ||
 		fail "no free port for the second kafkagate"
 	start_gw kafkagate-bad "$KAFKAGATE_BAD_PORT" 127.0.0.1:59092
 	export KAFKAGATE_BAD_URL="ws://127.0.0.1:$KAFKAGATE_BAD_PORT/kafka"
