@@ -124,6 +124,7 @@ struct kcluster {
 	struct kbroker		*md_broker;	/* metadata request in flight */
 	int			 md_tried;	/* brokers tried this round */
 	char			 md_err[512];
+	enum kcluster_err	 md_err_class;
 	ev_timer		 md_timer;	/* metadata work, off the stack */
 };
 
@@ -140,6 +141,23 @@ static void	 kop_run(struct kop *);
 static void	 kop_retry(struct kop *, enum kcluster_err, int16_t, const char *);
 static void	 kop_finish(struct kop *, struct kcluster_result *);
 static void	 kop_fail(struct kop *, enum kcluster_err, int16_t, const char *);
+
+/* The outcome class of a transport error. */
+static enum kcluster_err
+kc_class(int kconn_err)
+{
+	switch (kconn_err) {
+	case KCONN_ETIMEOUT:
+		return KCE_TIMEOUT;
+	case KCONN_EPROTO:
+	case KCONN_EVERSION:
+		return KCE_PROTOCOL;
+	case KCONN_ECANCEL:
+		return KCE_SHUTDOWN;
+	default:
+		return KCE_UNREACHABLE;
+	}
+}
 
 void
 kcluster_conf_default(struct kcluster_conf *c)
@@ -797,6 +815,7 @@ kc_on_metadata(void *arg, int err, const char *msg, int16_t version,
 	if (err != KCONN_OK) {
 		(void)snprintf(kc->md_err, sizeof(kc->md_err), "%s",
 		    msg ? msg : "metadata request failed");
+		kc->md_err_class = kc_class(err);
 		kc_md_schedule(kc, 0);	/* try another broker, off the stack */
 		goto out;
 	}
@@ -805,6 +824,7 @@ kc_on_metadata(void *arg, int err, const char *msg, int16_t version,
 		kafka_metadata_free(&md);
 		(void)snprintf(kc->md_err, sizeof(kc->md_err),
 		    "malformed Metadata v%d response from %s", version, b->name);
+		kc->md_err_class = KCE_PROTOCOL;
 		/* Do not trust this connection again before a backoff. */
 		kconn_fail(&b->conn, KCONN_EPROTO, "%s", kc->md_err);
 		kc_md_schedule(kc, 0);
@@ -851,16 +871,15 @@ kc_md_pick(struct kcluster *kc)
 		nb++;
 	if (kc->md_tried > nb + kc->nboot)
 		return NULL;
-	kc->md_tried++;
 	LIST_FOREACH(b, &kc->brokers, entry)
 		if (!b->detached && kb_ready(b))
-			return b;
+			goto picked;
 	LIST_FOREACH(b, &kc->brokers, entry)
 		if (!b->detached && kb_usable(b))
-			return b;
+			goto picked;
 	LIST_FOREACH(b, &kc->brokers, entry)
 		if (!b->detached && b->node_id >= 0 && now >= b->retry_at)
-			return b;
+			goto picked;
 	for (i = 0; i < kc->nboot; i++) {
 		k = (kc->boot_next + i) % kc->nboot;
 		b = kb_find_addr(kc, kc->boot_host[k], kc->boot_port[k]);
@@ -871,9 +890,25 @@ kc_md_pick(struct kcluster *kc)
 		if (now < b->retry_at)
 			continue;
 		kc->boot_next = k + 1;
-		return b;
+		goto picked;
 	}
 	return NULL;
+picked:
+	kc->md_tried++;
+	return b;
+}
+
+/* When the next broker comes out of its reconnect backoff; 0 if none is in it. */
+static double
+kc_next_retry(struct kcluster *kc)
+{
+	struct kbroker	*b;
+	double		 next = 0;
+
+	LIST_FOREACH(b, &kc->brokers, entry)
+		if (!b->detached && (next == 0 || b->retry_at < next))
+			next = b->retry_at;
+	return next;
 }
 
 static void
@@ -924,9 +959,22 @@ kc_metadata(struct kcluster *kc)
 		return;
 	for (;;) {
 		if ((b = kc_md_pick(kc)) == NULL) {
+			double	 next = kc_next_retry(kc), now = ev_now(kc->loop);
+
+			/*
+			 * Nothing was even tried (every broker is in its
+			 * reconnect backoff): wait for the first to come out;
+			 * ops whose deadline comes first fail by themselves.
+			 * After a round of real attempts, report the failure.
+			 */
+			if (kc->md_tried == 0 && next > now) {
+				kc_md_schedule(kc, next - now);
+				return;
+			}
 			kc->md_tried = 0;
-			kc_md_fail_all(kc, KCE_UNREACHABLE, kc->md_err[0] ?
-			    kc->md_err : "no broker reachable");
+			kc_md_fail_all(kc, kc->md_err[0] ? kc->md_err_class :
+			    KCE_UNREACHABLE, kc->md_err[0] ? kc->md_err :
+			    "no broker reachable");
 			return;
 		}
 		if ((m = calloc(1, sizeof(*m))) == NULL)
@@ -1273,7 +1321,7 @@ kop_on_resp(void *arg, int err, const char *msg, int16_t version,
 		kop_fail(op, KCE_PROTOCOL, 0, msg ? msg : "unsupported version");
 		return;
 	default:
-		kop_retry(op, KCE_UNREACHABLE, 0, msg ? msg : "connection lost");
+		kop_retry(op, kc_class(err), 0, msg ? msg : "connection lost");
 		return;
 	}
 	if (op->type == KOP_LIST_OFFSET)
@@ -1312,8 +1360,9 @@ kop_run(struct kop *op)
 			kop_fail(op, op->lasterr_class, op->lasterr_kerr,
 			    op->lasterr);
 		else
-			kop_fail(op, KCE_TIMEOUT, 0, kc->md_err[0] ?
-			    kc->md_err : "timed out waiting for metadata");
+			kop_fail(op, kc->md_err[0] ? kc->md_err_class : KCE_TIMEOUT,
+			    0, kc->md_err[0] ? kc->md_err :
+			    "timed out waiting for metadata");
 		return;
 	}
 	t = kt_find(kc, op->topic);
@@ -1355,6 +1404,11 @@ kop_run(struct kop *op)
 	if (kb_submit(b, op->type == KOP_LIST_OFFSET ? KAFKA_API_LIST_OFFSETS :
 	    KAFKA_API_FETCH, kop_enc, kop_on_resp, op) != 0) {
 		op->busy = 0;
+		/* Refused by a ready connection: no usable version, too big. */
+		if (kb_ready(b)) {
+			kop_fail(op, KCE_PROTOCOL, 0, b->conn.errmsg);
+			return;
+		}
 		kop_retry(op, KCE_UNREACHABLE, 0, b->lasterr[0] ? b->lasterr :
 		    "broker unavailable");
 	}

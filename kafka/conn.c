@@ -119,7 +119,8 @@ kconn_submit(struct kconn *c, int16_t api_key, kconn_enc_fn enc,
 	    c->ninflight < c->max_inflight) {
 		if ((v = kconn_version(c, api_key)) < 0) {
 			(void)snprintf(c->errmsg, sizeof(c->errmsg), "%s supports "
-			    "no version of API %d that we speak", c->name, api_key);
+			    "no version of %s that we speak", c->name,
+			    kafka_api_name(api_key));
 			free(r);
 			return -1;
 		}
@@ -196,9 +197,10 @@ kconn_pump(struct kconn *c, double now)
 		TAILQ_REMOVE(&c->waiting, r, entry);
 		v = kconn_version(c, r->api_key);
 		if (v < 0) {
-			r->cb(r->arg, KCONN_EVERSION,
-			    "broker supports no version of this API that we speak",
-			    -1, NULL, 0);
+			(void)snprintf(c->errmsg, sizeof(c->errmsg), "%s supports "
+			    "no version of %s that we speak", c->name,
+			    kafka_api_name(r->api_key));
+			r->cb(r->arg, KCONN_EVERSION, c->errmsg, -1, NULL, 0);
 			free(r);
 			continue;
 		}

@@ -188,6 +188,30 @@ static int	 kafka_dec_api_versions_at(const uint8_t *, size_t, int16_t,
 		    struct kafka_api_versions_resp *);
 
 const char *
+kafka_api_name(int16_t api_key)
+{
+	static __thread char	 buf[24];
+
+	switch (api_key) {
+	case KAFKA_API_FETCH:
+		return "Fetch";
+	case KAFKA_API_LIST_OFFSETS:
+		return "ListOffsets";
+	case KAFKA_API_METADATA:
+		return "Metadata";
+	case KAFKA_API_SASL_HANDSHAKE:
+		return "SaslHandshake";
+	case KAFKA_API_VERSIONS:
+		return "ApiVersions";
+	case KAFKA_API_SASL_AUTHENTICATE:
+		return "SaslAuthenticate";
+	default:
+		(void)snprintf(buf, sizeof(buf), "ApiKey %d", api_key);
+		return buf;
+	}
+}
+
+const char *
 kafka_err_name(int16_t code)
 {
 	static _Thread_local char	 buf[32];

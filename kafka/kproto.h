@@ -51,6 +51,9 @@
  * rendered into a static per-thread buffer for codes we do not know. */
 const char	*kafka_err_name(int16_t);
 
+/* "Fetch", "ListOffsets", ... or "ApiKey <n>" (static per-thread buffer). */
+const char	*kafka_api_name(int16_t api_key);
+
 /* The versions this client implements, per API: [min, max]. */
 int		 kafka_api_supported(int16_t api_key, int16_t *min, int16_t *max);
 /* 1 if the given version of the API uses the flexible encoding. */

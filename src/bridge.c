@@ -301,26 +301,35 @@ br_utf8_cut(const char *s, size_t n)
 void
 bridge_reply_error(struct bridge_req *r, int32_t code, const char *fmt, ...)
 {
-	char	 msg[1024];
+	char	 small[512], *msg = small;
 	va_list	 ap;
 	int	 n;
 
+	/* Sized to fit: a topic name alone may be 64 KiB long. */
 	va_start(ap, fmt);
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (n < 0) {
 		n = 0;
-	if ((size_t)n >= sizeof(msg)) {
-		/* A proto3 string must stay valid UTF-8: never cut a character. */
-		n = sizeof(msg) - 1;
-		n = (int)br_utf8_cut(msg, (size_t)n);
-		msg[n] = '\0';
+		small[0] = '\0';
+	} else if ((size_t)n >= sizeof(small)) {
+		if ((msg = malloc((size_t)n + 1)) == NULL) {
+			msg = small;
+			n = (int)br_utf8_cut(small, sizeof(small) - 1);
+			small[n] = '\0';
+		} else {
+			va_start(ap, fmt);
+			(void)vsnprintf(msg, (size_t)n + 1, fmt, ap);
+			va_end(ap);
+		}
 	}
-	log_info("pubsub: %s: sequence %lld: %s", r->s->peer,
-	    (long long)r->sequence, msg);
+	log_info("pubsub: %s: sequence %lld: %.*s%s", r->s->peer,
+	    (long long)r->sequence, n > 300 ? 300 : n, msg, n > 300 ? "..." : "");
 	br_body_start(r, TAG_ERROR);
 	br_field_varint(r, 1, (uint64_t)(int64_t)code);
 	br_field_bytes(r, 2, msg, (size_t)n);
+	if (msg != small)
+		free(msg);
 	br_done(r);
 }
 

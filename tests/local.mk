@@ -75,3 +75,9 @@ EXTRA_DIST += fuzz/fuzz_records.c fuzz/fuzz_kproto.c fuzz/fuzz_http.c
 TESTS += tests/integration/failover.sh tests/integration/compat39.sh
 EXTRA_DIST += tests/integration/failover.sh tests/integration/test_failover.py \
 	tests/integration/compat39.sh
+
+# Fault injection: a scripted fake broker (Python stdlib) for faults a real
+# Kafka cannot produce on demand (DESIGN.md section 6); no Java, about 20 s.
+TESTS += tests/integration/faults.sh
+EXTRA_DIST += tests/integration/faults.sh tests/integration/fault_broker.py \
+	tests/integration/test_faults.py
