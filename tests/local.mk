@@ -81,3 +81,7 @@ EXTRA_DIST += tests/integration/failover.sh tests/integration/test_failover.py \
 TESTS += tests/integration/faults.sh
 EXTRA_DIST += tests/integration/faults.sh tests/integration/fault_broker.py \
 	tests/integration/test_faults.py
+
+# Signals on the real daemon: SIGTERM closes clients with 1001, exit 0.
+TESTS += tests/integration/signals.sh
+EXTRA_DIST += tests/integration/signals.sh tests/integration/test_signals.py
