@@ -29,13 +29,18 @@
 #include "kafka/cluster.h"
 #include "kafka/conn.h"
 #include "kafka/kproto.h"
+#include "kafka/sasl.h"
 #include "net/log.h"
+#include "net/tls.h"
 
 #define KC_RETRY_MIN		0.05	/* first pause between retries */
 #define KC_RETRY_MAX		1.0	/* pauses double up to this */
 #define KC_BACKOFF_MIN		0.1
 #define KC_BACKOFF_MAX		10.0
 #define KC_MAX_BOOTSTRAP	32
+
+#define KB_TCP			1	/* TCP connect in progress */
+#define KB_TLS			2	/* TLS handshake in progress */
 
 struct kcluster;
 
@@ -47,12 +52,15 @@ struct kbroker {
 	int			 port;
 	char			 name[300];	/* host:port */
 	int			 fd;
-	int			 connecting;
+	int			 connecting;	/* KB_TCP or KB_TLS until up */
+	struct ntls		*tls;		/* NULL: plaintext */
+	int			 tls_want;	/* EV_READ/EV_WRITE TLS asked for */
 	ev_io			 io;
 	ev_timer		 timer;		/* connect and request timeouts */
 	struct kconn		 conn;
 	int			 have_conn;
 	unsigned int		 gen;		/* bumped at every connect */
+	int			 fail_err;	/* KCONN_E* for kb_close, or 0 */
 	int			 detached;	/* moved: close when idle */
 	double			 backoff;
 	double			 retry_at;	/* no new attempt before */
@@ -154,6 +162,10 @@ kc_class(int kconn_err)
 		return KCE_PROTOCOL;
 	case KCONN_ECANCEL:
 		return KCE_SHUTDOWN;
+	case KCONN_ETLS:
+		return KCE_TLS;
+	case KCONN_EAUTH:
+		return KCE_AUTH;
 	default:
 		return KCE_UNREACHABLE;
 	}
@@ -366,7 +378,7 @@ static int
 kb_ready(const struct kbroker *b)
 {
 	return b->have_conn && b->fd >= 0 && !b->connecting &&
-	    b->conn.state == KCONN_READY;
+	    kconn_ready(&b->conn);
 }
 
 static int
@@ -383,6 +395,11 @@ kb_close(struct kbroker *b, const char *why)
 
 	ev_io_stop(kc->loop, &b->io);
 	ev_timer_stop(kc->loop, &b->timer);
+	if (b->tls != NULL) {
+		ntls_free(b->tls);
+		b->tls = NULL;
+	}
+	b->tls_want = 0;
 	if (b->fd >= 0) {
 		(void)close(b->fd);
 		b->fd = -1;
@@ -391,9 +408,11 @@ kb_close(struct kbroker *b, const char *why)
 	if (b->have_conn) {
 		b->have_conn = 0;
 		if (b->conn.state != KCONN_DEAD)
-			kconn_fail(&b->conn, KCONN_EDISCONNECT, "%s", why);
+			kconn_fail(&b->conn, b->fail_err ? b->fail_err :
+			    KCONN_EDISCONNECT, "%s", why);
 		kconn_free(&b->conn);
 	}
+	b->fail_err = 0;
 }
 
 static void
@@ -458,9 +477,11 @@ kb_connect(struct kbroker *b)
 		return;
 	}
 	b->fd = fd;
-	b->connecting = 1;
+	b->connecting = KB_TCP;
 	kconn_init(&b->conn, kc->client_id, b->name, kc->conf.max_response,
 	    kc->conf.request_timeout);
+	if (kc->conf.sasl != NULL)
+		kconn_set_sasl(&b->conn, kc->conf.sasl);
 	b->have_conn = 1;
 	ev_io_set(&b->io, fd, EV_WRITE);
 	ev_io_start(kc->loop, &b->io);
@@ -477,10 +498,12 @@ kb_update_io(struct kbroker *b)
 
 	if (b->fd < 0)
 		return;
-	if (b->connecting || kconn_output(&b->conn, &p) > 0)
+	if (kconn_output(&b->conn, &p) > 0 || (b->tls_want & EV_WRITE))
 		ev |= EV_WRITE;
-	if (b->connecting)
+	if (b->connecting == KB_TCP)
 		ev = EV_WRITE;
+	else if (b->connecting == KB_TLS)
+		ev = b->tls_want ? b->tls_want : EV_READ;
 	if ((b->io.events & (EV_READ | EV_WRITE)) != ev || !ev_is_active(&b->io)) {
 		ev_io_stop(kc->loop, &b->io);
 		ev_io_set(&b->io, b->fd, ev);
@@ -520,6 +543,24 @@ kb_flush(struct kbroker *b)
 	ssize_t		 w;
 
 	while ((n = kconn_output(&b->conn, &p)) > 0) {
+		if (b->tls != NULL) {
+			/* mbedTLS wants the same bytes again after WANT_*. */
+			w = ntls_write(b->tls, p, n);
+			if (w == NTLS_WANT_WRITE || w == NTLS_WANT_READ) {
+				b->tls_want = w == NTLS_WANT_WRITE ? EV_WRITE :
+				    EV_READ;
+				break;
+			}
+			if (w < 0) {
+				b->fail_err = KCONN_ETLS;
+				kb_failed(b, "broker %s: %s", b->name,
+				    ntls_error(b->tls));
+				return -1;
+			}
+			b->tls_want = 0;
+			kconn_sent(&b->conn, (size_t)w);
+			continue;
+		}
 		w = send(b->fd, p, n, MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -545,10 +586,23 @@ kb_kick(struct kbroker *b)
 		kb_failed(b, "broker %s: %s", b->name, b->conn.errmsg);
 		return;
 	}
+	/* Timeouts first: a due re-authentication queues output to send. */
+	kb_arm_timer(b);
+	if (b->fd < 0)
+		return;
 	if (kb_flush(b) != 0)
 		return;
 	kb_update_io(b);
-	kb_arm_timer(b);
+}
+
+/* The transport is up (TCP, and TLS if configured): start the protocol. */
+static void
+kb_up(struct kbroker *b)
+{
+	b->connecting = 0;
+	b->backoff = KC_BACKOFF_MIN;
+	kconn_start(&b->conn, ev_now(b->kc->loop));
+	kb_kick(b);
 }
 
 static void
@@ -561,8 +615,9 @@ kb_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	int		 err, i;
 	unsigned int	 gen = b->gen;
 	socklen_t	 len = sizeof(err);
+	char		 ebuf[300];
 
-	if (b->connecting) {
+	if (b->connecting == KB_TCP) {
 		if (getsockopt(b->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
 			err = errno;
 		if (err != 0) {
@@ -570,26 +625,74 @@ kb_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 			    b->name, strerror(err));
 			return;
 		}
-		b->connecting = 0;
-		b->backoff = KC_BACKOFF_MIN;
 		log_debug("kafka: connected to %s", b->name);
-		kconn_start(&b->conn, ev_now(loop));
-		kb_kick(b);
+		if (b->kc->conf.tls == NULL) {
+			kb_up(b);
+			return;
+		}
+		b->tls = ntls_new(b->kc->conf.tls, b->fd, b->host, ebuf,
+		    sizeof(ebuf));
+		if (b->tls == NULL) {
+			b->fail_err = KCONN_ETLS;
+			kb_failed(b, "broker %s: %s", b->name, ebuf);
+			return;
+		}
+		b->connecting = KB_TLS;
+	}
+	if (b->connecting == KB_TLS) {
+		switch (ntls_handshake(b->tls)) {
+		case NTLS_OK:
+			log_debug("kafka: %s: %s, %s", b->name,
+			    ntls_version(b->tls), ntls_cipher(b->tls));
+			b->tls_want = 0;
+			kb_up(b);
+			return;
+		case NTLS_WANT_READ:
+			b->tls_want = EV_READ;
+			break;
+		case NTLS_WANT_WRITE:
+			b->tls_want = EV_WRITE;
+			break;
+		default:
+			b->fail_err = KCONN_ETLS;
+			kb_failed(b, "broker %s: %s", b->name, ntls_error(b->tls));
+			return;
+		}
+		kb_update_io(b);
 		return;
 	}
-	if (revents & EV_READ) {
-		/* A bounded number of reads per wakeup keeps other fds fair. */
+	if (revents & (EV_READ | EV_WRITE)) {
+		/*
+		 * A bounded number of reads per wakeup keeps other fds fair.
+		 * With TLS, a write may have been waiting for readability
+		 * and a read for writability: always try both.
+		 */
 		for (i = 0; i < 64; i++) {
 			if (kconn_read_buf(&b->conn, &p, &room) != 0) {
 				kb_failed(b, "broker %s: %s", b->name, b->conn.errmsg[0] ?
 				    b->conn.errmsg : "out of memory");
 				return;
 			}
-			n = recv(b->fd, p, room, 0);
-			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-				break;
-			if (n < 0 && errno == EINTR)
-				continue;
+			if (b->tls != NULL) {
+				n = ntls_read(b->tls, p, room);
+				if (n == NTLS_WANT_READ || n == NTLS_WANT_WRITE) {
+					b->tls_want = n == NTLS_WANT_WRITE ?
+					    EV_WRITE : 0;
+					break;
+				}
+				if (n < 0) {
+					b->fail_err = KCONN_ETLS;
+					kb_failed(b, "broker %s: %s", b->name,
+					    ntls_error(b->tls));
+					return;
+				}
+			} else {
+				n = recv(b->fd, p, room, 0);
+				if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+					break;
+				if (n < 0 && errno == EINTR)
+					continue;
+			}
 			if (n <= 0) {
 				kb_failed(b, "broker %s closed the connection%s%s",
 				    b->name, n == 0 ? "" : ": ",
@@ -603,6 +706,9 @@ kb_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 			if (b->fd < 0 || b->gen != gen)
 				return;		/* closed from a callback */
 		}
+		/* Decrypted bytes left inside mbedTLS wake no fd: come back. */
+		if (b->tls != NULL && ntls_pending(b->tls) > 0)
+			ev_feed_event(loop, &b->io, EV_READ);
 	}
 	kb_kick(b);
 }
@@ -614,15 +720,16 @@ kb_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)revents;
 	if (b->connecting) {
-		kb_failed(b, "cannot connect to broker %s: connection "
-		    "timed out", b->name);
+		kb_failed(b, "cannot connect to broker %s: %s timed out", b->name,
+		    b->connecting == KB_TLS ? "TLS handshake" : "connection");
 		return;
 	}
 	if (b->have_conn && kconn_check_timeouts(&b->conn, ev_now(loop)) < 0) {
 		kb_failed(b, "broker %s: %s", b->name, b->conn.errmsg);
 		return;
 	}
-	kb_arm_timer(b);
+	/* A re-authentication may have been started: send it, re-arm. */
+	kb_kick(b);
 }
 
 /* Submit a request on a broker, connecting first if needed. */
@@ -1319,6 +1426,11 @@ kop_on_resp(void *arg, int err, const char *msg, int16_t version,
 		return;
 	case KCONN_EVERSION:
 		kop_fail(op, KCE_PROTOCOL, 0, msg ? msg : "unsupported version");
+		return;
+	case KCONN_ETLS:
+	case KCONN_EAUTH:
+		/* A refused certificate or password does not get better. */
+		kop_fail(op, kc_class(err), 0, msg ? msg : "authentication failed");
 		return;
 	default:
 		kop_retry(op, kc_class(err), 0, msg ? msg : "connection lost");

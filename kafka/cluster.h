@@ -11,6 +11,8 @@
 
 struct ev_loop;
 struct kcluster;
+struct ksasl_conf;
+struct ntls_config;
 
 struct kcluster_conf {
 	const char	*brokers;		/* "host:port[,host:port...]" */
@@ -19,6 +21,9 @@ struct kcluster_conf {
 	double		 connect_timeout;	/* seconds, default 5 */
 	double		 metadata_max_age;	/* seconds, default 60 */
 	size_t		 max_response;		/* bytes, default 64 MiB */
+	struct ntls_config *tls;		/* TLS to the brokers, or NULL */
+	const struct ksasl_conf *sasl;		/* SASL, or NULL; kept by the
+						   caller while the cluster lives */
 };
 
 /*
@@ -33,7 +38,9 @@ enum kcluster_err {
 	KCE_TIMEOUT = 1002,		/* no answer in time */
 	KCE_PROTOCOL = 1003,		/* malformed answer, unsupported version */
 	KCE_CORRUPT = 1004,		/* records failed CRC or could not be decoded */
-	KCE_SHUTDOWN = 1005		/* the gateway is stopping */
+	KCE_SHUTDOWN = 1005,		/* the gateway is stopping */
+	KCE_TLS = 1006,			/* TLS to the broker failed */
+	KCE_AUTH = 1007			/* SASL authentication failed */
 };
 
 struct kcluster_result {

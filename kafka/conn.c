@@ -9,11 +9,14 @@
 #include <string.h>
 
 #include "kafka/conn.h"
+#include "kafka/sasl.h"
 #include "net/log.h"
 
 #define KCONN_APIVERSIONS_MAX	3
 #define KCONN_MAX_INFLIGHT	64
 #define KCONN_IN_KEEP		(1024 * 1024)	/* keep smaller buffers for reuse */
+#define KCONN_SASL_MAX_ROUNDS	16	/* SCRAM takes 2, PLAIN 1 */
+#define KCONN_SASL_FAILED	"SASL authentication failed: "
 
 static void	 kconn_pump(struct kconn *, double);
 static int	 kconn_send(struct kconn *, struct kconn_req *, int16_t);
@@ -23,6 +26,22 @@ static int	 kconn_enc_apiversions(struct kwriter *, int16_t, int32_t,
 static void	 kconn_on_apiversions(void *, int, const char *, int16_t,
 		    const uint8_t *, size_t);
 static void	 kconn_send_apiversions(struct kconn *, double);
+static int16_t	 kconn_version_any(const struct kconn *, int16_t);
+static void	 kconn_became_ready(struct kconn *);
+static void	 kconn_host(const struct kconn *, char *, size_t);
+static int	 kconn_req_internal(const struct kconn_req *);
+static void	 kconn_sasl_begin(struct kconn *, int);
+static void	 kconn_sasl_send(struct kconn *, const uint8_t *, size_t);
+static void	 kconn_sasl_done(struct kconn *);
+static int	 kconn_enc_sasl_handshake(struct kwriter *, int16_t, int32_t,
+		    const char *, void *);
+static int	 kconn_enc_sasl_authenticate(struct kwriter *, int16_t,
+		    int32_t, const char *, void *);
+static void	 kconn_on_sasl_handshake(void *, int, const char *, int16_t,
+		    const uint8_t *, size_t);
+static void	 kconn_on_sasl_authenticate(void *, int, const char *, int16_t,
+		    const uint8_t *, size_t);
+static void	 kconn_printable(char *, size_t, const uint8_t *, size_t);
 
 void
 kconn_init(struct kconn *c, const char *client_id, const char *name,
@@ -48,10 +67,18 @@ kconn_init(struct kconn *c, const char *client_id, const char *name,
 }
 
 void
+kconn_set_sasl(struct kconn *c, const struct ksasl_conf *conf)
+{
+	c->sasl_conf = conf;
+}
+
+void
 kconn_free(struct kconn *c)
 {
 	if (c->state != KCONN_DEAD)
 		kconn_fail(c, KCONN_ECANCEL, "connection to %s closed", c->name);
+	ksasl_free(c->sasl);
+	c->sasl = NULL;
 	kw_free(&c->out);
 	free(c->in);
 	c->in = NULL;
@@ -64,12 +91,27 @@ kconn_idle(const struct kconn *c)
 	return TAILQ_EMPTY(&c->waiting) && TAILQ_EMPTY(&c->inflight);
 }
 
+int
+kconn_ready(const struct kconn *c)
+{
+	return c->state == KCONN_READY || c->state == KCONN_REAUTH;
+}
+
 int16_t
 kconn_version(const struct kconn *c, int16_t api_key)
 {
+	if (!kconn_ready(c))
+		return -1;
+	return kconn_version_any(c, api_key);
+}
+
+/* The negotiated version, whatever the state (SASL needs it early). */
+static int16_t
+kconn_version_any(const struct kconn *c, int16_t api_key)
+{
 	int16_t	 min, max, lo, hi;
 
-	if (api_key < 0 || api_key >= KAFKA_API_MAX || c->state != KCONN_READY)
+	if (api_key < 0 || api_key >= KAFKA_API_MAX)
 		return -1;
 	if (kafka_api_supported(api_key, &min, &max) != 0)
 		return -1;
@@ -282,14 +324,293 @@ kconn_on_apiversions(void *arg, int err, const char *msg, int16_t version,
 		}
 	}
 	kafka_api_versions_free(&resp);
-	c->state = KCONN_READY;
 	(void)msg;
-	log_debug("kafka: %s: ready (ApiVersions v%d; Metadata v%d, "
-	    "ListOffsets v%d, Fetch v%d)", c->name, version,
-	    kconn_version(c, KAFKA_API_METADATA),
+	log_debug("kafka: %s: ApiVersions v%d", c->name, version);
+	if (c->sasl_conf != NULL) {
+		kconn_sasl_begin(c, 0);
+		return;
+	}
+	kconn_became_ready(c);
+}
+
+static void
+kconn_became_ready(struct kconn *c)
+{
+	c->state = KCONN_READY;
+	log_debug("kafka: %s: ready (Metadata v%d, ListOffsets v%d, Fetch v%d)",
+	    c->name, kconn_version(c, KAFKA_API_METADATA),
 	    kconn_version(c, KAFKA_API_LIST_OFFSETS),
 	    kconn_version(c, KAFKA_API_FETCH));
-	kconn_pump(c, 0);
+	kconn_pump(c, c->now);
+}
+
+/* ---- SASL: SaslHandshake v1, then SaslAuthenticate rounds ---- */
+
+/* The host part of "host:port" or "[v6]:port", for libsasl2. */
+static void
+kconn_host(const struct kconn *c, char *host, size_t size)
+{
+	const char	*p = c->name, *e;
+	size_t		 n;
+
+	if (*p == '[' && (e = strchr(p, ']')) != NULL)
+		p++;
+	else if ((e = strrchr(p, ':')) == NULL)
+		e = p + strlen(p);
+	n = (size_t)(e - p);
+	if (n >= size)
+		n = size - 1;
+	memcpy(host, p, n);
+	host[n] = '\0';
+}
+
+/* Start (or, for KIP-368, restart) the SASL exchange. */
+static void
+kconn_sasl_begin(struct kconn *c, int reauth)
+{
+	struct kconn_req	*r;
+	char			 err[160], host[sizeof(c->name)];
+
+	if (c->api_max[KAFKA_API_SASL_HANDSHAKE] < 1 ||
+	    c->api_min[KAFKA_API_SASL_HANDSHAKE] > 1 ||
+	    kconn_version_any(c, KAFKA_API_SASL_AUTHENTICATE) < 0) {
+		kconn_fail(c, KCONN_EAUTH, KCONN_SASL_FAILED "%s supports no "
+		    "SaslHandshake v1 with SaslAuthenticate (Kafka 1.0 or "
+		    "later is needed)", c->name);
+		return;
+	}
+	ksasl_free(c->sasl);
+	kconn_host(c, host, sizeof(host));
+	if ((c->sasl = ksasl_new(c->sasl_conf, host, err, sizeof(err))) ==
+	    NULL) {
+		kconn_fail(c, KCONN_EAUTH, KCONN_SASL_FAILED "%s", err);
+		return;
+	}
+	c->state = reauth ? KCONN_REAUTH : KCONN_SASL;
+	c->sasl_rounds = 0;
+	c->sasl_final = 0;
+	c->sasl_lifetime = 0;
+	c->reauth_at = 0;
+	r = kconn_req_new(KAFKA_API_SASL_HANDSHAKE, kconn_enc_sasl_handshake,
+	    kconn_on_sasl_handshake, c, c->now + c->timeout);
+	if (r == NULL) {
+		kconn_fail(c, KCONN_EPROTO, "out of memory");
+		return;
+	}
+	if (kconn_send(c, r, 1) != 0) {
+		free(r);
+		kconn_fail(c, KCONN_EPROTO, "cannot encode SaslHandshake");
+		return;
+	}
+	log_debug("kafka: %s: %sauthenticating with %s", c->name,
+	    reauth ? "re-" : "", c->sasl_conf->mechanism);
+}
+
+static int
+kconn_enc_sasl_handshake(struct kwriter *w, int16_t version, int32_t corr,
+    const char *client_id, void *arg)
+{
+	struct kconn	*c = arg;
+
+	return kafka_enc_sasl_handshake(w, version, corr, client_id,
+	    c->sasl_conf->mechanism);
+}
+
+static int
+kconn_enc_sasl_authenticate(struct kwriter *w, int16_t version, int32_t corr,
+    const char *client_id, void *arg)
+{
+	struct kconn	*c = arg;
+
+	return kafka_enc_sasl_authenticate(w, version, corr, client_id,
+	    c->sasl_tok, c->sasl_toklen);
+}
+
+/* Bytes from the broker as a message: printable ASCII, '?' for the rest. */
+static void
+kconn_printable(char *dst, size_t size, const uint8_t *p, size_t len)
+{
+	size_t	 i;
+
+	if (size == 0)
+		return;
+	if (len > size - 1)
+		len = size - 1;
+	for (i = 0; i < len; i++)
+		dst[i] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+	dst[len] = '\0';
+}
+
+static void
+kconn_on_sasl_handshake(void *arg, int err, const char *msg, int16_t version,
+    const uint8_t *body, size_t len)
+{
+	struct kconn				*c = arg;
+	struct kafka_sasl_handshake_resp	 resp;
+	const uint8_t				*tok;
+	size_t					 toklen, off;
+	int32_t					 i;
+	int16_t					 code;
+	char					 list[128];
+
+	(void)msg;
+	if (err != KCONN_OK)
+		return;
+	if (kafka_dec_sasl_handshake(body, len, version, &resp) != 0) {
+		kconn_fail(c, KCONN_EPROTO, "malformed SaslHandshake response "
+		    "from %s", c->name);
+		return;
+	}
+	if (resp.error_code == KAFKA_ERR_UNSUPPORTED_SASL_MECHANISM) {
+		list[0] = '\0';
+		for (i = 0, off = 0; i < resp.count && off + 3 < sizeof(list);
+		    i++) {
+			if (i > 0) {
+				memcpy(list + off, ", ", 2);
+				off += 2;
+			}
+			kconn_printable(list + off, sizeof(list) - off,
+			    resp.mechanisms[i].p, (size_t)resp.mechanisms[i].len);
+			off += strlen(list + off);
+		}
+		kafka_sasl_handshake_free(&resp);
+		kconn_fail(c, KCONN_EAUTH, KCONN_SASL_FAILED "mechanism %s not "
+		    "enabled on the broker (enabled: %s)",
+		    c->sasl_conf->mechanism, list[0] ? list : "none");
+		return;
+	}
+	code = resp.error_code;
+	kafka_sasl_handshake_free(&resp);
+	if (code != KAFKA_ERR_NONE) {
+		kconn_fail(c, KCONN_EAUTH, KCONN_SASL_FAILED "SaslHandshake: %s",
+		    kafka_err_name(code));
+		return;
+	}
+	if (ksasl_start(c->sasl, &tok, &toklen) != KSASL_CONTINUE) {
+		kconn_fail(c, KCONN_EAUTH, KCONN_SASL_FAILED "%s",
+		    ksasl_error(c->sasl));
+		return;
+	}
+	kconn_sasl_send(c, tok, toklen);
+}
+
+static void
+kconn_sasl_send(struct kconn *c, const uint8_t *tok, size_t toklen)
+{
+	struct kconn_req	*r;
+	int16_t			 v;
+
+	if (++c->sasl_rounds > KCONN_SASL_MAX_ROUNDS) {
+		kconn_fail(c, KCONN_EAUTH, KCONN_SASL_FAILED "more than %d "
+		    "rounds with %s", KCONN_SASL_MAX_ROUNDS, c->name);
+		return;
+	}
+	v = kconn_version_any(c, KAFKA_API_SASL_AUTHENTICATE);
+	r = kconn_req_new(KAFKA_API_SASL_AUTHENTICATE,
+	    kconn_enc_sasl_authenticate, kconn_on_sasl_authenticate, c,
+	    c->now + c->timeout);
+	if (r == NULL) {
+		kconn_fail(c, KCONN_EPROTO, "out of memory");
+		return;
+	}
+	c->sasl_tok = tok;
+	c->sasl_toklen = toklen;
+	if (kconn_send(c, r, v) != 0) {
+		free(r);
+		c->sasl_tok = NULL;
+		kconn_fail(c, KCONN_EPROTO, "cannot encode SaslAuthenticate");
+		return;
+	}
+	c->sasl_tok = NULL;
+	c->sasl_toklen = 0;
+}
+
+static void
+kconn_on_sasl_authenticate(void *arg, int err, const char *msg,
+    int16_t version, const uint8_t *body, size_t len)
+{
+	struct kconn				*c = arg;
+	struct kafka_sasl_authenticate_resp	 resp;
+	const uint8_t				*tok;
+	size_t					 toklen;
+	char					 text[200];
+
+	(void)msg;
+	if (err != KCONN_OK)
+		return;
+	if (kafka_dec_sasl_authenticate(body, len, version, &resp) != 0) {
+		kconn_fail(c, KCONN_EPROTO, "malformed SaslAuthenticate v%d "
+		    "response from %s", version, c->name);
+		return;
+	}
+	if (resp.error_code != KAFKA_ERR_NONE) {
+		/*
+		 * SASL_AUTHENTICATION_FAILED (58) with the broker's reason;
+		 * the broker closes the connection next.
+		 */
+		if (resp.error_message.len > 0)
+			kconn_printable(text, sizeof(text),
+			    resp.error_message.p,
+			    (size_t)resp.error_message.len);
+		else if (ksasl_error(c->sasl)[0] != '\0')
+			(void)snprintf(text, sizeof(text), "%s",
+			    ksasl_error(c->sasl));
+		else
+			(void)snprintf(text, sizeof(text), "%s",
+			    kafka_err_name(resp.error_code));
+		kconn_fail(c, KCONN_EAUTH, KCONN_SASL_FAILED "%s", text);
+		return;
+	}
+	if (resp.session_lifetime_ms > 0)
+		c->sasl_lifetime = resp.session_lifetime_ms;
+	if (c->sasl_final) {
+		kconn_sasl_done(c);
+		return;
+	}
+	switch (ksasl_step(c->sasl, resp.auth_bytes.p,
+	    (size_t)resp.auth_bytes.len, &tok, &toklen)) {
+	case KSASL_CONTINUE:
+		kconn_sasl_send(c, tok, toklen);
+		break;
+	case KSASL_DONE:
+		if (toklen == 0) {
+			kconn_sasl_done(c);
+			break;
+		}
+		/* A last client token: authenticated once it is accepted. */
+		c->sasl_final = 1;
+		kconn_sasl_send(c, tok, toklen);
+		break;
+	default:
+		kconn_fail(c, KCONN_EAUTH, KCONN_SASL_FAILED "%s",
+		    ksasl_error(c->sasl));
+		break;
+	}
+}
+
+/* Authenticated: schedule KIP-368 re-authentication, let requests flow. */
+static void
+kconn_sasl_done(struct kconn *c)
+{
+	double	 frac;
+	int	 reauth = c->state == KCONN_REAUTH;
+
+	ksasl_free(c->sasl);
+	c->sasl = NULL;
+	c->reauth_at = 0;
+	if (c->sasl_lifetime > 0) {
+		/* As the Java client: at a random 85-95 % of the lifetime. */
+		frac = 0.85 + 0.10 * (double)arc4random_uniform(10001) / 10000.0;
+		c->reauth_at = c->now + (double)c->sasl_lifetime / 1000.0 * frac;
+	}
+	log_debug("kafka: %s: %sauthenticated with %s%s", c->name,
+	    reauth ? "re-" : "", c->sasl_conf->mechanism,
+	    c->sasl_lifetime > 0 ? ", re-authentication scheduled" : "");
+	if (reauth) {
+		c->state = KCONN_READY;
+		kconn_pump(c, c->now);
+	} else
+		kconn_became_ready(c);
 }
 
 int
@@ -416,6 +737,16 @@ kconn_check_timeouts(struct kconn *c, double now)
 	if (c->state == KCONN_DEAD)
 		return -1;
 	c->now = now;
+	/*
+	 * KIP-368: re-authenticate on this connection.  The SaslHandshake
+	 * goes out behind the requests in flight (the broker answers in
+	 * order); new requests wait until the exchange is over.
+	 */
+	if (c->state == KCONN_READY && c->reauth_at > 0 && now >= c->reauth_at) {
+		kconn_sasl_begin(c, 1);
+		if (c->state == KCONN_DEAD)
+			return -1;
+	}
 	r = TAILQ_FIRST(&c->inflight);
 	if (r != NULL && r->deadline <= now) {
 		kconn_fail(c, KCONN_ETIMEOUT, "%s did not answer in %.0f s",
@@ -436,6 +767,9 @@ kconn_check_timeouts(struct kconn *c, double now)
 		if (next == 0 || r->deadline < next)
 			next = r->deadline;
 	}
+	if (c->state == KCONN_READY && c->reauth_at > 0 &&
+	    (next == 0 || c->reauth_at < next))
+		next = c->reauth_at;
 	while ((r = TAILQ_FIRST(&expired)) != NULL) {
 		TAILQ_REMOVE(&expired, r, entry);
 		r->cb(r->arg, KCONN_ETIMEOUT, "request timed out before the "
@@ -445,6 +779,15 @@ kconn_check_timeouts(struct kconn *c, double now)
 	return next;
 }
 
+/* The connection's own requests: no caller to tell. */
+static int
+kconn_req_internal(const struct kconn_req *r)
+{
+	return r->cb == kconn_on_apiversions ||
+	    r->cb == kconn_on_sasl_handshake ||
+	    r->cb == kconn_on_sasl_authenticate;
+}
+
 static void
 kconn_fail_queue(struct kconn_reqq *q, int err, const char *msg)
 {
@@ -452,7 +795,7 @@ kconn_fail_queue(struct kconn_reqq *q, int err, const char *msg)
 
 	while ((r = TAILQ_FIRST(q)) != NULL) {
 		TAILQ_REMOVE(q, r, entry);
-		if (r->cb != kconn_on_apiversions)
+		if (!kconn_req_internal(r))
 			r->cb(r->arg, err, msg, r->version, NULL, 0);
 		free(r);
 	}
@@ -476,6 +819,9 @@ kconn_fail(struct kconn *c, int err, const char *fmt, ...)
 	 * (refused), or reconnect, which re-initialises this structure.
 	 */
 	c->state = KCONN_DEAD;
+	ksasl_free(c->sasl);
+	c->sasl = NULL;
+	c->reauth_at = 0;
 	TAILQ_INIT(&inflight);
 	TAILQ_INIT(&waiting);
 	TAILQ_CONCAT(&inflight, &c->inflight, entry);

@@ -4,7 +4,9 @@
  * Bytes in (kconn_read_buf/kconn_read_done), bytes out (kconn_output/
  * kconn_sent), time passed in.  The connection negotiates API versions
  * first (ApiVersions v3, falling back to lower versions on
- * UNSUPPORTED_VERSION, KIP-511), then encodes queued requests at the
+ * UNSUPPORTED_VERSION, KIP-511), authenticates if SASL is configured
+ * (SaslHandshake v1 + SaslAuthenticate, re-authenticating before the
+ * session lifetime runs out, KIP-368), then encodes queued requests at the
  * negotiated version, pipelines them with correlation ids and hands each
  * response body to its callback.  Every response size is bounded before
  * any allocation.  The event-loop glue lives in cluster.c.
@@ -20,10 +22,16 @@
 #include "kafka/kbuf.h"
 #include "kafka/kproto.h"
 
+struct ksasl;
+struct ksasl_conf;
+
 enum kconn_state {
 	KCONN_INIT = 0,		/* not started: requests wait */
 	KCONN_APIVERSIONS,	/* ApiVersions in flight */
+	KCONN_SASL,		/* authenticating: only SASL requests go out */
 	KCONN_READY,		/* requests flow */
+	KCONN_REAUTH,		/* KIP-368: requests sent before complete,
+				   new ones wait for the re-authentication */
 	KCONN_DEAD		/* failed or closed: every request failed */
 };
 
@@ -34,7 +42,10 @@ enum kconn_err {
 	KCONN_ETIMEOUT,		/* no response in time */
 	KCONN_EPROTO,		/* malformed or oversized response */
 	KCONN_EVERSION,		/* the broker has no usable version of this API */
-	KCONN_ECANCEL		/* shut down */
+	KCONN_ECANCEL,		/* shut down */
+	KCONN_ETLS,		/* TLS failed (set by the glue) */
+	KCONN_EAUTH		/* SASL failed: the message starts with
+				   "SASL authentication failed: " */
 };
 
 /*
@@ -86,15 +97,34 @@ struct kconn {
 	size_t			 in_len;
 	size_t			 in_cap;
 	size_t			 max_response;	/* bound on a response frame */
-	char			 errmsg[160];
+
+	const struct ksasl_conf	*sasl_conf;	/* NULL: no SASL; caller's */
+	struct ksasl		*sasl;		/* the exchange in progress */
+	const uint8_t		*sasl_tok;	/* token being encoded */
+	size_t			 sasl_toklen;
+	int			 sasl_rounds;	/* SaslAuthenticate requests */
+	int			 sasl_final;	/* client done, last answer due */
+	int64_t			 sasl_lifetime;	/* SessionLifetimeMs, 0: none */
+	double			 reauth_at;	/* KIP-368 deadline, 0: none */
+	char			 errmsg[200];
 };
 
 void	 kconn_init(struct kconn *, const char *client_id, const char *name,
 	    size_t max_response, double timeout);
 /* Fail everything with KCONN_ECANCEL and release memory. */
 void	 kconn_free(struct kconn *);
+/*
+ * Authenticate with SASL after ApiVersions.  Call after kconn_init() and
+ * before kconn_start(); conf must outlive the connection.
+ */
+void	 kconn_set_sasl(struct kconn *, const struct ksasl_conf *);
 /* The socket is connected: start ApiVersions. */
 void	 kconn_start(struct kconn *, double now);
+/*
+ * 1 once versions are negotiated and the connection authenticated
+ * (READY, or REAUTH: requests then wait a round trip or two).
+ */
+int	 kconn_ready(const struct kconn *);
 /*
  * Queue a request.  It is encoded at the negotiated version once the
  * connection is ready.  Returns 0, or -1 if the connection is dead (the
@@ -118,8 +148,10 @@ size_t	 kconn_output(struct kconn *, const uint8_t **);
 void	 kconn_sent(struct kconn *, size_t);
 /*
  * Expire requests whose deadline passed (failing the connection: a Kafka
- * connection is FIFO, a late answer would desynchronise it).  Returns the
- * next deadline, or 0 if none.  -1 if the connection died.
+ * connection is FIFO, a late answer would desynchronise it), and start a
+ * SASL re-authentication once its time (reauth_at) has come: that queues
+ * output (see kconn_output()).  Returns the next deadline, re-auth time
+ * included, or 0 if none.  -1 if the connection died.
  */
 double	 kconn_check_timeouts(struct kconn *, double now);
 /* Kill the connection: every waiting and in-flight request fails with err. */

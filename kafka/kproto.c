@@ -36,9 +36,10 @@ static const struct kafka_api_info kafka_apis[] = {
 	{ KAFKA_API_FETCH,		4, 12, 12, 1 },
 	{ KAFKA_API_LIST_OFFSETS,	1,  9,  6, 1 },
 	{ KAFKA_API_METADATA,		1, 12,  9, 1 },
-	{ KAFKA_API_SASL_HANDSHAKE,	0,  1, -1, 0 },
+	/* v1 only: v0 carries the tokens as raw frames (KIP-152). */
+	{ KAFKA_API_SASL_HANDSHAKE,	1,  1, -1, 1 },
 	{ KAFKA_API_VERSIONS,		0,  3,  3, 1 },
-	{ KAFKA_API_SASL_AUTHENTICATE,	0,  2,  2, 0 },
+	{ KAFKA_API_SASL_AUTHENTICATE,	0,  2,  2, 1 },
 };
 
 /* Errors.java, codes -1 to 129. */
@@ -907,4 +908,111 @@ kafka_fetch_free(struct kafka_fetch_resp *resp)
 {
 	free(resp->parts);
 	memset(resp, 0, sizeof(*resp));
+}
+
+/* ---- SaslHandshake (17) ---- */
+
+int
+kafka_enc_sasl_handshake(struct kwriter *w, int16_t version, int32_t corr,
+    const char *client_id, const char *mechanism)
+{
+	size_t	 start;
+
+	/* v0 and v1 have the same body; only v1 is negotiated (see above). */
+	if (version < 0 || version > 1 || mechanism == NULL)
+		return -1;
+	start = kafka_req_begin(w, KAFKA_API_SASL_HANDSHAKE, version, corr,
+	    client_id);
+	kp_cstr(w, 0, mechanism);			/* Mechanism */
+	if (kafka_req_end(w, start) != 0)
+		return kafka_enc_fail(w, start);
+	return 0;
+}
+
+int
+kafka_dec_sasl_handshake(const uint8_t *buf, size_t len, int16_t version,
+    struct kafka_sasl_handshake_resp *resp)
+{
+	struct kreader	 r;
+	int32_t		 i, n;
+
+	memset(resp, 0, sizeof(*resp));
+	if (version < 0 || version > 1)
+		return -1;
+	kr_init(&r, buf, len);
+	resp->error_code = kr_i16(&r);			/* ErrorCode */
+	n = kp_count(&r, 0, STR_MIN(0));		/* Mechanisms */
+	if (r.err)
+		return -1;
+	if (n > 0 && (resp->mechanisms = calloc((size_t)n,
+	    sizeof(*resp->mechanisms))) == NULL)
+		return -1;
+	for (i = 0; i < n && !r.err; i++)
+		resp->mechanisms[i] = kp_name(&r, 0);
+	resp->count = n;
+	if (r.err) {
+		kafka_sasl_handshake_free(resp);
+		return -1;
+	}
+	return 0;
+}
+
+void
+kafka_sasl_handshake_free(struct kafka_sasl_handshake_resp *resp)
+{
+	free(resp->mechanisms);
+	memset(resp, 0, sizeof(*resp));
+}
+
+/* ---- SaslAuthenticate (36) ---- */
+
+int
+kafka_enc_sasl_authenticate(struct kwriter *w, int16_t version, int32_t corr,
+    const char *client_id, const uint8_t *auth, size_t authlen)
+{
+	static const uint8_t	 empty[1];
+	size_t			 start;
+	int			 flex;
+
+	if (!kafka_enc_ok(KAFKA_API_SASL_AUTHENTICATE, version))
+		return -1;
+	if ((auth == NULL && authlen > 0) || authlen > INT32_MAX)
+		return -1;
+	if (auth == NULL)
+		auth = empty;
+	flex = kafka_api_flexible(KAFKA_API_SASL_AUTHENTICATE, version);
+	start = kafka_req_begin(w, KAFKA_API_SASL_AUTHENTICATE, version, corr,
+	    client_id);
+	kw_bytes(w, flex, auth, (int32_t)authlen);	/* AuthBytes */
+	kw_tags(w, flex);
+	if (kafka_req_end(w, start) != 0)
+		return kafka_enc_fail(w, start);
+	return 0;
+}
+
+int
+kafka_dec_sasl_authenticate(const uint8_t *buf, size_t len, int16_t version,
+    struct kafka_sasl_authenticate_resp *resp)
+{
+	struct kreader	 r;
+	int		 flex;
+
+	memset(resp, 0, sizeof(*resp));
+	if (!kafka_enc_ok(KAFKA_API_SASL_AUTHENTICATE, version))
+		return -1;
+	flex = kafka_api_flexible(KAFKA_API_SASL_AUTHENTICATE, version);
+	kr_init(&r, buf, len);
+	resp->error_code = kr_i16(&r);			/* ErrorCode */
+	resp->error_message = kr_str(&r, flex);		/* ErrorMessage? */
+	resp->auth_bytes = kr_bytes(&r, flex);		/* AuthBytes */
+	if (resp->auth_bytes.len < 0)			/* not nullable */
+		kr_fail(&r);
+	if (version >= 1)
+		resp->session_lifetime_ms = kr_i64(&r);	/* SessionLifetimeMs */
+	kr_tags(&r, flex);
+	if (r.err) {
+		memset(resp, 0, sizeof(*resp));
+		return -1;
+	}
+	return 0;
 }

@@ -40,9 +40,12 @@
 #define KAFKA_ERR_REQUEST_TIMED_OUT		 7
 #define KAFKA_ERR_REPLICA_NOT_AVAILABLE		 9
 #define KAFKA_ERR_NETWORK_EXCEPTION		13
+#define KAFKA_ERR_UNSUPPORTED_SASL_MECHANISM	33
+#define KAFKA_ERR_ILLEGAL_SASL_STATE		34
 #define KAFKA_ERR_UNSUPPORTED_VERSION		35
 #define KAFKA_ERR_INVALID_REQUEST		42
 #define KAFKA_ERR_KAFKA_STORAGE_ERROR		56
+#define KAFKA_ERR_SASL_AUTHENTICATION_FAILED	58
 #define KAFKA_ERR_FENCED_LEADER_EPOCH		74
 #define KAFKA_ERR_UNKNOWN_LEADER_EPOCH		75
 #define KAFKA_ERR_OFFSET_NOT_AVAILABLE		78
@@ -212,5 +215,39 @@ int	 kafka_enc_fetch(struct kwriter *, int16_t version, int32_t corr,
 int	 kafka_dec_fetch(const uint8_t *, size_t, int16_t version,
 	    struct kafka_fetch_resp *);
 void	 kafka_fetch_free(struct kafka_fetch_resp *);
+
+/*
+ * ---- SaslHandshake (17), v0-v1; SaslAuthenticate (36), v0-v2 ----
+ *
+ * SaslHandshake is never flexible (KAFKA-9577).  The client negotiates v1
+ * only (tokens in SaslAuthenticate requests); the encoder and decoder also
+ * take v0, whose layout is the same.  SaslAuthenticate is flexible from v2.
+ */
+
+struct kafka_sasl_handshake_resp {
+	int16_t		 error_code;
+	int32_t		 count;
+	struct kstr	*mechanisms;	/* allocated array of views */
+};
+
+struct kafka_sasl_authenticate_resp {
+	int16_t		 error_code;
+	struct kstr	 error_message;		/* len -1: null */
+	struct kstr	 auth_bytes;
+	int64_t		 session_lifetime_ms;	/* 0 before v1 */
+};
+
+int	 kafka_enc_sasl_handshake(struct kwriter *, int16_t version, int32_t corr,
+	    const char *client_id, const char *mechanism);
+int	 kafka_dec_sasl_handshake(const uint8_t *, size_t, int16_t version,
+	    struct kafka_sasl_handshake_resp *);
+void	 kafka_sasl_handshake_free(struct kafka_sasl_handshake_resp *);
+
+int	 kafka_enc_sasl_authenticate(struct kwriter *, int16_t version,
+	    int32_t corr, const char *client_id, const uint8_t *auth,
+	    size_t authlen);
+/* Nothing allocated: the result is views into the buffer. */
+int	 kafka_dec_sasl_authenticate(const uint8_t *, size_t, int16_t version,
+	    struct kafka_sasl_authenticate_resp *);
 
 #endif /* KAFKA_KPROTO_H */

@@ -15,7 +15,9 @@
 #include <yaml.h>
 
 #include "kafka/cluster.h"
+#include "kafka/sasl.h"
 #include "net/log.h"
+#include "net/tls.h"
 #include "src/conf.h"
 #include "src/kafkagate.h"
 
@@ -25,6 +27,11 @@
 #define DEFAULT_MAX_MESSAGE	65535
 #define DEFAULT_MAX_OUTBOUND	(8 * 1024 * 1024)
 #define DEFAULT_REQ_TIMEOUT	10.0
+#define SECRET_MAX		65536
+
+static const char *const cf_mechanisms[] = {
+	"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER", NULL
+};
 
 void
 config_init(struct kg_config *c)
@@ -47,9 +54,150 @@ cf_own(struct kg_config *c, char *s)
 	return s;
 }
 
+/*
+ * Read a secret (password, token) from a file: at most 64 KiB, one
+ * trailing newline removed.  The file should be readable by us only.
+ */
+static char *
+cf_read_secret(const char *file, char *err, size_t errlen)
+{
+	FILE	*fp;
+	char	*buf;
+	size_t	 n;
+
+	if ((fp = fopen(file, "r")) == NULL) {
+		(void)snprintf(err, errlen, "%s: %s", file, strerror(errno));
+		return NULL;
+	}
+	if ((buf = malloc(SECRET_MAX + 1)) == NULL) {
+		(void)fclose(fp);
+		(void)snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	n = fread(buf, 1, SECRET_MAX + 1, fp);
+	(void)fclose(fp);
+	if (n > SECRET_MAX) {
+		free(buf);
+		(void)snprintf(err, errlen, "%s: longer than %d bytes", file,
+		    SECRET_MAX);
+		return NULL;
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	buf[n] = '\0';
+	if (n == 0 || strlen(buf) != n) {
+		free(buf);
+		(void)snprintf(err, errlen, "%s: empty, or holds a NUL byte", file);
+		return NULL;
+	}
+	return buf;
+}
+
+static void
+cf_sec_free(struct kg_security *s)
+{
+	free(s->ca_file);
+	free(s->cert_file);
+	free(s->key_file);
+	free(s->mechanism);
+	free(s->username);
+	if (s->password != NULL)
+		explicit_bzero(s->password, strlen(s->password));
+	free(s->password);
+	if (s->token != NULL)
+		explicit_bzero(s->token, strlen(s->token));
+	free(s->token);
+	memset(s, 0, sizeof(*s));
+}
+
+static int
+cf_streq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+static int
+cf_sec_equal(const struct kg_security *a, const struct kg_security *b)
+{
+	return a->tls == b->tls && a->verify == b->verify &&
+	    cf_streq(a->ca_file, b->ca_file) &&
+	    cf_streq(a->cert_file, b->cert_file) &&
+	    cf_streq(a->key_file, b->key_file) &&
+	    cf_streq(a->mechanism, b->mechanism) &&
+	    cf_streq(a->username, b->username) &&
+	    cf_streq(a->password, b->password) &&
+	    cf_streq(a->token, b->token);
+}
+
+/* Check a route's security settings: complete and consistent. */
+static int
+cf_sec_check(const char *path, struct kg_security *s, char *err, size_t errlen)
+{
+	int	 i, known = 0;
+
+	if (s->ca_file != NULL || s->cert_file != NULL || s->key_file != NULL)
+		s->tls = 1;
+	if ((s->cert_file == NULL) != (s->key_file == NULL)) {
+		(void)snprintf(err, errlen, "route %s: a client certificate "
+		    "needs both the certificate and its key", path);
+		return -1;
+	}
+	if (s->mechanism == NULL) {
+		if (s->username != NULL || s->password != NULL ||
+		    s->token != NULL) {
+			(void)snprintf(err, errlen, "route %s: SASL credentials "
+			    "without a mechanism", path);
+			return -1;
+		}
+		return 0;
+	}
+	for (i = 0; cf_mechanisms[i] != NULL; i++)
+		if (strcasecmp(s->mechanism, cf_mechanisms[i]) == 0) {
+			known = 1;
+			memcpy(s->mechanism, cf_mechanisms[i],
+			    strlen(cf_mechanisms[i]));
+		}
+	if (!known) {
+		(void)snprintf(err, errlen, "route %s: unknown SASL mechanism "
+		    "\"%s\" (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER)",
+		    path, s->mechanism);
+		return -1;
+	}
+	if (strcmp(s->mechanism, "OAUTHBEARER") != 0) {
+		char	 e[200];
+
+		if (ksasl_global_init(e, sizeof(e)) != 0) {
+			(void)snprintf(err, errlen, "route %s: %s", path, e);
+			return -1;
+		}
+		if (!ksasl_mechanism_available(s->mechanism)) {
+			(void)snprintf(err, errlen, "route %s: SASL mechanism %s "
+			    "is not available in libsasl2 (install "
+			    "libsasl2-modules)", path, s->mechanism);
+			return -1;
+		}
+	}
+		if (strcmp(s->mechanism, "OAUTHBEARER") == 0) {
+		if (s->token == NULL) {
+			(void)snprintf(err, errlen, "route %s: OAUTHBEARER needs "
+			    "a token (--sasl-token-file, token_file)", path);
+			return -1;
+		}
+		return 0;
+	}
+	if (s->username == NULL || s->password == NULL) {
+		(void)snprintf(err, errlen, "route %s: SASL %s needs a username "
+		    "and a password", path, s->mechanism);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 cf_add_route(struct kg_config *c, const char *path, const char *brokers,
-    char *err, size_t errlen)
+    struct kg_security *sec, char *err, size_t errlen)
 {
 	struct kg_route	*r;
 	int		 i;
@@ -68,6 +216,8 @@ cf_add_route(struct kg_config *c, const char *path, const char *brokers,
 		(void)snprintf(err, errlen, "more than %d routes", CONFIG_MAX_ROUTES);
 		return -1;
 	}
+	if (cf_sec_check(path, sec, err, errlen) != 0)
+		return -1;
 	r = &c->routes[c->nroutes];
 	memset(r, 0, sizeof(*r));
 	if ((r->path = strdup(path)) == NULL ||
@@ -76,6 +226,8 @@ cf_add_route(struct kg_config *c, const char *path, const char *brokers,
 		(void)snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	r->sec = *sec;			/* the route owns the strings now */
+	memset(sec, 0, sizeof(*sec));
 	r->route.path = r->path;
 	r->route.name = r->path;
 	r->route.backend = &kafka_backend;
@@ -143,8 +295,11 @@ cf_route(struct kg_config *c, struct cf_doc *d, yaml_node_t *rt)
 	yaml_node_t		*up, *nodes, *n, *plugins;
 	yaml_node_pair_t	*p;
 	yaml_node_item_t	*it;
-	const char		*uri, *scheme, *host, *port;
+	yaml_node_t		*tls, *sasl;
+	const char		*uri, *scheme, *host, *port, *v;
 	char			 brokers[4096] = "";
+	struct kg_security	 sec;
+	int			 rc;
 
 	if (rt->type != YAML_MAPPING_NODE)
 		return cf_fail(d, rt, "a route must be a mapping");
@@ -155,13 +310,6 @@ cf_route(struct kg_config *c, struct cf_doc *d, yaml_node_t *rt)
 	scheme = cf_scalar(cf_get(d, up, "scheme"));
 	if (scheme != NULL && strcmp(scheme, "kafka") != 0)
 		return cf_fail(d, up, "upstream.scheme must be kafka");
-	if (cf_get(d, up, "tls") != NULL)
-		return cf_fail(d, up, "upstream.tls: TLS to brokers is not "
-		    "supported by this version");
-	if ((plugins = cf_get(d, rt, "plugins")) != NULL &&
-	    cf_get(d, cf_get(d, plugins, "kafka-proxy"), "sasl") != NULL)
-		return cf_fail(d, plugins, "plugins.kafka-proxy.sasl: SASL is "
-		    "not supported by this version");
 	if ((nodes = cf_get(d, up, "nodes")) == NULL)
 		return cf_fail(d, up, "upstream without nodes");
 	if (nodes->type == YAML_MAPPING_NODE) {
@@ -188,7 +336,71 @@ cf_route(struct kg_config *c, struct cf_doc *d, yaml_node_t *rt)
 		return cf_fail(d, nodes, "upstream.nodes must be a map or a list");
 	if (brokers[0] == '\0')
 		return cf_fail(d, nodes, "upstream.nodes is empty");
-	return cf_add_route(c, uri, brokers, d->err, d->errlen);
+
+	/* APISIX: upstream.tls.verify; ours: ca_file, cert_file, key_file. */
+	memset(&sec, 0, sizeof(sec));
+	sec.verify = 1;
+	if ((tls = cf_get(d, up, "tls")) != NULL) {
+		if (tls->type != YAML_MAPPING_NODE) {
+			cf_fail(d, tls, "upstream.tls must be a mapping");
+			goto bad;
+		}
+		sec.tls = 1;
+		if ((v = cf_scalar(cf_get(d, tls, "verify"))) != NULL) {
+			if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0)
+				sec.verify = 1;
+			else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0)
+				sec.verify = 0;
+			else {
+				cf_fail(d, tls, "upstream.tls.verify must be "
+				    "true or false");
+				goto bad;
+			}
+		}
+		if (((v = cf_scalar(cf_get(d, tls, "ca_file"))) != NULL &&
+		    (sec.ca_file = strdup(v)) == NULL) ||
+		    ((v = cf_scalar(cf_get(d, tls, "cert_file"))) != NULL &&
+		    (sec.cert_file = strdup(v)) == NULL) ||
+		    ((v = cf_scalar(cf_get(d, tls, "key_file"))) != NULL &&
+		    (sec.key_file = strdup(v)) == NULL)) {
+			cf_fail(d, tls, "out of memory");
+			goto bad;
+		}
+	}
+	/*
+	 * APISIX: plugins.kafka-proxy.sasl.{username,password} (PLAIN);
+	 * ours: mechanism, password_file, token_file.
+	 */
+	plugins = cf_get(d, rt, "plugins");
+	if ((sasl = cf_get(d, cf_get(d, plugins, "kafka-proxy"), "sasl")) != NULL) {
+		if (sasl->type != YAML_MAPPING_NODE) {
+			cf_fail(d, sasl, "plugins.kafka-proxy.sasl must be a "
+			    "mapping");
+			goto bad;
+		}
+		v = cf_scalar(cf_get(d, sasl, "mechanism"));
+		if ((sec.mechanism = strdup(v ? v : "PLAIN")) == NULL ||
+		    ((v = cf_scalar(cf_get(d, sasl, "username"))) != NULL &&
+		    (sec.username = strdup(v)) == NULL) ||
+		    ((v = cf_scalar(cf_get(d, sasl, "password"))) != NULL &&
+		    (sec.password = strdup(v)) == NULL)) {
+			cf_fail(d, sasl, "out of memory");
+			goto bad;
+		}
+		if ((v = cf_scalar(cf_get(d, sasl, "password_file"))) != NULL &&
+		    sec.password == NULL &&
+		    (sec.password = cf_read_secret(v, d->err, d->errlen)) == NULL)
+			goto bad;
+		if ((v = cf_scalar(cf_get(d, sasl, "token_file"))) != NULL &&
+		    (sec.token = cf_read_secret(v, d->err, d->errlen)) == NULL)
+			goto bad;
+	}
+	rc = cf_add_route(c, uri, brokers, &sec, d->err, d->errlen);
+	cf_sec_free(&sec);
+	return rc;
+bad:
+	cf_sec_free(&sec);
+	return -1;
 }
 
 static int
@@ -350,15 +562,120 @@ done:
 	return rc;
 }
 
+/* The -b route, with the security options of the command line. */
+static int
+cf_cli_route(struct kg_config *c, char *err, size_t errlen)
+{
+	struct kg_security	 sec;
+	const char		*env;
+	int			 rc;
+
+	memset(&sec, 0, sizeof(sec));
+	sec.tls = c->kafka_tls || c->kafka_tls_no_verify;
+	sec.verify = !c->kafka_tls_no_verify;
+	if ((c->kafka_ca && (sec.ca_file = strdup(c->kafka_ca)) == NULL) ||
+	    (c->kafka_cert && (sec.cert_file = strdup(c->kafka_cert)) == NULL) ||
+	    (c->kafka_key && (sec.key_file = strdup(c->kafka_key)) == NULL) ||
+	    (c->sasl_mechanism &&
+	    (sec.mechanism = strdup(c->sasl_mechanism)) == NULL) ||
+	    (c->sasl_username &&
+	    (sec.username = strdup(c->sasl_username)) == NULL))
+		goto oom;
+	if (c->sasl_password_file != NULL) {
+		if ((sec.password = cf_read_secret(c->sasl_password_file, err,
+		    errlen)) == NULL)
+			goto bad;
+	} else if (c->sasl_password != NULL) {
+		log_warnx("--sasl-password shows the password to every user of "
+		    "ps(1); use --sasl-password-file or KAFKAGATE_SASL_PASSWORD");
+		if ((sec.password = strdup(c->sasl_password)) == NULL)
+			goto oom;
+	} else if ((env = getenv("KAFKAGATE_SASL_PASSWORD")) != NULL &&
+	    sec.mechanism != NULL) {
+		if ((sec.password = strdup(env)) == NULL)
+			goto oom;
+	}
+	if (c->sasl_token_file != NULL && (sec.token =
+	    cf_read_secret(c->sasl_token_file, err, errlen)) == NULL)
+		goto bad;
+	rc = cf_add_route(c, c->path ? c->path : DEFAULT_PATH, c->brokers, &sec,
+	    err, errlen);
+	cf_sec_free(&sec);
+	return rc;
+oom:
+	(void)snprintf(err, errlen, "out of memory");
+bad:
+	cf_sec_free(&sec);
+	return -1;
+}
+
+/* Load every route's TLS files now, so that -n checks them too. */
+static int
+cf_load_tls(struct kg_config *c, char *err, size_t errlen)
+{
+	struct ntls_opts	 o;
+	char			 e[400];
+	int			 i, j;
+
+	for (i = 0; i < c->nroutes; i++) {
+		struct kg_route	*r = &c->routes[i];
+
+		if (!r->sec.tls)
+			continue;
+		for (j = 0; j < i; j++)
+			if (c->routes[j].tls != NULL &&
+			    cf_sec_equal(&c->routes[j].sec, &r->sec)) {
+				r->tls = c->routes[j].tls;
+				ntls_config_ref(r->tls);
+				break;
+			}
+		if (r->tls != NULL)
+			continue;
+		memset(&o, 0, sizeof(o));
+		o.server = 0;
+		o.verify = r->sec.verify;
+		o.ca_file = r->sec.ca_file;
+		o.cert_file = r->sec.cert_file;
+		o.key_file = r->sec.key_file;
+		if ((r->tls = ntls_config_new(&o, e, sizeof(e))) == NULL) {
+			(void)snprintf(err, errlen, "route %s: TLS to Kafka: %s",
+			    r->path, e);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 config_finish(struct kg_config *c, char *err, size_t errlen)
 {
 	if (c->config_file != NULL && cf_load(c, err, errlen) != 0)
 		return -1;
-	if (c->brokers != NULL && cf_add_route(c, c->path ? c->path :
-	    DEFAULT_PATH, c->brokers, err, errlen) != 0)
+	if (c->brokers != NULL && cf_cli_route(c, err, errlen) != 0)
 		return -1;
-	if (c->path != NULL && c->brokers == NULL) {
+	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
+		(void)snprintf(err, errlen, "wss needs both --tls-cert and "
+		    "--tls-key");
+		return -1;
+	}
+	if (c->tls_cert != NULL) {
+		/* Refuse rather than serve plain ws:// when wss:// was asked. */
+		(void)snprintf(err, errlen, "wss (--tls-cert) is not available "
+		    "in this version yet");
+		return -1;
+	}
+	if (cf_load_tls(c, err, errlen) != 0)
+		return -1;
+	if (c->brokers == NULL && (c->kafka_tls || c->kafka_tls_no_verify ||
+	    c->kafka_ca || c->kafka_cert || c->kafka_key || c->sasl_mechanism ||
+	    c->sasl_username || c->sasl_password || c->sasl_password_file ||
+	    c->sasl_token_file)) {
+		(void)snprintf(err, errlen, "the --kafka-* and --sasl-* options "
+		    "apply to the -b route: give -b too (routes in a file have "
+		    "their own keys)");
+		return -1;
+	}
+		if (c->path != NULL && c->brokers == NULL) {
 		(void)snprintf(err, errlen, "-p needs -b: the path is that of "
 		    "the -b route");
 		return -1;
@@ -398,7 +715,8 @@ config_start(struct kg_config *c, struct ev_loop *loop, char *err, size_t errlen
 
 		/* Routes to the same brokers share one cluster client. */
 		for (j = 0; j < i; j++)
-			if (strcmp(c->routes[j].brokers, r->brokers) == 0) {
+			if (strcmp(c->routes[j].brokers, r->brokers) == 0 &&
+			    cf_sec_equal(&c->routes[j].sec, &r->sec)) {
 				r->cluster = c->routes[j].cluster;
 				break;
 			}
@@ -407,6 +725,14 @@ config_start(struct kg_config *c, struct ev_loop *loop, char *err, size_t errlen
 			kconf.brokers = r->brokers;
 			kconf.client_id = c->client_id;
 			kconf.request_timeout = c->request_timeout;
+			kconf.tls = r->tls;
+			if (r->sec.mechanism != NULL) {
+				r->sasl.mechanism = r->sec.mechanism;
+				r->sasl.username = r->sec.username;
+				r->sasl.password = r->sec.password;
+				r->sasl.token = r->sec.token;
+				kconf.sasl = &r->sasl;
+			}
 			if ((r->cluster = kcluster_new(loop, &kconf, err,
 			    errlen)) == NULL)
 				return -1;
@@ -427,6 +753,9 @@ config_free(struct kg_config *c)
 			kcluster_free(c->routes[i].cluster);
 		free(c->routes[i].path);
 		free(c->routes[i].brokers);
+		cf_sec_free(&c->routes[i].sec);
+		if (c->routes[i].tls != NULL)
+			ntls_config_unref(c->routes[i].tls);
 	}
 	c->nroutes = 0;
 	for (i = 0; i < c->nowned; i++)

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "kafka/sasl.h"
 #include "src/bridge.h"
 
 #define CONFIG_MAX_LISTEN	16
@@ -14,12 +15,32 @@
 
 struct ev_loop;
 struct kcluster;
+struct ntls_config;
+
+/*
+ * How a route reaches its brokers: TLS and SASL.  Strings are owned;
+ * secrets (password, token) are never logged.
+ */
+struct kg_security {
+	int			 tls;		/* TLS to the brokers */
+	int			 verify;	/* verify their certificate */
+	char			*ca_file;	/* NULL: the system store */
+	char			*cert_file;	/* client certificate (mTLS) */
+	char			*key_file;
+	char			*mechanism;	/* NULL: no SASL */
+	char			*username;
+	char			*password;
+	char			*token;		/* OAUTHBEARER */
+};
 
 struct kg_route {
 	struct bridge_route	 route;
 	char			*path;		/* owned */
 	char			*brokers;	/* owned, "h:p,h:p" */
+	struct kg_security	 sec;
 	struct kcluster		*cluster;
+	struct ntls_config	*tls;		/* to the brokers; NULL: plain */
+	struct ksasl_conf	 sasl;		/* views of sec's strings */
 	int			 owns_cluster;
 };
 
@@ -36,6 +57,20 @@ struct kg_config {
 	size_t			 max_outbound;
 	double			 idle_timeout;
 	double			 request_timeout;
+	/* Security of the -b route (command line). */
+	int			 kafka_tls;
+	int			 kafka_tls_no_verify;
+	const char		*kafka_ca;
+	const char		*kafka_cert;
+	const char		*kafka_key;
+	const char		*sasl_mechanism;
+	const char		*sasl_username;
+	const char		*sasl_password;		/* --sasl-password (warned) */
+	const char		*sasl_password_file;
+	const char		*sasl_token_file;
+	/* wss: our certificate and key. */
+	const char		*tls_cert;
+	const char		*tls_key;
 
 	/* Resolved. */
 	struct kg_route		 routes[CONFIG_MAX_ROUTES];

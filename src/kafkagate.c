@@ -33,7 +33,12 @@ static const char usage_text[] =
 "                 [-l address:port] [-p path] [--client-id id]\n"
 "                 [--idle-timeout seconds] [--max-frame bytes]\n"
 "                 [--max-message bytes] [--max-outbound bytes]\n"
-"                 [--request-timeout seconds]\n";
+"                 [--request-timeout seconds] [--kafka-tls]\n"
+"                 [--kafka-tls-no-verify] [--kafka-ca file]\n"
+"                 [--kafka-cert file --kafka-key file]\n"
+"                 [--sasl-mechanism name] [--sasl-username name]\n"
+"                 [--sasl-password-file file] [--sasl-token-file file]\n"
+"                 [--tls-cert file --tls-key file]\n";
 
 static const char help_text[] =
 "Serve Apache Kafka to WebSocket clients (Apache APISIX pubsub protocol).\n"
@@ -57,6 +62,22 @@ static const char help_text[] =
 "      --request-timeout SEC  Kafka request deadline, retries included\n"
 "                             (default 10)\n"
 "\n"
+"Kafka security (the -b route; routes in a file have their own keys):\n"
+"      --kafka-tls            TLS to the brokers, verifying their certificate\n"
+"      --kafka-tls-no-verify  TLS to the brokers without verification\n"
+"      --kafka-ca FILE        trust these CAs (PEM) instead of the system's\n"
+"      --kafka-cert FILE      client certificate for mTLS (PEM)\n"
+"      --kafka-key FILE       its private key (PEM)\n"
+"      --sasl-mechanism NAME  PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER\n"
+"      --sasl-username NAME   SASL user\n"
+"      --sasl-password-file FILE  SASL password (or $KAFKAGATE_SASL_PASSWORD;\n"
+"                             --sasl-password PASS works, visible in ps)\n"
+"      --sasl-token-file FILE OAUTHBEARER token\n"
+"\n"
+"WebSocket over TLS (wss://):\n"
+"      --tls-cert FILE        our certificate chain (PEM); listeners speak TLS\n"
+"      --tls-key FILE         its private key (PEM)\n"
+"\n"
 "See kafkagate(8).\n";
 
 enum {
@@ -65,7 +86,19 @@ enum {
 	OPT_MAX_FRAME,
 	OPT_MAX_MESSAGE,
 	OPT_MAX_OUTBOUND,
-	OPT_REQUEST_TIMEOUT
+	OPT_REQUEST_TIMEOUT,
+	OPT_KAFKA_TLS,
+	OPT_KAFKA_TLS_NO_VERIFY,
+	OPT_KAFKA_CA,
+	OPT_KAFKA_CERT,
+	OPT_KAFKA_KEY,
+	OPT_SASL_MECHANISM,
+	OPT_SASL_USERNAME,
+	OPT_SASL_PASSWORD,
+	OPT_SASL_PASSWORD_FILE,
+	OPT_SASL_TOKEN_FILE,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY
 };
 
 static const struct option kg_options[] = {
@@ -83,6 +116,18 @@ static const struct option kg_options[] = {
 	{ "max-message",	required_argument, NULL, OPT_MAX_MESSAGE },
 	{ "max-outbound",	required_argument, NULL, OPT_MAX_OUTBOUND },
 	{ "request-timeout",	required_argument, NULL, OPT_REQUEST_TIMEOUT },
+	{ "kafka-tls",		no_argument,	   NULL, OPT_KAFKA_TLS },
+	{ "kafka-tls-no-verify", no_argument,	   NULL, OPT_KAFKA_TLS_NO_VERIFY },
+	{ "kafka-ca",		required_argument, NULL, OPT_KAFKA_CA },
+	{ "kafka-cert",		required_argument, NULL, OPT_KAFKA_CERT },
+	{ "kafka-key",		required_argument, NULL, OPT_KAFKA_KEY },
+	{ "sasl-mechanism",	required_argument, NULL, OPT_SASL_MECHANISM },
+	{ "sasl-username",	required_argument, NULL, OPT_SASL_USERNAME },
+	{ "sasl-password",	required_argument, NULL, OPT_SASL_PASSWORD },
+	{ "sasl-password-file",	required_argument, NULL, OPT_SASL_PASSWORD_FILE },
+	{ "sasl-token-file",	required_argument, NULL, OPT_SASL_TOKEN_FILE },
+	{ "tls-cert",		required_argument, NULL, OPT_TLS_CERT },
+	{ "tls-key",		required_argument, NULL, OPT_TLS_KEY },
 	{ NULL,			0,		   NULL, 0 }
 };
 
@@ -259,6 +304,42 @@ main(int argc, char *argv[])
 			if (parse_seconds("--request-timeout", optarg, 0.1,
 			    &kg.request_timeout) != 0)
 				return 2;
+			break;
+		case OPT_KAFKA_TLS:
+			kg.kafka_tls = 1;
+			break;
+		case OPT_KAFKA_TLS_NO_VERIFY:
+			kg.kafka_tls_no_verify = 1;
+			break;
+		case OPT_KAFKA_CA:
+			kg.kafka_ca = optarg;
+			break;
+		case OPT_KAFKA_CERT:
+			kg.kafka_cert = optarg;
+			break;
+		case OPT_KAFKA_KEY:
+			kg.kafka_key = optarg;
+			break;
+		case OPT_SASL_MECHANISM:
+			kg.sasl_mechanism = optarg;
+			break;
+		case OPT_SASL_USERNAME:
+			kg.sasl_username = optarg;
+			break;
+		case OPT_SASL_PASSWORD:
+			kg.sasl_password = optarg;
+			break;
+		case OPT_SASL_PASSWORD_FILE:
+			kg.sasl_password_file = optarg;
+			break;
+		case OPT_SASL_TOKEN_FILE:
+			kg.sasl_token_file = optarg;
+			break;
+		case OPT_TLS_CERT:
+			kg.tls_cert = optarg;
+			break;
+		case OPT_TLS_KEY:
+			kg.tls_key = optarg;
 			break;
 		default:
 			usage();

@@ -4,7 +4,8 @@
  * Every byte vector here is written by hand from Apache Kafka's message
  * definitions (clients/src/main/resources/common/message/, the files
  * RequestHeader, ApiVersions{Request,Response}, Metadata{Request,Response},
- * ListOffsets{Request,Response} and Fetch{Request,Response}.json), field by
+ * ListOffsets{Request,Response}, Fetch{Request,Response},
+ * SaslHandshake{Request,Response} and SaslAuthenticate{Request,Response}.json), field by
  * field, and annotated; none of them was produced by our encoder.
  * Requests are whole frames (INT32 size + header + body); responses are
  * the body after the response header.
@@ -82,6 +83,8 @@ dec_any(int16_t api, const uint8_t *p, size_t len, int16_t v)
 	struct kafka_metadata_resp	 md;
 	struct kafka_list_offsets_resp	 lo;
 	struct kafka_fetch_resp		 fe;
+	struct kafka_sasl_handshake_resp	 sh;
+	struct kafka_sasl_authenticate_resp	 sa;
 	int				 rc = -1;
 
 	switch (api) {
@@ -121,6 +124,22 @@ dec_any(int16_t api, const uint8_t *p, size_t len, int16_t v)
 		}
 		kafka_fetch_free(&fe);
 		kafka_fetch_free(&fe);
+		break;
+	case KAFKA_API_SASL_HANDSHAKE:
+		rc = kafka_dec_sasl_handshake(p, len, v, &sh);
+		if (rc != 0) {
+			ck_assert_ptr_null(sh.mechanisms);
+			ck_assert_int_eq(sh.count, 0);
+		}
+		kafka_sasl_handshake_free(&sh);
+		kafka_sasl_handshake_free(&sh);
+		break;
+	case KAFKA_API_SASL_AUTHENTICATE:
+		rc = kafka_dec_sasl_authenticate(p, len, v, &sa);
+		if (rc != 0) {
+			ck_assert_ptr_null(sa.auth_bytes.p);
+			ck_assert_ptr_null(sa.error_message.p);
+		}
 		break;
 	default:
 		ck_abort_msg("no decoder for API %d", api);
@@ -171,6 +190,15 @@ START_TEST(test_api_tables)
 	ck_assert_int_eq(kafka_api_supported(KAFKA_API_FETCH, &min, &max), 0);
 	ck_assert_int_eq(min, 4);
 	ck_assert_int_eq(max, 12);
+	/* SaslHandshake v1 only: v0 sends the tokens as raw frames. */
+	ck_assert_int_eq(kafka_api_supported(KAFKA_API_SASL_HANDSHAKE, &min,
+	    &max), 0);
+	ck_assert_int_eq(min, 1);
+	ck_assert_int_eq(max, 1);
+	ck_assert_int_eq(kafka_api_supported(KAFKA_API_SASL_AUTHENTICATE, &min,
+	    &max), 0);
+	ck_assert_int_eq(min, 0);
+	ck_assert_int_eq(max, 2);
 	ck_assert_int_eq(kafka_api_supported(0, &min, &max), -1);
 	ck_assert_int_eq(kafka_api_supported(99, NULL, NULL), -1);
 	ck_assert_int_eq(kafka_api_supported(-1, NULL, NULL), -1);
@@ -362,6 +390,17 @@ START_TEST(test_enc_bad_args)
 	ck_assert_int_eq(kafka_enc_fetch(&w, 10, 1, "kg", NULL), -1);
 	fp.topic = NULL;
 	ck_assert_int_eq(kafka_enc_fetch(&w, 10, 1, "kg", &fr), -1);
+	ck_assert_int_eq(kafka_enc_sasl_handshake(&w, 2, 1, "kg", "PLAIN"),
+	    -1);
+	ck_assert_int_eq(kafka_enc_sasl_handshake(&w, -1, 1, "kg", "PLAIN"),
+	    -1);
+	ck_assert_int_eq(kafka_enc_sasl_handshake(&w, 1, 1, "kg", NULL), -1);
+	ck_assert_int_eq(kafka_enc_sasl_authenticate(&w, 3, 1, "kg",
+	    (const uint8_t *)"x", 1), -1);
+	ck_assert_int_eq(kafka_enc_sasl_authenticate(&w, -1, 1, "kg",
+	    (const uint8_t *)"x", 1), -1);
+	ck_assert_int_eq(kafka_enc_sasl_authenticate(&w, 1, 1, "kg", NULL, 1),
+	    -1);
 	/* Bad arguments write nothing and do not poison the writer. */
 	ck_assert_uint_eq(w.len, 0);
 	ck_assert_int_eq(w.err, 0);
@@ -1568,6 +1607,220 @@ START_TEST(test_dec_fetch_bad)
 }
 END_TEST
 
+
+/* ---- SaslHandshake (17) / SaslAuthenticate (36) ---- */
+
+START_TEST(test_enc_sasl_handshake)
+{
+	static const uint8_t	 exp[] = {
+		0x00, 0x00, 0x00, 0x13,		/* size 19 */
+		0x00, 0x11,			/* SaslHandshake */
+		0x00, 0x01,			/* v1: header v1, never flexible */
+		0x00, 0x00, 0x00, 0x07,		/* CorrelationId 7 */
+		KG,				/* ClientId */
+		0x00, 0x05, 'P', 'L', 'A', 'I', 'N',	/* Mechanism */
+	};
+	struct kwriter		 w;
+
+	kw_init(&w, 1024);
+	ck_assert_int_eq(kafka_enc_sasl_handshake(&w, 1, 7, "kg", "PLAIN"), 0);
+	ck_assert_frame(&w, exp);
+	/* v0 has the same body. */
+	kw_reset(&w);
+	ck_assert_int_eq(kafka_enc_sasl_handshake(&w, 0, 7, "kg", "PLAIN"), 0);
+	ck_assert_uint_eq(w.len, sizeof(exp));
+	ck_assert_int_eq(w.buf[7], 0);
+	ck_assert_mem_eq(w.buf + 8, exp + 8, sizeof(exp) - 8);
+	kw_free(&w);
+}
+END_TEST
+
+/* v0 and v1 requests differ only in the version. */
+START_TEST(test_enc_sasl_authenticate_v0_v1)
+{
+	static const uint8_t	 exp[] = {
+		0x00, 0x00, 0x00, 0x14,		/* size 20 */
+		0x00, 0x24,			/* SaslAuthenticate */
+		0x00, 0x00,			/* v0 */
+		0x00, 0x00, 0x00, 0x08,		/* CorrelationId 8 */
+		KG,				/* ClientId */
+		0x00, 0x00, 0x00, 0x04,		/* AuthBytes: BYTES, 4 */
+		0x00, 'u', 0x00, 'p',
+	};
+	struct kwriter		 w;
+	uint8_t			 v1[sizeof(exp)];
+
+	kw_init(&w, 1024);
+	ck_assert_int_eq(kafka_enc_sasl_authenticate(&w, 0, 8, "kg",
+	    (const uint8_t *)"\0u\0p", 4), 0);
+	ck_assert_frame(&w, exp);
+	kw_reset(&w);
+	memcpy(v1, exp, sizeof(exp));
+	v1[7] = 1;
+	ck_assert_int_eq(kafka_enc_sasl_authenticate(&w, 1, 8, "kg",
+	    (const uint8_t *)"\0u\0p", 4), 0);
+	ck_assert_frame(&w, v1);
+	kw_free(&w);
+}
+END_TEST
+
+START_TEST(test_enc_sasl_authenticate_v2)
+{
+	static const uint8_t	 exp[] = {
+		0x00, 0x00, 0x00, 0x13,		/* size 19 */
+		0x00, 0x24,			/* SaslAuthenticate */
+		0x00, 0x02,			/* v2: flexible, header v2 */
+		0x00, 0x00, 0x00, 0x09,		/* CorrelationId 9 */
+		KG,				/* ClientId, not compact */
+		0x00,				/* header TAG_BUFFER */
+		0x05, 0x00, 'u', 0x00, 'p',	/* AuthBytes: COMPACT_BYTES */
+		0x00,				/* TAG_BUFFER */
+	};
+	static const uint8_t	 empty[] = {
+		0x00, 0x00, 0x00, 0x0f,		/* size 15 */
+		0x00, 0x24, 0x00, 0x02, 0x00, 0x00, 0x00, 0x0a, KG, 0x00,
+		0x01,				/* AuthBytes: empty */
+		0x00,
+	};
+	struct kwriter		 w;
+
+	kw_init(&w, 1024);
+	ck_assert_int_eq(kafka_enc_sasl_authenticate(&w, 2, 9, "kg",
+	    (const uint8_t *)"\0u\0p", 4), 0);
+	ck_assert_frame(&w, exp);
+	kw_reset(&w);
+	ck_assert_int_eq(kafka_enc_sasl_authenticate(&w, 2, 10, "kg", NULL, 0),
+	    0);
+	ck_assert_frame(&w, empty);
+	kw_free(&w);
+}
+END_TEST
+
+/* Error 33 with the enabled mechanisms. */
+static const uint8_t sh_v1[] = {
+	0x00, 0x21,				/* ErrorCode 33 */
+	0x00, 0x00, 0x00, 0x02,			/* Mechanisms: 2 */
+	0x00, 0x05, 'P', 'L', 'A', 'I', 'N',
+	0x00, 0x0d, 'S', 'C', 'R', 'A', 'M', '-', 'S', 'H', 'A', '-', '2',
+	'5', '6',
+};
+
+static const uint8_t sa_v0[] = {
+	0x00, 0x00,				/* ErrorCode 0 */
+	0xff, 0xff,				/* ErrorMessage null */
+	0x00, 0x00, 0x00, 0x03, 'a', 'b', 'c',	/* AuthBytes */
+};
+
+static const uint8_t sa_v1[] = {
+	0x00, 0x3a,				/* ErrorCode 58 */
+	0x00, 0x03, 'b', 'a', 'd',		/* ErrorMessage */
+	0x00, 0x00, 0x00, 0x00,			/* AuthBytes: empty */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x27, 0x10, /* SessionLifetimeMs */
+};
+
+static const uint8_t sa_v2[] = {
+	0x00, 0x00,				/* ErrorCode 0 */
+	0x00,					/* ErrorMessage: null */
+	0x04, 'v', '=', 'x',			/* AuthBytes: COMPACT_BYTES */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x36, 0xee, 0x80, /* 3600000 ms */
+	0x00,					/* TAG_BUFFER */
+};
+
+START_TEST(test_dec_sasl_handshake)
+{
+	struct kafka_sasl_handshake_resp	 r;
+	static const uint8_t			 ok[] = { 0x00, 0x00, Z4 };
+
+	ck_assert_int_eq(kafka_dec_sasl_handshake(sh_v1, sizeof(sh_v1), 1,
+	    &r), 0);
+	ck_assert_int_eq(r.error_code, 33);
+	ck_assert_int_eq(r.count, 2);
+	ck_assert_int_eq(r.mechanisms[0].len, 5);
+	ck_assert_mem_eq(r.mechanisms[0].p, "PLAIN", 5);
+	ck_assert_int_eq(r.mechanisms[1].len, 13);
+	ck_assert_mem_eq(r.mechanisms[1].p, "SCRAM-SHA-256", 13);
+	kafka_sasl_handshake_free(&r);
+	ck_assert_ptr_null(r.mechanisms);
+	/* No error, empty list; v0 decodes the same. */
+	ck_assert_int_eq(kafka_dec_sasl_handshake(ok, sizeof(ok), 0, &r), 0);
+	ck_assert_int_eq(r.error_code, 0);
+	ck_assert_int_eq(r.count, 0);
+	kafka_sasl_handshake_free(&r);
+	check_truncations(KAFKA_API_SASL_HANDSHAKE, sh_v1, sizeof(sh_v1), 1);
+}
+END_TEST
+
+START_TEST(test_dec_sasl_authenticate)
+{
+	struct kafka_sasl_authenticate_resp	 r;
+
+	ck_assert_int_eq(kafka_dec_sasl_authenticate(sa_v0, sizeof(sa_v0), 0,
+	    &r), 0);
+	ck_assert_int_eq(r.error_code, 0);
+	ck_assert_int_eq(r.error_message.len, -1);
+	ck_assert_int_eq(r.auth_bytes.len, 3);
+	ck_assert_mem_eq(r.auth_bytes.p, "abc", 3);
+	ck_assert(r.session_lifetime_ms == 0);
+
+	ck_assert_int_eq(kafka_dec_sasl_authenticate(sa_v1, sizeof(sa_v1), 1,
+	    &r), 0);
+	ck_assert_int_eq(r.error_code, 58);
+	ck_assert_int_eq(r.error_message.len, 3);
+	ck_assert_mem_eq(r.error_message.p, "bad", 3);
+	ck_assert_int_eq(r.auth_bytes.len, 0);
+	ck_assert(r.session_lifetime_ms == 10000);
+
+	ck_assert_int_eq(kafka_dec_sasl_authenticate(sa_v2, sizeof(sa_v2), 2,
+	    &r), 0);
+	ck_assert_int_eq(r.error_code, 0);
+	ck_assert_int_eq(r.error_message.len, -1);
+	ck_assert_int_eq(r.auth_bytes.len, 3);
+	ck_assert_mem_eq(r.auth_bytes.p, "v=x", 3);
+	ck_assert(r.session_lifetime_ms == 3600000);
+
+	check_truncations(KAFKA_API_SASL_AUTHENTICATE, sa_v0, sizeof(sa_v0), 0);
+	check_truncations(KAFKA_API_SASL_AUTHENTICATE, sa_v1, sizeof(sa_v1), 1);
+	check_truncations(KAFKA_API_SASL_AUTHENTICATE, sa_v2, sizeof(sa_v2), 2);
+}
+END_TEST
+
+START_TEST(test_dec_sasl_bad)
+{
+	static const uint8_t	 null_mech[] = {
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0xff, 0xff,
+	};
+	static const uint8_t	 huge_mechs[] = {
+		0x00, 0x21, 0x7f, 0xff, 0xff, 0xff, 0x00, 0x00,
+	};
+	static const uint8_t	 null_auth_v0[] = {
+		0x00, 0x00, 0xff, 0xff, FF4,	/* AuthBytes null */
+	};
+	static const uint8_t	 null_auth_v2[] = {
+		0x00, 0x00, 0x00, 0x00, Z8, 0x00,
+	};
+	static const uint8_t	 long_auth[] = {
+		0x00, 0x00, 0xff, 0xff, 0x00, 0x00, 0x01, 0x00, 'x',
+	};
+
+	ck_assert_int_eq(dec_any(KAFKA_API_SASL_HANDSHAKE, null_mech,
+	    sizeof(null_mech), 1), -1);
+	ck_assert_int_eq(dec_any(KAFKA_API_SASL_HANDSHAKE, huge_mechs,
+	    sizeof(huge_mechs), 1), -1);
+	ck_assert_int_eq(dec_any(KAFKA_API_SASL_HANDSHAKE, sh_v1,
+	    sizeof(sh_v1), 2), -1);
+	ck_assert_int_eq(dec_any(KAFKA_API_SASL_AUTHENTICATE, null_auth_v0,
+	    sizeof(null_auth_v0), 0), -1);
+	ck_assert_int_eq(dec_any(KAFKA_API_SASL_AUTHENTICATE, null_auth_v2,
+	    sizeof(null_auth_v2), 2), -1);
+	ck_assert_int_eq(dec_any(KAFKA_API_SASL_AUTHENTICATE, long_auth,
+	    sizeof(long_auth), 0), -1);
+	ck_assert_int_eq(dec_any(KAFKA_API_SASL_AUTHENTICATE, sa_v2,
+	    sizeof(sa_v2), 3), -1);
+	ck_assert_int_eq(dec_any(KAFKA_API_SASL_AUTHENTICATE, sa_v0,
+	    sizeof(sa_v0), -1), -1);
+}
+END_TEST
+
 /*
  * Every decoder at every version on every vector: whatever it returns, it
  * must not crash, leak or read out of bounds.
@@ -1586,9 +1839,12 @@ START_TEST(test_dec_cross)
 		{ fetch_v4, sizeof(fetch_v4) },
 		{ fetch_v10, sizeof(fetch_v10) },
 		{ fetch_v12, sizeof(fetch_v12) },
+		{ sh_v1, sizeof(sh_v1) }, { sa_v0, sizeof(sa_v0) },
+		{ sa_v1, sizeof(sa_v1) }, { sa_v2, sizeof(sa_v2) },
 	};
 	static const int16_t	 apis[] = { KAFKA_API_VERSIONS,
-	    KAFKA_API_METADATA, KAFKA_API_LIST_OFFSETS, KAFKA_API_FETCH };
+	    KAFKA_API_METADATA, KAFKA_API_LIST_OFFSETS, KAFKA_API_FETCH,
+	    KAFKA_API_SASL_HANDSHAKE, KAFKA_API_SASL_AUTHENTICATE };
 	int16_t			 min, max, v;
 	size_t			 i, j;
 	uint8_t			*p;
@@ -1660,6 +1916,15 @@ proto_suite(void)
 	tcase_add_test(tc, test_dec_fetch_v12);
 	tcase_add_test(tc, test_dec_fetch_bad);
 	tcase_add_test(tc, test_dec_cross);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sasl");
+	tcase_add_test(tc, test_enc_sasl_handshake);
+	tcase_add_test(tc, test_enc_sasl_authenticate_v0_v1);
+	tcase_add_test(tc, test_enc_sasl_authenticate_v2);
+	tcase_add_test(tc, test_dec_sasl_handshake);
+	tcase_add_test(tc, test_dec_sasl_authenticate);
+	tcase_add_test(tc, test_dec_sasl_bad);
 	suite_add_tcase(s, tc);
 	return s;
 }

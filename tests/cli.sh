@@ -73,8 +73,54 @@ expect config-ok 0 "configuration OK: 2 routes" -- "$bin" -n -c "$t/ok.yaml"
 expect config-plus-b 0 "configuration OK: 3 routes" -- "$bin" -n -c "$t/ok.yaml" -b h:1 -p /third
 expect config-dup 1 "defined twice" -- "$bin" -n -c "$t/ok.yaml" -b h:1 -p /kafka
 
-printf 'routes:\n  - uri: /k\n    upstream:\n      nodes: {"h:1": 1}\n      tls: {verify: true}\n' >"$t/tls.yaml"
-expect config-tls 1 "not supported" -- "$bin" -n -c "$t/tls.yaml"
+# TLS and SASL per route, APISIX's keys and ours.
+ca=$srcdir/tests/data/tls/ca.pem
+cat >"$t/sec.yaml" <<YAML
+routes:
+  - uri: /tls
+    upstream:
+      nodes: {"h:1": 1}
+      tls: {verify: false}
+  - uri: /tlsca
+    upstream:
+      nodes: {"h:1": 1}
+      tls: {verify: true, ca_file: $ca}
+  - uri: /sasl
+    upstream:
+      nodes: {"h:1": 1}
+    plugins:
+      kafka-proxy:
+        sasl: {username: admin, password: admin-secret}
+  - uri: /scram
+    upstream:
+      nodes: {"h:1": 1}
+      tls: {}
+    plugins:
+      kafka-proxy:
+        sasl: {mechanism: scram-sha-512, username: u, password: p}
+YAML
+expect config-security 0 "configuration OK: 4 routes" -- "$bin" -n -c "$t/sec.yaml"
+printf 'routes:\n  - uri: /k\n    upstream:\n      nodes: {"h:1": 1}\n      tls: {ca_file: /nonexistent.pem}\n' >"$t/tls.yaml"
+expect config-tls-missing-ca 1 "nonexistent.pem" -- "$bin" -n -c "$t/tls.yaml"
+printf 'routes:\n  - uri: /k\n    upstream:\n      nodes: {"h:1": 1}\n      tls: {verify: maybe}\n' >"$t/tls2.yaml"
+expect config-tls-verify 1 "verify must be true or false" -- "$bin" -n -c "$t/tls2.yaml"
+printf 'routes:\n  - uri: /k\n    upstream:\n      nodes: {"h:1": 1}\n    plugins:\n      kafka-proxy:\n        sasl: {username: u}\n' >"$t/sasl.yaml"
+expect config-sasl-no-password 1 "needs a username and a password" -- "$bin" -n -c "$t/sasl.yaml"
+expect sasl-unknown-mech 1 "unknown SASL mechanism" -- "$bin" -n -b h:1 --sasl-mechanism GSSAPI --sasl-username u --sasl-password p
+expect sasl-password-warned 0 "visible\\|ps(1)" -- "$bin" -n -b h:1 --sasl-mechanism PLAIN --sasl-username u --sasl-password p
+printf 'secret\n' >"$t/pw"
+expect sasl-password-file 0 "configuration OK" -- "$bin" -n -b h:1 --sasl-mechanism SCRAM-SHA-256 --sasl-username u --sasl-password-file "$t/pw"
+expect sasl-password-env 0 "configuration OK" -- env KAFKAGATE_SASL_PASSWORD=x "$bin" -n -b h:1 --sasl-mechanism PLAIN --sasl-username u
+expect sasl-no-password 1 "needs a username and a password" -- env -u KAFKAGATE_SASL_PASSWORD "$bin" -n -b h:1 --sasl-mechanism PLAIN --sasl-username u
+expect oauth-no-token 1 "needs a token" -- "$bin" -n -b h:1 --sasl-mechanism OAUTHBEARER
+expect kafka-ca-missing 1 "nope.pem" -- "$bin" -n -b h:1 --kafka-ca "$t/nope.pem"
+expect kafka-ca-ok 0 "configuration OK" -- "$bin" -n -b h:1 --kafka-ca "$ca"
+expect kafka-cert-without-key 1 "both the certificate and its key" -- "$bin" -n -b h:1 --kafka-cert "$ca"
+expect security-without-b 1 "apply to the -b route" -- "$bin" -n -c "$t/ok.yaml" --kafka-tls
+expect wss-not-yet 1 "not available" -- "$bin" -n -b h:1 --tls-cert "$ca" --tls-key "$ca"
+# Secrets never reach the output, even in errors.
+"$bin" -n -b h:1 --sasl-mechanism PLAIN --sasl-username u --sasl-password-file "$t/pw" -v >"$t/out" 2>&1
+if grep -q secret "$t/out"; then bad "password leaked into the output"; else ok "password not printed"; fi
 printf 'bogus: 1\n' >"$t/unknown.yaml"
 expect config-unknown-key 1 'unknown key "bogus"' -- "$bin" -n -c "$t/unknown.yaml"
 printf 'routes: [\n' >"$t/broken.yaml"

@@ -9,6 +9,8 @@ check_PROGRAMS += \
 	tests/check_kafka_proto \
 	tests/check_kafka_record \
 	tests/check_kafka_conn \
+	tests/check_kafka_sasl \
+	tests/check_net_tls \
 	tests/check_ws_http \
 	tests/check_ws_session \
 	tests/check_bridge
@@ -30,6 +32,14 @@ tests_check_kafka_conn_SOURCES = tests/check_kafka_conn.c
 tests_check_kafka_conn_CFLAGS = $(TEST_CFLAGS)
 tests_check_kafka_conn_LDADD = $(KAFKA_LIBS) $(CHECK_LIBS)
 
+tests_check_kafka_sasl_SOURCES = tests/check_kafka_sasl.c
+tests_check_kafka_sasl_CFLAGS = $(TEST_CFLAGS) $(SASL_CFLAGS)
+tests_check_kafka_sasl_LDADD = $(KAFKA_LIBS) $(MBEDTLS_LIBS) $(CHECK_LIBS)
+
+tests_check_net_tls_SOURCES = tests/check_net_tls.c
+tests_check_net_tls_CFLAGS = $(TEST_CFLAGS)
+tests_check_net_tls_LDADD = net/libnet.a $(MBEDTLS_LIBS) $(CHECK_LIBS)
+
 tests_check_ws_http_SOURCES = tests/check_ws_http.c
 tests_check_ws_http_CFLAGS = $(TEST_CFLAGS)
 tests_check_ws_http_LDADD = $(WS_LIBS) $(CHECK_LIBS)
@@ -47,28 +57,48 @@ endif
 # Central), the real daemon, an independent Python client.  Exit 77
 # (skip) only outside CI; in CI a missing broker is a failure.
 TESTS += $(check_PROGRAMS) tests/cli.sh tests/integration/run.sh
+EXTRA_DIST += tests/data/tls
 EXTRA_DIST += tests/cli.sh tests/integration/run.sh tests/integration/pubsub_client.py \
 	tests/integration/test_pubsub.py tests/integration/README.md \
 	tests/broker/kafka-broker.sh tests/broker/pom.xml
 
-# Fuzz targets (libFuzzer, clang): ./configure --enable-fuzzing CC=clang
+# Fuzz targets (libFuzzer): ./configure CC=clang --enable-fuzzing, which
+# instruments every object (AM_CFLAGS); the targets link libFuzzer's main.
+# scripts/fuzz-smoke.sh builds and runs them over fuzz/corpus/<target>/.
 if ENABLE_FUZZING
 FUZZ_FLAGS = -fsanitize=fuzzer,address,undefined
-noinst_PROGRAMS += fuzz/fuzz_records fuzz/fuzz_kproto fuzz/fuzz_http
+noinst_PROGRAMS += fuzz/fuzz_records fuzz/fuzz_kproto fuzz/fuzz_http \
+	fuzz/fuzz_pubsub fuzz/fuzz_ws_frames
 fuzz_fuzz_records_SOURCES = fuzz/fuzz_records.c
 fuzz_fuzz_records_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
-fuzz_fuzz_records_LDFLAGS = $(FUZZ_FLAGS)
+fuzz_fuzz_records_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
 fuzz_fuzz_records_LDADD = $(KAFKA_LIBS)
 fuzz_fuzz_kproto_SOURCES = fuzz/fuzz_kproto.c
 fuzz_fuzz_kproto_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
-fuzz_fuzz_kproto_LDFLAGS = $(FUZZ_FLAGS)
+fuzz_fuzz_kproto_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
 fuzz_fuzz_kproto_LDADD = $(KAFKA_LIBS)
 fuzz_fuzz_http_SOURCES = fuzz/fuzz_http.c
 fuzz_fuzz_http_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
-fuzz_fuzz_http_LDFLAGS = $(FUZZ_FLAGS)
+fuzz_fuzz_http_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
 fuzz_fuzz_http_LDADD = $(WS_LIBS)
+fuzz_fuzz_pubsub_SOURCES = fuzz/fuzz_pubsub.c src/bridge.c
+fuzz_fuzz_pubsub_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS) $(PROTOBUF_C_CFLAGS)
+fuzz_fuzz_pubsub_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
+fuzz_fuzz_pubsub_LDADD = proto/libproto.a net/libnet.a $(PROTOBUF_C_LIBS)
+fuzz_fuzz_ws_frames_SOURCES = fuzz/fuzz_ws_frames.c
+fuzz_fuzz_ws_frames_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS) $(LIBEV_CFLAGS)
+fuzz_fuzz_ws_frames_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
+fuzz_fuzz_ws_frames_LDADD = $(WS_LIBS)
+# Only the targets (and the generated headers they need), not the daemon.
+FUZZ_TARGETS = fuzz/fuzz_records$(EXEEXT) fuzz/fuzz_kproto$(EXEEXT) \
+	fuzz/fuzz_http$(EXEEXT) fuzz/fuzz_pubsub$(EXEEXT) fuzz/fuzz_ws_frames$(EXEEXT)
+fuzz-targets: $(BUILT_SOURCES)
+	$(AM_V_at)$(MAKE) $(AM_MAKEFLAGS) $(FUZZ_TARGETS)
+.PHONY: fuzz-targets
 endif
-EXTRA_DIST += fuzz/fuzz_records.c fuzz/fuzz_kproto.c fuzz/fuzz_http.c
+# The sources, the seed corpora and the fixed crashes (fuzz/corpus/<target>/).
+EXTRA_DIST += fuzz/fuzz_records.c fuzz/fuzz_kproto.c fuzz/fuzz_http.c \
+	fuzz/fuzz_pubsub.c fuzz/fuzz_ws_frames.c fuzz/corpus
 
 # Leader fail-over on a real three-broker KRaft cluster, and the whole
 # suite again against Kafka 3.9 (the product supports 3.9 and 4.x).
