@@ -640,11 +640,13 @@ decompress(struct rdec *d, int codec, int magic, const uint8_t *src,
 		rc = dec_lz4(d, src, len, o, magic == 0);
 		break;
 	case CODEC_ZSTD:
-		if (magic == 2) {
-			rc = dec_zstd(d, src, len, o);
-			break;
-		}
-		/* FALLTHROUGH */
+		/* zstd exists for magic 2 only (KIP-110). */
+		if (magic != 2)
+			return rd_err(d, KAFKA_RECORDS_ECODEC,
+			    "unknown compression codec %d for magic %d", codec,
+			    magic);
+		rc = dec_zstd(d, src, len, o);
+		break;
 	default:
 		return rd_err(d, KAFKA_RECORDS_ECODEC,
 		    "unknown compression codec %d for magic %d", codec, magic);

@@ -15,6 +15,10 @@ build="build-essential autoconf automake autoconf-archive pkg-config
 # Python client (websockets + protobuf, protoc for its generated code).
 integration="default-jre-headless maven kcat python3 python3-websockets
  python3-protobuf protobuf-compiler curl"
+# The fuzz smoke test (scripts/fuzz-smoke.sh): clang with libFuzzer.  The
+# fuzzer and sanitizer runtimes are libclang-rt-N-dev on Debian 12, only
+# recommended by clang, so it is added below by clang's version.
+integration="$integration clang"
 
 pkgs=$build
 [ "${1:-}" = "--build" ] || pkgs="$build $integration"
@@ -35,4 +39,16 @@ if [ -n "$(echo "$missing" | tr -d ' ')" ]; then
 	$SUDO apt-get update -qq
 	# shellcheck disable=SC2086
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi
+if [ "${1:-}" != "--build" ] && command -v clang >/dev/null 2>&1; then
+	rt=libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev
+	if ! dpkg-query -W -f='${Status}' "$rt" 2>/dev/null | grep -q 'ok installed'; then
+		[ -n "$(echo "$missing" | tr -d ' ')" ] || $SUDO apt-get update -qq
+		# Older releases (Ubuntu 22.04) ship the runtimes with clang.
+		if apt-cache show "$rt" >/dev/null 2>&1; then
+			echo "install-deps: installing: $rt" >&2
+			DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+			    --no-install-recommends "$rt"
+		fi
+	fi
 fi

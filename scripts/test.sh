@@ -1,8 +1,9 @@
 #!/bin/sh
 # test.sh -- build kafkagate from a fresh checkout and run every test:
 # unit tests and the real-Kafka integration suite under ASan/UBSan, the
-# man page lint, then `make distcheck` (the tarball builds and passes its
-# tests with -Werror).  Installs what it needs (Debian/Ubuntu).
+# man page lint, a short run of every fuzz target (scripts/fuzz-smoke.sh),
+# then `make distcheck` (the tarball builds and passes its tests with
+# -Werror).  Installs what it needs (Debian/Ubuntu).
 #
 #   scripts/test.sh              everything
 #   scripts/test.sh --no-distcheck
@@ -29,6 +30,15 @@ if ! make -j"$jobs" check; then
 fi
 summary=$(awk '/^# (PASS|FAIL|SKIP|ERROR):/ { n[$2] = $3 } END {
 	printf "%d passed, %d failed, %d skipped", n["PASS:"], n["FAIL:"] + n["ERROR:"], n["SKIP:"] }' test-suite.log)
+# The fuzz targets, FUZZ_SECONDS (20) each, in build-fuzz/ (about 3 min).
+if command -v clang >/dev/null 2>&1; then
+	"$top/scripts/fuzz-smoke.sh"
+elif [ -n "${CI:-}" ]; then
+	echo "scripts/test.sh: clang is missing, the fuzz smoke test cannot run" >&2
+	exit 1
+else
+	echo "scripts/test.sh: clang not found: fuzz smoke test skipped" >&2
+fi
 if [ "${1:-}" != "--no-distcheck" ]; then
 	make distcheck
 fi
