@@ -64,7 +64,7 @@ struct kbroker {
 	int			 detached;	/* moved: close when idle */
 	double			 backoff;
 	double			 retry_at;	/* no new attempt before */
-	char			 lasterr[512];
+	char			 lasterr[1024];
 };
 LIST_HEAD(kbrokerl, kbroker);
 
@@ -112,7 +112,7 @@ struct kop {
 	int			 waiting_md;	/* on kc->mdwait */
 	int			 busy;		/* submitted on a connection */
 	ev_timer		 timer;
-	char			 lasterr[512];
+	char			 lasterr[1024];
 	enum kcluster_err	 lasterr_class;
 	int16_t			 lasterr_kerr;
 };
@@ -131,7 +131,7 @@ struct kcluster {
 	struct kopq		 mdwait;	/* ops waiting for metadata */
 	struct kbroker		*md_broker;	/* metadata request in flight */
 	int			 md_tried;	/* brokers tried this round */
-	char			 md_err[512];
+	char			 md_err[1024];
 	enum kcluster_err	 md_err_class;
 	ev_timer		 md_timer;	/* metadata work, off the stack */
 };

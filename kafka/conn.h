@@ -106,7 +106,7 @@ struct kconn {
 	int			 sasl_final;	/* client done, last answer due */
 	int64_t			 sasl_lifetime;	/* SessionLifetimeMs, 0: none */
 	double			 reauth_at;	/* KIP-368 deadline, 0: none */
-	char			 errmsg[200];
+	char			 errmsg[400];
 };
 
 void	 kconn_init(struct kconn *, const char *client_id, const char *name,

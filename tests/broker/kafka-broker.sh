@@ -35,6 +35,29 @@
 #                         set it per version if you set it at all)
 #   KAFKAGATE_TIMEOUT_SCALE  multiplies the readiness deadline (default 1)
 #   KAFKA_START_TIMEOUT   readiness deadline in seconds before scaling (default 90)
+#   KAFKA_SECURE=1        `start` adds the TLS and SASL listeners below (the
+#                         default start has PLAINTEXT only and stays as fast)
+#   KAFKA_CERTS           certificate directory for KAFKA_SECURE (default
+#                         DIR/certs, written by tests/broker/certs.sh if absent)
+#   KAFKA_REAUTH_MS       connections.max.reauth.ms of the REAUTH listener
+#                         (default 3000)
+#
+# KAFKA_SECURE=1 listeners, all on 127.0.0.1 and advertised there, P = KAFKA_PORT
+# (DIR/listeners lists them as "NAME host:port", one a line):
+#   P+0  PLAINTEXT                      seed data, readiness
+#   P+1  CONTROLLER
+#   P+2  SSL            SSL             certs/broker-ks.pem (signed by certs/ca.pem)
+#   P+3  SSLSELF        SSL             certs/self-ks.pem (self-signed, like the
+#                                       keystore of APISIX's kafka.t TEST 5/6)
+#   P+4  SASL_PLAINTEXT SASL_PLAINTEXT  PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+#   P+5  SASL_SSL       SASL_SSL        the same mechanisms over TLS (broker-ks.pem)
+#   P+6  MTLS           SSL             ssl.client.auth=required, trusts certs/ca.pem
+#   P+7  REAUTH         SASL_PLAINTEXT  the SASL mechanisms with
+#                                       connections.max.reauth.ms=KAFKA_REAUTH_MS
+# Users (the same on every SASL listener):
+#   PLAIN          admin/admin-secret (APISIX's kafka.t TEST 7), alice/alice-secret
+#   SCRAM-SHA-256  alice/alice-secret, carol/carol-secret   (created at format
+#   SCRAM-SHA-512  alice/alice-secret, dave/dave-secret      time, --add-scram)
 #   JAVA                  java binary (default: java on PATH)
 #
 # DIR is created if needed and holds server.properties, log4j2.properties (or
@@ -240,9 +263,11 @@ log.retention.check.interval.ms=3600000
 EOF
 }
 
-# format_node LIBS DIR ID: format DIR/data with cluster id ID unless done
+# format_node LIBS DIR ID [ARGS...]: format DIR/data with cluster id ID
+# unless done; ARGS go to StorageTool format (--add-scram ...)
 format_node() {
 	local libs=$1 dir=$2 id=$3
+	shift 3
 	if [ -f "$dir/data/meta.properties" ]; then
 		log "reusing formatted storage in $dir/data"
 		return 0
@@ -251,7 +276,7 @@ format_node() {
 	printf '%s\n' "$id" >"$dir/cluster.id"
 	# static controller.quorum.voters: no --standalone/--initial-controllers
 	# (the same command works on 3.9 and 4.x)
-	kj "$libs" kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" \
+	kj "$libs" kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" "$@" \
 		>"$dir/format.log" 2>&1 || { cat "$dir/format.log" >&2; return 1; }
 }
 
@@ -319,8 +344,66 @@ wait_nodes() {
 	done
 }
 
+# ---- KAFKA_SECURE=1: TLS and SASL listeners on the single node -------------
+
+# secure_listeners: "NAME PROTOCOL PORT" for every client listener of the
+# KAFKA_SECURE layout (see the header), PLAINTEXT first
+secure_listeners() {
+	local p=$KAFKA_PORT
+	printf '%s\n' "PLAINTEXT PLAINTEXT $p" "SSL SSL $((p + 2))" "SSLSELF SSL $((p + 3))" \
+		"SASL_PLAINTEXT SASL_PLAINTEXT $((p + 4))" "SASL_SSL SASL_SSL $((p + 5))" \
+		"MTLS SSL $((p + 6))" "REAUTH SASL_PLAINTEXT $((p + 7))"
+}
+
+# StorageTool format arguments creating the SCRAM users
+secure_scram_args=(
+	--add-scram 'SCRAM-SHA-256=[name=alice,password=alice-secret]'
+	--add-scram 'SCRAM-SHA-256=[name=carol,password=carol-secret]'
+	--add-scram 'SCRAM-SHA-512=[name=alice,password=alice-secret]'
+	--add-scram 'SCRAM-SHA-512=[name=dave,password=dave-secret]'
+)
+
+# secure_props CERTS: the listener lines of the KAFKA_SECURE layout
+secure_props() {
+	local certs=$1 cport=$((KAFKA_PORT + 1)) name proto port l a m lname
+	l="CONTROLLER://127.0.0.1:$cport"; a=""; m="CONTROLLER:PLAINTEXT"
+	while read -r name proto port; do
+		l="$l,$name://127.0.0.1:$port"
+		a="$a${a:+,}$name://127.0.0.1:$port"
+		m="$m,$name:$proto"
+	done < <(secure_listeners)
+	echo "listeners=$l"
+	echo "advertised.listeners=$a"
+	echo "listener.security.protocol.map=$m"
+	cat <<EOF
+# TLS: every SSL and SASL_SSL listener presents the CA-signed certificate
+# (PEM keystore: PKCS#8 key, no password), except SSLSELF
+ssl.keystore.type=PEM
+ssl.keystore.location=$certs/broker-ks.pem
+ssl.client.auth=none
+listener.name.sslself.ssl.keystore.type=PEM
+listener.name.sslself.ssl.keystore.location=$certs/self-ks.pem
+# mTLS: a client certificate signed by the test CA is required
+listener.name.mtls.ssl.client.auth=required
+listener.name.mtls.ssl.truststore.type=PEM
+listener.name.mtls.ssl.truststore.location=$certs/ca.pem
+# SASL: PLAIN users live in the JAAS line, SCRAM users in the metadata log
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+# re-authentication (KIP-368): the session lifetime sent in SaslAuthenticate
+# v1+; a connection not re-authenticated by then is closed when next used
+listener.name.reauth.connections.max.reauth.ms=${KAFKA_REAUTH_MS:-3000}
+EOF
+	for lname in sasl_plaintext sasl_ssl reauth; do
+		cat <<EOF
+listener.name.$lname.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_admin="admin-secret" user_alice="alice-secret";
+listener.name.$lname.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.$lname.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+EOF
+	done
+}
+
 cmd_start() {
-	local dir libs cport id pid t0
+	local dir libs cport id pid t0 certs="" format_args=()
 	[ $# -eq 1 ] || die "usage: $0 start DIR"
 	need "$JAVA"; need kcat
 	dir=$(absdir "$1")
@@ -331,14 +414,26 @@ cmd_start() {
 	libs=$(resolve_libs)
 	write_tools_log4j "$dir"
 	cport=$((KAFKA_PORT + 1))
+	if [ "${KAFKA_SECURE:-0}" = 1 ]; then
+		certs=$(absdir "${KAFKA_CERTS:-$dir/certs}")
+		bash "$here/certs.sh" "$certs" || die "generating certificates in $certs failed"
+		format_args=("${secure_scram_args[@]}")
+	fi
 	{
-		echo "# written by kafka-broker.sh: one KRaft node (Kafka $KAFKA_VERSION), broker + controller, loopback only"
+		echo "# written by kafka-broker.sh: one KRaft node (Kafka $KAFKA_VERSION), broker + controller, loopback only${certs:+, KAFKA_SECURE listeners}"
 		echo "node.id=1"
 		echo "controller.quorum.voters=1@127.0.0.1:$cport"
-		echo "listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$cport"
-		echo "advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT"
-		echo "log.dirs=$dir/data"
-		common_props
+		if [ -n "$certs" ]; then
+			secure_props "$certs"
+			echo "log.dirs=$dir/data"
+			# secure_props wrote the protocol map
+			common_props | grep -v '^listener\.security\.protocol\.map='
+		else
+			echo "listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$cport"
+			echo "advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT"
+			echo "log.dirs=$dir/data"
+			common_props
+		fi
 		cat <<EOF
 default.replication.factor=1
 min.insync.replicas=1
@@ -355,11 +450,16 @@ EOF
 		[ -n "$id" ] || die "StorageTool random-uuid printed nothing"
 		log "formatting $dir/data (cluster id $id)"
 	fi
-	format_node "$libs" "$dir" "${id:-}" || die "storage format failed"
-	log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT (controller $cport), log $dir/broker.log"
+	format_node "$libs" "$dir" "${id:-}" ${format_args[@]+"${format_args[@]}"} || die "storage format failed"
+	log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT (controller $cport)${certs:+ with the KAFKA_SECURE listeners on ports up to $((KAFKA_PORT + 7))}, log $dir/broker.log"
 	: >"$dir/broker.log"
 	launch_node "$libs" "$dir" 512m
 	printf '127.0.0.1:%s\n' "$KAFKA_PORT" >"$dir/bootstrap"
+	if [ -n "$certs" ]; then
+		secure_listeners | awk '{ print $1, "127.0.0.1:" $3 }' >"$dir/listeners"
+	else
+		rm -f "$dir/listeners"
+	fi
 	if ! wait_nodes "${KAFKA_START_TIMEOUT:-90}" 1 "$dir:$KAFKA_PORT"; then
 		cmd_stop "$dir" || true
 		die "the broker did not start"

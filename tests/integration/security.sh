@@ -1,0 +1,409 @@
+#!/bin/bash
+# security.sh — kafkagate with TLS, SASL (PLAIN, SCRAM), mTLS, SASL
+# re-authentication and wss:// against a real Apache Kafka broker.
+#
+# Generates a test CA and certificates (tests/broker/certs.sh), starts one
+# KRaft node with every security listener (tests/broker/kafka-broker.sh
+# start with KAFKA_SECURE=1; the layout is in that script's header), seeds
+# the test topics through PLAINTEXT, checks the broker side on its own with
+# kcat, openssl and a raw SASL probe, then starts one gateway per case (the
+# table below) and runs tests/integration/test_security.py against them.
+# Afterwards every gateway must still be alive, exit 0 on SIGTERM, and its
+# log must hold no sanitizer or valgrind report.
+#
+#   security.sh [TEST-ARGS...]      everything (arguments go to test_security.py: -v, -k)
+#   security.sh --broker-only       the broker and its checks only, no gateway
+#
+# Exit status: 0 passed, 1 failure, 77 skipped (Automake's SKIP) when a
+# prerequisite is missing — unless CI is set, where a missing prerequisite is
+# a failure.
+#
+# Environment (all optional):
+#   KAFKAGATE_BIN, builddir, srcdir, KAFKAGATE_PYTHON, KAFKAGATE_WRAPPER,
+#   KAFKAGATE_TIMEOUT_SCALE, KAFKAGATE_KEEP, CI    as for run.sh
+#   KAFKA_VERSION        Kafka release (default 4.1.1; 3.9.x works)
+#   KAFKA_PORT           the broker's first port (default: the first free
+#                        block of 8 from 19292, step 10); it uses KAFKA_PORT..+7
+#   KAFKAGATE_PORT_BASE  where the search for the gateways' ports starts (19780)
+#   KAFKAGATE_REQUEST_TIMEOUT  the gateways' --request-timeout (default 5)
+#   KAFKA_REAUTH_MS      the REAUTH listener's session lifetime (default 3000)
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+top_srcdir=$(cd "${srcdir:-$here/../..}" && pwd)
+broker_sh="$top_srcdir/tests/broker/kafka-broker.sh"
+PYTHON=${KAFKAGATE_PYTHON:-/usr/bin/python3}
+scale=${KAFKAGATE_TIMEOUT_SCALE:-1}
+export KAFKAGATE_TIMEOUT_SCALE=$scale
+export PYTHONDONTWRITEBYTECODE=1
+REQUEST_TIMEOUT=${KAFKAGATE_REQUEST_TIMEOUT:-5}
+export KAFKA_REAUTH_MS=${KAFKA_REAUTH_MS:-3000}
+t_start=$(date +%s)
+
+mode=full
+if [ "${1:-}" = --broker-only ]; then
+	mode=broker
+	shift
+fi
+
+say() { printf 'security.sh: %s\n' "$*" >&2; }
+fail() { say "FAIL: $*"; exit 1; }
+skip_or_fail() {
+	if [ -n "${CI:-}" ] && [ "${CI}" != false ] && [ "${CI}" != 0 ]; then
+		say "FAIL: $* (CI is set: prerequisites are required)"
+		exit 1
+	fi
+	echo "SKIP: $*"
+	exit 77
+}
+scaled() { awk -v s="$1" -v f="$scale" 'BEGIN { v = s * f; i = int(v); if (i < v) i++; if (i < 1) i = 1; print i }'; }
+
+port_free() { # 0 if nothing listens on 127.0.0.1:$1 and it can be bound
+	"$PYTHON" - "$1" <<'EOF'
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+EOF
+}
+# free_port BASE [STEP [WIDTH]]: first port >= BASE with WIDTH free ports
+free_port() {
+	local p=$1 step=${2:-1} width=${3:-1} i ok
+	while [ "$p" -lt 65000 ]; do
+		ok=1
+		for i in $(seq 0 $((width - 1))); do
+			port_free $((p + i)) || { ok=0; break; }
+		done
+		[ $ok = 1 ] && { echo "$p"; return 0; }
+		p=$((p + step))
+	done
+	return 1
+}
+
+# ---- prerequisites --------------------------------------------------------
+[ -x "$PYTHON" ] || skip_or_fail "$PYTHON not found"
+command -v kcat >/dev/null 2>&1 || skip_or_fail "kcat not found (Debian: kcat)"
+command -v openssl >/dev/null 2>&1 || skip_or_fail "openssl not found (Debian: openssl)"
+command -v java >/dev/null 2>&1 || skip_or_fail "java not found (Kafka needs Java 17)"
+jv=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1)
+[ "${jv:-0}" -ge 17 ] 2>/dev/null || skip_or_fail "Java ${jv:-?} is too old (Kafka needs 17)"
+bin=""
+if [ $mode = full ]; then
+	"$PYTHON" -c 'import websockets, google.protobuf' 2>/dev/null ||
+		skip_or_fail "$PYTHON lacks the websockets or protobuf modules (Debian: python3-websockets python3-protobuf)"
+	command -v "${PROTOC:-protoc}" >/dev/null 2>&1 || skip_or_fail "protoc not found (Debian: protobuf-compiler)"
+	if [ -n "${KAFKAGATE_BIN:-}" ]; then
+		bin=$KAFKAGATE_BIN
+	elif [ -n "${builddir:-}" ]; then
+		bin=$builddir/src/kafkagate
+	elif [ -x ./src/kafkagate ]; then
+		bin=./src/kafkagate
+	else
+		bin=$top_srcdir/src/kafkagate
+	fi
+	[ -x "$bin" ] || skip_or_fail "kafkagate binary not found at $bin (build it, or set KAFKAGATE_BIN)"
+	bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+fi
+
+# ---- scratch directory and cleanup ---------------------------------------
+W=$(mktemp -d "${TMPDIR:-/tmp}/kafkagate-sec.XXXXXX")
+gw_pids=()
+cleanup() {
+	local rc=$? pid f
+	trap - EXIT INT TERM
+	for pid in ${gw_pids[@]+"${gw_pids[@]}"}; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in ${gw_pids[@]+"${gw_pids[@]}"}; do
+		for _ in $(seq 1 $((10 * $(scaled 5)))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	bash "$broker_sh" stop "$W/broker" 2>/dev/null || true
+	if [ $rc != 0 ] && [ $rc != 77 ]; then
+		for f in "$W"/gw-*.log "$W/broker/broker.log"; do
+			[ -s "$f" ] || continue
+			echo "----- last 20 lines of $f" >&2
+			tail -n 20 "$f" >&2
+		done
+	fi
+	if [ -n "${KAFKAGATE_KEEP:-}" ]; then
+		say "kept $W"
+	else
+		rm -rf "$W"
+	fi
+	say "finished in $(( $(date +%s) - t_start )) s"
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# ---- broker ---------------------------------------------------------------
+if [ -z "${KAFKA_PORT:-}" ]; then
+	KAFKA_PORT=$(free_port 19292 10 8) || fail "no block of 8 free ports for the broker"
+fi
+export KAFKA_PORT
+say "Kafka ${KAFKA_VERSION:-(default version)} with the security listeners on ports $KAFKA_PORT..$((KAFKA_PORT + 7))"
+if ! KAFKA_SECURE=1 bash "$broker_sh" start "$W/broker"; then
+	# a broker that cannot start is a missing prerequisite (no network for
+	# Maven, no memory, ...)
+	skip_or_fail "the Kafka broker could not be started (see above)"
+fi
+certs=$W/broker/certs
+listeners=$W/broker/listeners
+addr() { awk -v n="$1" '$1 == n { print $2 }' "$listeners"; }
+bash "$broker_sh" seed "$W/broker" || fail "seeding the test topics failed"
+t_broker=$(date +%s)
+
+# ---- broker-side checks ---------------------------------------------------
+# Independent of kafkagate: kcat (librdkafka 2.0.2), openssl s_client and the
+# raw SASL probe in test_security.py.  librdkafka before 2.6.1 cannot do
+# SCRAM with Kafka 4.x (it repeats the client nonce in client-final-message,
+# librdkafka#4895), so SCRAM is checked with the probe only.  All checks run
+# at once; each is "NAME EXPECT PATTERN CMD...": EXPECT ok|fail, PATTERN an
+# extended regex the output must match.
+mkdir -p "$W/checks"
+check_names=()
+check() {
+	local name=$1 expect=$2 pattern=$3 n=${#check_names[@]}
+	shift 3
+	check_names+=("$name")
+	printf '%s\n%s\n' "$expect" "$pattern" >"$W/checks/$n.spec"
+	( set +e; timeout "$(scaled 40)" "$@" >"$W/checks/$n.out" 2>&1 </dev/null; echo $? >"$W/checks/$n.rc" ) &
+}
+# KQ ADDR [-X k=v...]: the end offset of test-consumer/0 through ADDR
+KQ=(kcat -Q -t test-consumer:0:-1 -m 5 -b)
+PROBE=("$PYTHON" "$here/test_security.py" --probe)
+SSL_CA=(-X security.protocol=SSL -X ssl.ca.location="$certs/ca.pem")
+SP=(-X security.protocol=SASL_PLAINTEXT)
+OFF30='test-consumer \[0\] offset 30'
+VFAIL='certificate verify failed'
+AUTHFAIL='SASL authentication error: Authentication failed'
+
+say "checking the broker's listeners with kcat, openssl and the SASL probe"
+check "SSL, CA-signed, verified with ca.pem (hostname 127.0.0.1 checked)" ok "$OFF30" \
+	"${KQ[@]}" "$(addr SSL)" "${SSL_CA[@]}"
+check "SSL, CA-signed, verified with another CA" fail "$VFAIL" \
+	"${KQ[@]}" "$(addr SSL)" -X security.protocol=SSL -X ssl.ca.location="$certs/other-ca.pem"
+check "SSLSELF, self-signed, verified with ca.pem (kafka.t TEST 6)" fail "$VFAIL" \
+	"${KQ[@]}" "$(addr SSLSELF)" "${SSL_CA[@]}"
+check "SSLSELF, verification off (kafka.t TEST 5)" ok "$OFF30" \
+	"${KQ[@]}" "$(addr SSLSELF)" -X security.protocol=SSL -X enable.ssl.certificate.verification=false \
+	-X ssl.endpoint.identification.algorithm=none
+check "SSLSELF, self.pem pinned as the CA" ok "$OFF30" \
+	"${KQ[@]}" "$(addr SSLSELF)" -X security.protocol=SSL -X ssl.ca.location="$certs/self.pem"
+check "SSLSELF, openssl s_client says self-signed (TEST 6's log pattern)" ok \
+	'Verify return code: 18 \(self-signed certificate\)' \
+	openssl s_client -connect "$(addr SSLSELF)" -servername localhost
+check "SASL_PLAINTEXT, PLAIN admin (kafka.t TEST 7)" ok "$OFF30" \
+	"${KQ[@]}" "$(addr SASL_PLAINTEXT)" "${SP[@]}" -X sasl.mechanisms=PLAIN -X sasl.username=admin -X sasl.password=admin-secret
+check "SASL_PLAINTEXT, PLAIN admin, wrong password" fail "$AUTHFAIL" \
+	"${KQ[@]}" "$(addr SASL_PLAINTEXT)" "${SP[@]}" -X sasl.mechanisms=PLAIN -X sasl.username=admin -X sasl.password=wrong
+check "SASL_PLAINTEXT, PLAIN, wrong password (probe)" fail '^error 58 .*Invalid username or password' \
+	"${PROBE[@]}" "$(addr SASL_PLAINTEXT)" PLAIN admin wrong
+check "SASL_PLAINTEXT, SCRAM-SHA-256 carol (probe)" ok '^ok session_lifetime_ms=0$' \
+	"${PROBE[@]}" "$(addr SASL_PLAINTEXT)" SCRAM-SHA-256 carol carol-secret
+check "SASL_PLAINTEXT, SCRAM-SHA-512 dave (probe)" ok '^ok session_lifetime_ms=0$' \
+	"${PROBE[@]}" "$(addr SASL_PLAINTEXT)" SCRAM-SHA-512 dave dave-secret
+check "SASL_PLAINTEXT, SCRAM-SHA-256 dave: no such SHA-256 user (probe)" fail '^error 58 ' \
+	"${PROBE[@]}" "$(addr SASL_PLAINTEXT)" SCRAM-SHA-256 dave dave-secret
+check "SASL_PLAINTEXT, SCRAM-SHA-512 alice, wrong password (probe)" fail '^error 58 ' \
+	"${PROBE[@]}" "$(addr SASL_PLAINTEXT)" SCRAM-SHA-512 alice wrong
+check "SASL_SSL, PLAIN alice over TLS" ok "$OFF30" \
+	"${KQ[@]}" "$(addr SASL_SSL)" -X security.protocol=SASL_SSL -X ssl.ca.location="$certs/ca.pem" \
+	-X sasl.mechanisms=PLAIN -X sasl.username=alice -X sasl.password=alice-secret
+check "SASL_SSL, SCRAM-SHA-512 alice over TLS (probe)" ok '^ok session_lifetime_ms=0$' \
+	"${PROBE[@]}" "$(addr SASL_SSL)" SCRAM-SHA-512 alice alice-secret --tls "$certs/ca.pem"
+check "MTLS, client certificate signed by the CA" ok "$OFF30" \
+	"${KQ[@]}" "$(addr MTLS)" "${SSL_CA[@]}" -X ssl.certificate.location="$certs/client.pem" \
+	-X ssl.key.location="$certs/client.key"
+check "MTLS, no client certificate" fail 'alert|certificate' \
+	"${KQ[@]}" "$(addr MTLS)" "${SSL_CA[@]}"
+check "REAUTH, PLAIN admin with kcat" ok "$OFF30" \
+	"${KQ[@]}" "$(addr REAUTH)" "${SP[@]}" -X sasl.mechanisms=PLAIN -X sasl.username=admin -X sasl.password=admin-secret
+check "REAUTH, PLAIN: lifetime $KAFKA_REAUTH_MS ms, closed when used after it (probe)" ok \
+	"^ok session_lifetime_ms=$KAFKA_REAUTH_MS"$'\n'"closed-after-expiry" \
+	"${PROBE[@]}" "$(addr REAUTH)" PLAIN alice alice-secret --expire
+check "REAUTH, SCRAM-SHA-256: lifetime $KAFKA_REAUTH_MS ms (probe)" ok "^ok session_lifetime_ms=$KAFKA_REAUTH_MS\$" \
+	"${PROBE[@]}" "$(addr REAUTH)" SCRAM-SHA-256 alice alice-secret
+wait
+bad=0
+for n in $(seq 0 $((${#check_names[@]} - 1))); do
+	expect=$(sed -n 1p "$W/checks/$n.spec")
+	pattern=$(sed -n '2,$p' "$W/checks/$n.spec")
+	rc=$(cat "$W/checks/$n.rc")
+	out=$(cat "$W/checks/$n.out")
+	ok=1
+	if [ "$expect" = ok ]; then
+		[ "$rc" = 0 ] || ok=0
+	else
+		[ "$rc" != 0 ] || ok=0
+		! grep -qE "$OFF30" <<<"$out" || ok=0
+	fi
+	# a multi-line pattern: every line must match
+	while IFS= read -r pl; do
+		[ -z "$pl" ] || grep -qE -- "$pl" <<<"$out" || ok=0
+	done <<<"$pattern"
+	if [ $ok = 1 ]; then
+		printf 'ok    broker: %s\n' "${check_names[$n]}"
+	else
+		printf 'FAIL  broker: %s (exit %s, expected %s matching %s)\n' "${check_names[$n]}" "$rc" "$expect" "$pattern"
+		sed 's/^/      | /' "$W/checks/$n.out" | tail -n 8
+		bad=$((bad + 1))
+	fi
+done
+say "broker checks: $(( ${#check_names[@]} - bad )) of ${#check_names[@]} as expected, in $(( $(date +%s) - t_broker )) s"
+[ $bad = 0 ] || fail "the broker's security listeners are not as the tests assume (harness problem, not kafkagate)"
+if [ $mode = broker ]; then
+	say "broker only: done (listeners in $listeners)"
+	exit 0
+fi
+
+# ---- gateways -------------------------------------------------------------
+if ! "$bin" --help 2>&1 | grep -q -- '--kafka-tls'; then
+	say "NOTE: $bin --help does not mention --kafka-tls: this build has no TLS/SASL"
+	say "NOTE: client side yet, so every gateway below will refuse its flags and exit;"
+	say "NOTE: each case then fails with the gateway's own words (expected until it lands)"
+fi
+mkdir -p "$W/secrets"
+chmod 700 "$W/secrets"
+printf 'admin-secret\n' >"$W/secrets/admin.pw"      # with a newline: not part of the password
+printf 'wrong-secret\n' >"$W/secrets/wrong.pw"
+printf 'carol-secret' >"$W/secrets/carol.pw"        # without one
+printf 'alice-secret\n' >"$W/secrets/alice.pw"
+chmod 600 "$W/secrets"/*.pw
+
+# CASE LISTENER ENV FLAGS...; ENV is "-" or VAR=value for the gateway only.
+# Keep this table in step with test_security.py's docstring.
+C=$certs S=$W/secrets
+gw_table() {
+	tls=(--kafka-tls)
+	row tls-noverify SSLSELF - "${tls[@]}" --kafka-tls-no-verify
+	row tlsv SSLSELF - "${tls[@]}"
+	row tlsv-pinned SSLSELF - "${tls[@]}" --kafka-ca "$C/self.pem"
+	row tls-ca SSL - "${tls[@]}" --kafka-ca "$C/ca.pem"
+	row tls-wrong-ca SSL - "${tls[@]}" --kafka-ca "$C/other-ca.pem"
+	row sasl-plain SASL_PLAINTEXT - --sasl-mechanism PLAIN --sasl-username admin --sasl-password-file "$S/admin.pw"
+	row sasl-plain-bad SASL_PLAINTEXT - --sasl-mechanism PLAIN --sasl-username admin --sasl-password-file "$S/wrong.pw"
+	row scram-256 SASL_PLAINTEXT - --sasl-mechanism SCRAM-SHA-256 --sasl-username carol --sasl-password-file "$S/carol.pw"
+	row scram-512 SASL_PLAINTEXT KAFKAGATE_SASL_PASSWORD=dave-secret --sasl-mechanism SCRAM-SHA-512 --sasl-username dave
+	row scram-bad SASL_PLAINTEXT - --sasl-mechanism SCRAM-SHA-512 --sasl-username alice --sasl-password-file "$S/wrong.pw"
+	row sasl-ssl SASL_SSL - "${tls[@]}" --kafka-ca "$C/ca.pem" \
+		--sasl-mechanism SCRAM-SHA-512 --sasl-username alice --sasl-password-file "$S/alice.pw"
+	row mtls MTLS - "${tls[@]}" --kafka-ca "$C/ca.pem" --kafka-cert "$C/client.pem" --kafka-key "$C/client.key"
+	row mtls-nocert MTLS - "${tls[@]}" --kafka-ca "$C/ca.pem"
+	row reauth-plain REAUTH - --sasl-mechanism PLAIN --sasl-username alice --sasl-password-file "$S/alice.pw"
+	row reauth-scram REAUTH - --sasl-mechanism SCRAM-SHA-256 --sasl-username alice --sasl-password-file "$S/alice.pw"
+	row wss PLAINTEXT - --tls-cert "$C/gateway.pem" --tls-key "$C/gateway.key"
+}
+
+wrapper=${KAFKAGATE_WRAPPER:-}
+next_port=${KAFKAGATE_PORT_BASE:-19780}
+cases=() ports=() pids=()
+row() { # CASE LISTENER ENV FLAGS...: start one gateway in the background
+	local name=$1 lst=$2 envspec=$3 port bs scheme=ws
+	shift 3
+	bs=$(addr "$lst")
+	[ -n "$bs" ] || fail "no $lst listener in $listeners"
+	port=$(free_port "$next_port") || fail "no free port for gateway $name"
+	next_port=$((port + 1))
+	[ "$name" = wss ] && scheme=wss
+	local cmd=("$bin" -l "127.0.0.1:$port" -b "$bs" -p /kafka --request-timeout "$REQUEST_TIMEOUT" -v "$@")
+	local shown=""
+	[ "$envspec" = - ] || shown="${envspec%%=*}=... "
+	say "gateway $name: $shown${wrapper:+$wrapper }${cmd[*]}"
+	if [ "$envspec" = - ]; then
+		# shellcheck disable=SC2086
+		$wrapper "${cmd[@]}" >"$W/gw-$name.log" 2>&1 </dev/null &
+	else
+		# shellcheck disable=SC2086
+		env "$envspec" $wrapper "${cmd[@]}" >"$W/gw-$name.log" 2>&1 </dev/null &
+	fi
+	gw_pids+=($!)
+	cases+=("$name"); ports+=("$port:$scheme"); pids+=($!)
+}
+gw_table
+
+# wait for every gateway to listen; a gateway that exits is recorded "dead"
+# (its tests fail with its log) rather than stopping the run here
+: >"$W/gateways.tsv"
+deadline=$(( $(date +%s) + $(scaled 20) ))
+dead=()
+for i in "${!cases[@]}"; do
+	name=${cases[$i]} port=${ports[$i]%%:*} scheme=${ports[$i]##*:} pid=${pids[$i]}
+	state=up
+	while ! (: >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			rc=0; wait "$pid" || rc=$?
+			state="dead: exit status $rc at start"
+			break
+		fi
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			state="dead: not listening on $port after $(scaled 20) s"
+			break
+		fi
+		sleep 0.1
+	done
+	if [ "$state" != up ]; then
+		dead+=("$name")
+		say "gateway $name did not start ($state): $(head -n 3 "$W/gw-$name.log" | tr '\n' ' ')"
+	fi
+	printf '%s\t%s://127.0.0.1:%s/kafka\t%s\t%s\t%s\n' "$name" "$scheme" "$port" "$W/gw-$name.log" "$state" "$pid" \
+		>>"$W/gateways.tsv"
+done
+[ ${#dead[@]} = 0 ] || say "${#dead[@]} of ${#cases[@]} gateways did not start: ${dead[*]}"
+
+# ---- tests ----------------------------------------------------------------
+export KAFKAGATE_SEC_GATEWAYS="$W/gateways.tsv" KAFKAGATE_SEC_CERTS=$certs
+export KAFKAGATE_SEC_LISTENERS=$listeners KAFKAGATE_REAUTH_MS=$KAFKA_REAUTH_MS
+export KAFKAGATE_REQUEST_TIMEOUT=$REQUEST_TIMEOUT
+export KAFKAGATE_PROTO=${KAFKAGATE_PROTO:-$top_srcdir/proto/pubsub.proto}
+export srcdir=$top_srcdir
+set +e
+timeout --foreground "$(scaled 600)" "$PYTHON" "$here/test_security.py" "$@"
+status=$?
+set -e
+[ $status = 124 ] && say "the test program timed out"
+[ $status = 0 ] || status=1
+
+# every gateway that started must still be alive and exit 0 on SIGTERM
+for i in "${!cases[@]}"; do
+	name=${cases[$i]} pid=${pids[$i]}
+	awk -F'\t' -v n="$name" '$1 == n && $4 == "up" { f = 1 } END { exit !f }' "$W/gateways.tsv" || continue
+	if ! kill -0 "$pid" 2>/dev/null; then
+		rc=0; wait "$pid" || rc=$?
+		say "FAIL: gateway $name died during the tests (exit status $rc)"
+		status=1
+		continue
+	fi
+	kill -TERM "$pid"
+	for _ in $(seq 1 $((10 * $(scaled 10)))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$pid" 2>/dev/null; then
+		say "FAIL: gateway $name did not exit within $(scaled 10) s of SIGTERM"
+		status=1
+	else
+		rc=0; wait "$pid" || rc=$?
+		if [ $rc != 0 ]; then
+			say "FAIL: gateway $name exited with status $rc on SIGTERM"
+			status=1
+		fi
+	fi
+done
+for f in "$W"/gw-*.log; do
+	[ -f "$f" ] || continue
+	if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|ERROR SUMMARY: [1-9]' "$f"; then
+		say "FAIL: sanitizer or valgrind report in $f"
+		grep -E -A 20 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|ERROR SUMMARY: [1-9]' "$f" | head -n 60 >&2
+		status=1
+	fi
+done
+# a secret given in a file or the environment must not reach the logs
+for pw in admin-secret carol-secret dave-secret alice-secret wrong-secret; do
+	if grep -l -- "$pw" "$W"/gw-*.log >/dev/null 2>&1; then
+		say "FAIL: a SASL password ($pw) appears in $(grep -l -- "$pw" "$W"/gw-*.log | tr '\n' ' ')"
+		status=1
+	fi
+done
+exit $status
