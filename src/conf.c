@@ -646,6 +646,22 @@ cf_load_tls(struct kg_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+struct ntls_config *
+config_wss_tls(const struct kg_config *c, char *err, size_t errlen)
+{
+	struct ntls_opts	 o;
+	struct ntls_config	*t;
+	char			 e[400];
+
+	memset(&o, 0, sizeof(o));
+	o.server = 1;
+	o.cert_file = c->tls_cert;
+	o.key_file = c->tls_key;
+	if ((t = ntls_config_new(&o, e, sizeof(e))) == NULL)
+		(void)snprintf(err, errlen, "wss: %s", e);
+	return t;
+}
+
 int
 config_finish(struct kg_config *c, char *err, size_t errlen)
 {
@@ -659,10 +675,12 @@ config_finish(struct kg_config *c, char *err, size_t errlen)
 		return -1;
 	}
 	if (c->tls_cert != NULL) {
-		/* Refuse rather than serve plain ws:// when wss:// was asked. */
-		(void)snprintf(err, errlen, "wss (--tls-cert) is not available "
-		    "in this version yet");
-		return -1;
+		struct ntls_config	*t;
+
+		/* Load once here so that -n checks the wss files too. */
+		if ((t = config_wss_tls(c, err, errlen)) == NULL)
+			return -1;
+		ntls_config_unref(t);
 	}
 	if (cf_load_tls(c, err, errlen) != 0)
 		return -1;

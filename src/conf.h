@@ -85,5 +85,7 @@ int	 config_finish(struct kg_config *, char *err, size_t errlen);
 /* Create the clusters (no network I/O yet). */
 int	 config_start(struct kg_config *, struct ev_loop *, char *, size_t);
 void	 config_free(struct kg_config *);
+/* The wss certificate and key as a TLS server config (at start, SIGHUP). */
+struct ntls_config *config_wss_tls(const struct kg_config *, char *, size_t);
 
 #endif /* SRC_CONF_H */

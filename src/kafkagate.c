@@ -15,6 +15,7 @@
 
 #include "kafka/cluster.h"
 #include "net/log.h"
+#include "net/tls.h"
 #include "src/bridge.h"
 #include "src/kafkagate.h"
 #include "src/conf.h"
@@ -204,14 +205,33 @@ kg_stop_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		ev_break(loop, EVBREAK_ALL);
 }
 
+/*
+ * SIGHUP: reload the wss certificate and key (new connections get them,
+ * live ones keep theirs).  The rest of the configuration needs a restart
+ * in this version.
+ */
 static void
 kg_sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
+	struct ntls_config	*t;
+	char			 err[512];
+
 	(void)loop;
 	(void)w;
 	(void)revents;
-	log_warnx("received SIGHUP: configuration reload is not implemented "
-	    "in this version; nothing changed");
+	if (kg.tls_cert == NULL) {
+		log_warnx("received SIGHUP: nothing to reload (only the wss "
+		    "certificate is reloaded in this version)");
+		return;
+	}
+	if ((t = config_wss_tls(&kg, err, sizeof(err))) == NULL) {
+		log_err("received SIGHUP: %s; keeping the old certificate", err);
+		return;
+	}
+	ws_server_set_tls(kg_server, t);
+	ntls_config_unref(t);
+	log_info("received SIGHUP: reloaded the wss certificate %s",
+	    kg.tls_cert);
 }
 
 static void
@@ -239,7 +259,7 @@ main(int argc, char *argv[])
 	struct ws_server_cb	 wcb;
 	struct bridge_conf	 bconf;
 	ev_signal		 sigterm, sigint, sighup;
-	char			 err[256];
+	char			 err[512];
 	int			 ch, i, check = 0, verbose = 0;
 
 	config_init(&kg);
@@ -384,13 +404,24 @@ main(int argc, char *argv[])
 		(void)fprintf(stderr, "kafkagate: cannot create the server\n");
 		return 1;
 	}
+	if (kg.tls_cert != NULL) {
+		struct ntls_config	*t;
+
+		if ((t = config_wss_tls(&kg, err, sizeof(err))) == NULL) {
+			(void)fprintf(stderr, "kafkagate: %s\n", err);
+			return 1;
+		}
+		ws_server_set_tls(kg_server, t);	/* takes a reference */
+		ntls_config_unref(t);
+	}
 	for (i = 0; i < kg.nlisten; i++) {
 		if (ws_server_listen(kg_server, kg.listen[i], err,
 		    sizeof(err)) != 0) {
 			(void)fprintf(stderr, "kafkagate: %s\n", err);
 			return 1;
 		}
-		log_info("listening on %s", kg.listen[i]);
+		log_info("listening on %s (%s)", kg.listen[i],
+		    kg.tls_cert ? "wss" : "ws");
 	}
 	for (i = 0; i < kg.nroutes; i++)
 		log_info("route %s -> kafka %s", kg.routes[i].route.path,

@@ -6,6 +6,10 @@
  * buffer) and read with MSG_DONTWAIT; every wait runs the server's loop
  * with EVRUN_NOWAIT in between, so the test is single threaded and each
  * wait is bounded by a timeout.
+ *
+ * wss: the same helpers drive a TLS client (net/tls.h, trusting the test
+ * CA in tests/data/tls, found through $srcdir) on a non-blocking socket:
+ * a descriptor with an entry in g.tls goes through ntls.
  */
 #include "config.h"
 
@@ -29,9 +33,11 @@
 #include <ev.h>
 
 #include "net/log.h"
+#include "net/tls.h"
 #include "ws/ws.h"
 
 #define TIMEOUT		3.0
+#define MAXFD		1024
 #define KEY		"dGhlIHNhbXBsZSBub25jZQ=="
 #define ACCEPT		"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 
@@ -56,6 +62,11 @@ static struct {
 	int			 echo;		/* message callback echoes */
 	struct ws_session	*last;
 	int			 route_tag;
+	struct ntls_config	*ccfg;		/* TLS client: trusts ca.pem */
+	struct ntls		*tls[MAXFD];	/* TLS client connections */
+	int			 rcvbuf;	/* client SO_RCVBUF if > 0 */
+	FILE			*log;		/* log_capture() */
+	int			 saved_stderr;
 } g;
 
 /*
@@ -154,7 +165,17 @@ setup(void)
 static void
 teardown(void)
 {
+	int	 i;
+
+	for (i = 0; i < MAXFD; i++) {
+		if (g.tls[i] == NULL)
+			continue;
+		ntls_free(g.tls[i]);
+		g.tls[i] = NULL;
+		close(i);
+	}
 	ws_server_free(g.srv);
+	ntls_config_unref(g.ccfg);
 	ev_loop_destroy(g.loop);
 }
 
@@ -199,6 +220,9 @@ client_connect(void)
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_ge(fd, 0);
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	if (g.rcvbuf > 0)
+		ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF,
+		    &g.rcvbuf, sizeof(g.rcvbuf)), 0);
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((uint16_t)g.port);
@@ -207,25 +231,90 @@ client_connect(void)
 	return fd;
 }
 
+/* Run the server's loop once, then wait up to 1 ms for fd. */
+static void
+cpoll(int fd, short events)
+{
+	struct pollfd	 pfd;
+
+	ev_run(g.loop, EVRUN_NOWAIT);
+	pfd.fd = fd;
+	pfd.events = events;
+	(void)poll(&pfd, 1, 1);
+}
+
 static void
 cwrite(int fd, const void *p, size_t len)
 {
-	ck_assert_int_eq(send(fd, p, len, MSG_NOSIGNAL), (ssize_t)len);
+	ev_tstamp	 end;
+	size_t		 off = 0;
+	ssize_t		 r;
+
+	if (g.tls[fd] == NULL) {
+		ck_assert_int_eq(send(fd, p, len, MSG_NOSIGNAL), (ssize_t)len);
+		return;
+	}
+	ev_now_update(g.loop);
+	end = ev_now(g.loop) + TIMEOUT;
+	while (off < len) {
+		/* After NTLS_WANT_*: the same octets again. */
+		r = ntls_write(g.tls[fd], (const char *)p + off, len - off);
+		if (r > 0) {
+			off += (size_t)r;
+			continue;
+		}
+		ck_assert_msg(r == NTLS_WANT_READ || r == NTLS_WANT_WRITE,
+		    "ntls_write: %s", ntls_error(g.tls[fd]));
+		ev_now_update(g.loop);
+		ck_assert_msg(ev_now(g.loop) < end, "TLS write timed out");
+		cpoll(fd, r == NTLS_WANT_READ ? POLLIN : POLLOUT);
+	}
+}
+
+/* Like recv(MSG_DONTWAIT); over TLS, -1 with EAGAIN covers NTLS_WANT_*. */
+static ssize_t
+crecv(int fd, void *buf, size_t n, short *events)
+{
+	ssize_t	 r;
+
+	*events = POLLIN;
+	if (g.tls[fd] == NULL)
+		return recv(fd, buf, n, MSG_DONTWAIT);
+	r = ntls_read(g.tls[fd], buf, n);
+	if (r >= 0)
+		return r;
+	if (r == NTLS_WANT_READ || r == NTLS_WANT_WRITE) {
+		if (r == NTLS_WANT_WRITE)
+			*events = POLLOUT;
+		errno = EAGAIN;
+	} else
+		errno = ECONNRESET;
+	return -1;
+}
+
+static void
+cclose(int fd)
+{
+	if (g.tls[fd] != NULL) {
+		ntls_free(g.tls[fd]);
+		g.tls[fd] = NULL;
+	}
+	close(fd);
 }
 
 /* Read exactly n octets (fewer on EOF or timeout) while pumping. */
 static size_t
 cread(int fd, void *buf, size_t n, double secs)
 {
-	struct pollfd	 pfd;
 	ev_tstamp	 end;
 	size_t		 got = 0;
 	ssize_t		 r;
+	short		 events;
 
 	ev_now_update(g.loop);
 	end = ev_now(g.loop) + secs;
 	while (got < n) {
-		r = recv(fd, (char *)buf + got, n - got, MSG_DONTWAIT);
+		r = crecv(fd, (char *)buf + got, n - got, &events);
 		if (r > 0) {
 			got += (size_t)r;
 			continue;
@@ -235,10 +324,7 @@ cread(int fd, void *buf, size_t n, double secs)
 		ev_now_update(g.loop);
 		if (ev_now(g.loop) >= end)
 			break;
-		ev_run(g.loop, EVRUN_NOWAIT);
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		(void)poll(&pfd, 1, 1);
+		cpoll(fd, events);
 	}
 	return got;
 }
@@ -248,14 +334,14 @@ static int
 cwait_eof(int fd, double secs)
 {
 	char		 c;
-	struct pollfd	 pfd;
 	ev_tstamp	 end;
 	ssize_t		 r;
+	short		 events;
 
 	ev_now_update(g.loop);
 	end = ev_now(g.loop) + secs;
 	for (;;) {
-		r = recv(fd, &c, 1, MSG_DONTWAIT);
+		r = crecv(fd, &c, 1, &events);
 		if (r == 0 || (r == -1 && errno != EAGAIN &&
 		    errno != EWOULDBLOCK))
 			return 1;
@@ -264,10 +350,33 @@ cwait_eof(int fd, double secs)
 		ev_now_update(g.loop);
 		if (ev_now(g.loop) >= end)
 			return 0;
-		ev_run(g.loop, EVRUN_NOWAIT);
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		(void)poll(&pfd, 1, 1);
+		cpoll(fd, events);
+	}
+}
+
+/* Like cwait_eof(), discarding whatever comes first; octets read or -1. */
+static ssize_t
+cdrain_eof(int fd, double secs)
+{
+	char		 buf[4096];
+	ev_tstamp	 end;
+	ssize_t		 r, got = 0;
+	short		 events;
+
+	ev_now_update(g.loop);
+	end = ev_now(g.loop) + secs;
+	for (;;) {
+		r = crecv(fd, buf, sizeof(buf), &events);
+		if (r > 0) {
+			got += r;
+			continue;
+		}
+		if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+			return got;
+		ev_now_update(g.loop);
+		if (ev_now(g.loop) >= end)
+			return -1;
+		cpoll(fd, events);
 	}
 }
 
@@ -419,7 +528,144 @@ client_close(int fd)
 	ck_assert_str_eq(reason, "bye");
 	free(reason);
 	ck_assert(cwait_eof(fd, TIMEOUT));
-	close(fd);
+	cclose(fd);
+}
+
+/*
+ * TLS helpers.
+ */
+static const char *
+tls_data(const char *name)
+{
+	static char	 buf[8][1024];
+	static int	 i;
+	const char	*srcdir;
+
+	if ((srcdir = getenv("srcdir")) == NULL)
+		srcdir = ".";
+	i = (i + 1) % 8;
+	(void)snprintf(buf[i], sizeof(buf[i]), "%s/tests/data/tls/%s",
+	    srcdir, name);
+	return buf[i];
+}
+
+static struct ntls_config *
+tls_server_config(const char *cert, const char *key)
+{
+	struct ntls_opts	 o;
+	struct ntls_config	*c;
+	char			 err[512];
+
+	memset(&o, 0, sizeof(o));
+	o.server = 1;
+	o.cert_file = tls_data(cert);
+	o.key_file = tls_data(key);
+	c = ntls_config_new(&o, err, sizeof(err));
+	ck_assert_msg(c != NULL, "server config: %s", err);
+	return c;
+}
+
+/* A wss server with this certificate, and a client trusting the CA. */
+static void
+tls_server_start(const char *cert, const char *key)
+{
+	struct ntls_config	*c;
+	struct ntls_opts	 o;
+	char			 err[512];
+
+	server_start();
+	c = tls_server_config(cert, key);
+	ws_server_set_tls(g.srv, c);
+	ntls_config_unref(c);		/* the server holds its reference */
+	memset(&o, 0, sizeof(o));
+	o.ca_file = tls_data("ca.pem");
+	o.verify = 1;
+	g.ccfg = ntls_config_new(&o, err, sizeof(err));
+	ck_assert_msg(g.ccfg != NULL, "client config: %s", err);
+}
+
+/* Connect and do the TLS handshake; -1 and the reason in err if it fails. */
+static int
+tls_try_connect(char *err, size_t errlen)
+{
+	struct ntls	*t;
+	ev_tstamp	 end;
+	int		 fd, r;
+
+	fd = client_connect();
+	ck_assert_int_lt(fd, MAXFD);
+	ck_assert_int_eq(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK),
+	    0);
+	t = ntls_new(g.ccfg, fd, "localhost", err, errlen);
+	ck_assert_msg(t != NULL, "ntls_new: %s", err);
+	g.tls[fd] = t;
+	ev_now_update(g.loop);
+	end = ev_now(g.loop) + TIMEOUT;
+	while ((r = ntls_handshake(t)) != NTLS_OK) {
+		if (r == NTLS_ERR) {
+			(void)snprintf(err, errlen, "%s", ntls_error(t));
+			cclose(fd);
+			return -1;
+		}
+		ev_now_update(g.loop);
+		ck_assert_msg(ev_now(g.loop) < end, "TLS handshake timed out");
+		cpoll(fd, r == NTLS_WANT_READ ? POLLIN : POLLOUT);
+	}
+	return fd;
+}
+
+static int
+tls_connect(void)
+{
+	char	 err[512];
+	int	 fd;
+
+	fd = tls_try_connect(err, sizeof(err));
+	ck_assert_msg(fd != -1, "TLS handshake: %s", err);
+	return fd;
+}
+
+static int
+tls_upgrade(void)
+{
+	char	 buf[1024];
+	int	 fd;
+
+	fd = tls_connect();
+	cwrite(fd, UPGRADE("/echo"), strlen(UPGRADE("/echo")));
+	ck_assert_int_eq(cread_http(fd, buf, sizeof(buf)), 101);
+	ck_assert_ptr_nonnull(strstr(buf, "Sec-WebSocket-Accept: " ACCEPT
+	    "\r\n"));
+	return fd;
+}
+
+/* Send stderr (the log) to a file until log_release(). */
+static void
+log_capture(void)
+{
+	g.log = tmpfile();
+	ck_assert_ptr_nonnull(g.log);
+	fflush(stderr);
+	g.saved_stderr = dup(2);
+	ck_assert_int_ge(g.saved_stderr, 0);
+	ck_assert_int_eq(dup2(fileno(g.log), 2), 2);
+}
+
+/* Restore stderr, copy the log there and into buf. */
+static void
+log_release(char *buf, size_t len)
+{
+	ssize_t	 n;
+
+	fflush(stderr);
+	ck_assert_int_eq(dup2(g.saved_stderr, 2), 2);
+	close(g.saved_stderr);
+	n = pread(fileno(g.log), buf, len - 1, 0);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	fclose(g.log);
+	g.log = NULL;
+	fputs(buf, stderr);
 }
 
 /*
@@ -1151,6 +1397,390 @@ START_TEST(test_ws_session_emfile)
 }
 END_TEST
 
+/*
+ * wss.
+ */
+START_TEST(test_wss_echo)
+{
+	static char	 logbuf[65536];
+	char		 buf[1024];
+	int		 fd;
+
+	log_capture();
+	tls_server_start("server.pem", "server.key");
+	fd = tls_upgrade();
+	ck_assert(pump_until(&g.opened, 1, TIMEOUT));
+	ck_assert_int_eq(ws_server_sessions(g.srv), 1);
+	send_frame(fd, 1, 0x2, "\x00\x01\x02", 3, 1);
+	expect_message(fd, 0x2, "\x00\x01\x02", 3);
+	send_frame(fd, 1, 0x1, "hello", 5, 1);
+	expect_message(fd, 0x1, "hello", 5);
+	send_frame(fd, 1, 0x9, "abc", 3, 1);
+	expect_message(fd, 0xa, "abc", 3);
+	send_frame(fd, 0, 0x1, "Hel", 3, 1);
+	send_frame(fd, 1, 0x9, "", 0, 1);
+	send_frame(fd, 1, 0x0, "lo", 2, 1);
+	expect_message(fd, 0xa, "", 0);
+	expect_message(fd, 0x1, "Hello", 5);
+	ck_assert_int_eq(g.messages, 3);
+	client_close(fd);
+	ck_assert(pump_until(&g.closed, 1, TIMEOUT));
+	ck_assert_int_eq(ws_server_sessions(g.srv), 0);
+
+	/* No route: a 404 over TLS, then close_notify. */
+	fd = tls_connect();
+	cwrite(fd, UPGRADE("/nope"), strlen(UPGRADE("/nope")));
+	ck_assert_int_eq(cread_http(fd, buf, sizeof(buf)), 404);
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	cclose(fd);
+	pump_for(0.02);
+	log_release(logbuf, sizeof(logbuf));
+
+	ck_assert_ptr_nonnull(strstr(logbuf, "connected (TLS)"));
+	ck_assert_ptr_nonnull(strstr(logbuf, "TLS handshake done: TLSv1."));
+	ck_assert_ptr_nonnull(strstr(logbuf, "upgraded /echo (TLS)"));
+	ck_assert_int_eq(g.opened, 1);
+}
+END_TEST
+
+/* The client writes one octet per TLS record. */
+START_TEST(test_wss_one_byte)
+{
+	static const char	 req[] = UPGRADE("/echo");
+	static const uint8_t	 cframe[] = { 0x88, 0x82, 0, 0, 0, 0, 0x03,
+	    0xe8 };
+	uint8_t			 frame[64];
+	char			 resp[1024];
+	size_t			 i, n;
+	int			 fd;
+
+	tls_server_start("server.pem", "server.key");
+	fd = tls_connect();
+	for (i = 0; i < sizeof(req) - 1; i++) {
+		cwrite(fd, req + i, 1);
+		pump_for(0.0005);
+	}
+	ck_assert_int_eq(cread_http(fd, resp, sizeof(resp)), 101);
+	n = 0;
+	memcpy(frame + n, "\x82\x83\x11\x22\x33\x44", 6);
+	frame[n + 6] = 'a' ^ 0x11;
+	frame[n + 7] = 'b' ^ 0x22;
+	frame[n + 8] = 'c' ^ 0x33;
+	n += 9;
+	memcpy(frame + n, "\x89\x81\x00\x00\x00\x00P", 7);
+	n += 7;
+	for (i = 0; i < n; i++) {
+		cwrite(fd, frame + i, 1);
+		pump_for(0.0005);
+	}
+	expect_message(fd, 0x2, "abc", 3);
+	expect_message(fd, 0xa, "P", 1);
+	/* The close frame too. */
+	for (i = 0; i < sizeof(cframe); i++) {
+		cwrite(fd, cframe + i, 1);
+		pump_for(0.0005);
+	}
+	free(expect_close(fd, 1000));
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	cclose(fd);
+	ck_assert(pump_until(&g.closed, 1, TIMEOUT));
+}
+END_TEST
+
+/* http:// or ws:// to the wss port: a plain-text 400, then close. */
+START_TEST(test_wss_plain_http)
+{
+	static char	 logbuf[65536];
+	char		 buf[2048];
+	ev_tstamp	 t0;
+	int		 fd;
+
+	log_capture();
+	tls_server_start("server.pem", "server.key");
+	ev_now_update(g.loop);
+	t0 = ev_now(g.loop);
+	fd = client_connect();
+	cwrite(fd, UPGRADE("/echo"), strlen(UPGRADE("/echo")));
+	ck_assert_int_eq(cread_http(fd, buf, sizeof(buf)), 400);
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	ev_now_update(g.loop);
+	ck_assert_double_lt(ev_now(g.loop) - t0, 1.0);
+	close(fd);
+	/* The server goes on serving TLS clients. */
+	client_close(tls_upgrade());
+	log_release(logbuf, sizeof(logbuf));
+
+	/* Nothing (no TLS alert) before the status line. */
+	ck_assert_int_eq(strncmp(buf, "HTTP/1.1 400 Bad Request\r\n", 26), 0);
+	ck_assert_ptr_nonnull(strstr(buf, "Connection: close\r\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "Content-Type: text/plain"));
+	ck_assert_ptr_nonnull(strstr(buf, "\r\n\r\nthis port speaks TLS: use "
+	    "wss://"));
+	ck_assert_ptr_nonnull(strstr(logbuf, "info: ws: 127.0.0.1:"));
+	ck_assert_ptr_nonnull(strstr(logbuf, "does not speak TLS (it sent "
+	    "\"GET /echo"));
+	ck_assert_ptr_nonnull(strstr(logbuf, "answering 400"));
+	ck_assert_int_eq(g.opened, 1);
+	ck_assert(pump_until(&g.closed, 1, TIMEOUT));
+}
+END_TEST
+
+/* The handshake timeout runs from accept to the upgrade. */
+START_TEST(test_wss_handshake_timeout)
+{
+	ev_tstamp	 t0;
+	int		 fd1, fd2, fd3;
+
+	/* Long enough for two handshakes under valgrind. */
+	g.conf.handshake_timeout = 1.0;
+	tls_server_start("server.pem", "server.key");
+	ev_now_update(g.loop);
+	t0 = ev_now(g.loop);
+	fd1 = client_connect();		/* never starts TLS */
+	fd2 = tls_connect();		/* TLS, then no request */
+	fd3 = tls_connect();		/* half a request */
+	cwrite(fd3, "GET /echo HTTP/1.1\r\n", 20);
+	ck_assert(cwait_eof(fd1, 2.0));
+	ev_now_update(g.loop);
+	ck_assert_double_ge(ev_now(g.loop) - t0, 0.95);
+	ck_assert(cwait_eof(fd2, 1.0));
+	ck_assert(cwait_eof(fd3, 1.0));
+	ev_now_update(g.loop);
+	ck_assert_double_lt(ev_now(g.loop) - t0, 3.0);
+	close(fd1);
+	cclose(fd2);
+	cclose(fd3);
+	ck_assert_int_eq(g.opened, 0);
+	pump_for(0.02);
+	ck_assert_int_eq(ws_server_sessions(g.srv), 0);
+}
+END_TEST
+
+/* Neither TLS nor HTTP: closed, never a crash or a hang. */
+START_TEST(test_wss_garbage)
+{
+	static const uint8_t	 junk[] = { 0x00, 0x01, 0x02, 0xff, 0xfe };
+	/* A handshake record with a broken ClientHello. */
+	static const uint8_t	 badhello[] = { 0x16, 0x03, 0x01, 0x00, 0x08,
+	    0x01, 0x00, 0x00, 0x04, 0xde, 0xad, 0xbe, 0xef };
+	/* A record header announcing 65535 octets. */
+	static const uint8_t	 huge[] = { 0x16, 0x03, 0x03, 0xff, 0xff,
+	    0x01, 0x02 };
+	/* An alert record, then EOF. */
+	static const uint8_t	 alert[] = { 0x15, 0x03, 0x03, 0x00, 0x02,
+	    0x02, 0x28 };
+	static const struct {
+		const uint8_t	*p;
+		size_t		 len;
+	} cases[] = {
+		{ junk, sizeof(junk) },
+		{ badhello, sizeof(badhello) },
+		{ huge, sizeof(huge) },
+		{ alert, sizeof(alert) },
+	};
+	uint8_t		 buf[3000];
+	unsigned int	 seed = 7;
+	size_t		 i, j, len;
+	int		 fd;
+
+	tls_server_start("server.pem", "server.key");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fd = client_connect();
+		cwrite(fd, cases[i].p, cases[i].len);
+		ck_assert_msg(cdrain_eof(fd, TIMEOUT) >= 0, "case %zu", i);
+		close(fd);
+	}
+	/* Random octets, sometimes after a plausible record header. */
+	for (i = 0; i < 30; i++) {
+		len = 1 + (size_t)(rand_r(&seed) % (int)(sizeof(buf) - 1));
+		for (j = 0; j < len; j++)
+			buf[j] = (uint8_t)rand_r(&seed);
+		if (i % 2 == 0 && len > 5) {
+			buf[0] = 0x16;
+			buf[1] = 0x03;
+			buf[2] = (uint8_t)(i % 4);
+		}
+		fd = client_connect();
+		(void)send(fd, buf, len, MSG_NOSIGNAL);
+		if (i % 3 == 0) {
+			/* Leave at once. */
+			close(fd);
+			continue;
+		}
+		ck_assert_msg(cdrain_eof(fd, TIMEOUT) >= 0, "random %zu", i);
+		close(fd);
+	}
+	pump_for(0.05);
+	ck_assert_int_eq(ws_server_sessions(g.srv), 0);
+	/* Still serving. */
+	fd = tls_upgrade();
+	send_frame(fd, 1, 0x2, "ok", 2, 1);
+	expect_message(fd, 0x2, "ok", 2);
+	client_close(fd);
+	ck_assert_int_eq(g.opened, 1);
+}
+END_TEST
+
+/* A new configuration (SIGHUP) is for new connections only. */
+START_TEST(test_wss_reload)
+{
+	struct ntls_config	*c;
+	char			 err[512];
+	int			 fd1, fd2, fd3;
+
+	tls_server_start("server.pem", "server.key");
+	fd1 = tls_upgrade();
+	send_frame(fd1, 1, 0x2, "one", 3, 1);
+	expect_message(fd1, 0x2, "one", 3);
+
+	/* A certificate the client does not trust: new handshakes fail. */
+	c = tls_server_config("selfsigned.pem", "selfsigned.key");
+	ws_server_set_tls(g.srv, c);
+	ntls_config_unref(c);
+	ck_assert_int_eq(tls_try_connect(err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "self-signed") != NULL, "%s", err);
+	/* The open session keeps its configuration. */
+	send_frame(fd1, 1, 0x2, "two", 3, 1);
+	expect_message(fd1, 0x2, "two", 3);
+
+	/* A chain file. */
+	c = tls_server_config("server-chain.pem", "server.key");
+	ws_server_set_tls(g.srv, c);
+	ntls_config_unref(c);
+	fd2 = tls_upgrade();
+	send_frame(fd2, 1, 0x2, "three", 5, 1);
+	expect_message(fd2, 0x2, "three", 5);
+	send_frame(fd1, 1, 0x2, "four", 4, 1);
+	expect_message(fd1, 0x2, "four", 4);
+
+	/* Back to plain ws: TLS sessions go on. */
+	ws_server_set_tls(g.srv, NULL);
+	fd3 = client_upgrade();
+	send_frame(fd3, 1, 0x2, "five", 4, 1);
+	expect_message(fd3, 0x2, "five", 4);
+	send_frame(fd2, 1, 0x2, "six", 3, 1);
+	expect_message(fd2, 0x2, "six", 3);
+	client_close(fd1);
+	client_close(fd2);
+	client_close(fd3);
+	ck_assert(pump_until(&g.closed, 3, TIMEOUT));
+	ck_assert_int_eq(g.opened, 3);
+}
+END_TEST
+
+/* A 6 MiB message, and many frames at once. */
+START_TEST(test_wss_big)
+{
+	const size_t	 big = 6 * 1024 * 1024, nsmall = 600, small = 1000;
+	uint8_t		*p, *burst, *f;
+	size_t		 i, j, off;
+	int		 fd;
+
+	g.conf.max_message = big;
+	/*
+	 * More than the server's socket buffer (at most 4 MiB by default)
+	 * and a small window: its TLS writes block (NTLS_WANT_WRITE).
+	 */
+	g.rcvbuf = 8192;
+	tls_server_start("server.pem", "server.key");
+	p = malloc(big);
+	ck_assert_ptr_nonnull(p);
+	for (i = 0; i < big; i++)
+		p[i] = (uint8_t)(i * 7 + (i >> 11));
+	fd = tls_upgrade();
+	send_frame(fd, 1, 0x2, p, big, 1);
+	expect_message(fd, 0x2, p, big);
+
+	/* 600 masked 1000-octet frames in one go. */
+	burst = malloc(nsmall * (small + 8));
+	ck_assert_ptr_nonnull(burst);
+	for (i = 0, off = 0; i < nsmall; i++) {
+		f = burst + off;
+		f[0] = 0x82;
+		f[1] = 0x80 | 126;
+		f[2] = (uint8_t)(small >> 8);
+		f[3] = (uint8_t)small;
+		memset(f + 4, 0, 4);	/* zero mask */
+		for (j = 0; j < small; j++)
+			f[8 + j] = (uint8_t)(i + j);
+		off += small + 8;
+	}
+	cwrite(fd, burst, off);
+	for (i = 0; i < nsmall; i++)
+		expect_message(fd, 0x2, burst + i * (small + 8) + 8, small);
+	ck_assert_int_eq(g.messages, (int)nsmall + 1);
+
+	client_close(fd);
+	free(burst);
+	free(p);
+}
+END_TEST
+
+/*
+ * A session that spent its read budget in the middle of a TLS record
+ * must come back by itself for the rest, which waits in mbedTLS, not in
+ * the socket.  No replies, so no write event helps.
+ */
+START_TEST(test_wss_read_budget)
+{
+	uint8_t	 frames[40 * 1008], *f;
+	size_t	 i, n = 40;
+	int	 fd;
+
+	g.conf.read_budget = 3000;
+	g.echo = 0;
+	tls_server_start("server.pem", "server.key");
+	fd = tls_upgrade();
+	for (i = 0; i < n; i++) {
+		f = frames + i * 1008;
+		f[0] = 0x82;
+		f[1] = 0x80 | 126;
+		f[2] = 1000 >> 8;
+		f[3] = 1000 & 0xff;
+		memset(f + 4, 0, 4);
+		memset(f + 8, (int)i, 1000);
+	}
+	/* Two TLS records (16 KiB and the rest) in one go. */
+	cwrite(fd, frames, sizeof(frames));
+	ck_assert(pump_until(&g.messages, (int)n, TIMEOUT));
+	send_frame(fd, 1, 0x9, "", 0, 1);
+	expect_message(fd, 0xa, "", 0);
+	client_close(fd);
+}
+END_TEST
+
+START_TEST(test_wss_shutdown)
+{
+	char	*reason;
+	int	 fd1, fd2, fd3, fd4;
+
+	tls_server_start("server-chain.pem", "server.key");
+	fd1 = tls_upgrade();
+	fd2 = tls_upgrade();
+	fd3 = client_connect();		/* before the TLS handshake */
+	fd4 = tls_connect();		/* before the request */
+	ck_assert(pump_until(&g.opened, 2, TIMEOUT));
+	ws_server_shutdown(g.srv, 1001, "server shutdown");
+	reason = expect_close(fd1, 1001);
+	ck_assert_str_eq(reason, "server shutdown");
+	free(reason);
+	free(expect_close(fd2, 1001));
+	ck_assert(cwait_eof(fd3, TIMEOUT));
+	ck_assert(cwait_eof(fd4, TIMEOUT));
+	send_frame(fd1, 1, 0x8, "\x03\xe9", 2, 1);
+	ck_assert(cwait_eof(fd1, TIMEOUT));
+	ck_assert(pump_until(&g.closed, 1, TIMEOUT));
+	/* A client that does not answer is dropped after 2 s. */
+	ck_assert(cwait_eof(fd2, 2.5));
+	ck_assert(pump_until(&g.closed, 2, TIMEOUT));
+	ck_assert_int_eq(ws_server_sessions(g.srv), 0);
+	cclose(fd1);
+	cclose(fd2);
+	close(fd3);
+	cclose(fd4);
+}
+END_TEST
+
 static Suite *
 ws_session_suite(void)
 {
@@ -1185,6 +1815,20 @@ ws_session_suite(void)
 	tcase_add_test(tc, test_ws_session_emfile);
 	tcase_add_test(tc, test_ws_session_garbage);
 	tcase_add_test(tc, test_ws_session_shutdown_in_callback);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("wss");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_wss_echo);
+	tcase_add_test(tc, test_wss_one_byte);
+	tcase_add_test(tc, test_wss_plain_http);
+	tcase_add_test(tc, test_wss_handshake_timeout);
+	tcase_add_test(tc, test_wss_garbage);
+	tcase_add_test(tc, test_wss_reload);
+	tcase_add_test(tc, test_wss_big);
+	tcase_add_test(tc, test_wss_read_budget);
+	tcase_add_test(tc, test_wss_shutdown);
 	suite_add_tcase(s, tc);
 	return s;
 }

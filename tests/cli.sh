@@ -117,7 +117,10 @@ expect kafka-ca-missing 1 "nope.pem" -- "$bin" -n -b h:1 --kafka-ca "$t/nope.pem
 expect kafka-ca-ok 0 "configuration OK" -- "$bin" -n -b h:1 --kafka-ca "$ca"
 expect kafka-cert-without-key 1 "both the certificate and its key" -- "$bin" -n -b h:1 --kafka-cert "$ca"
 expect security-without-b 1 "apply to the -b route" -- "$bin" -n -c "$t/ok.yaml" --kafka-tls
-expect wss-not-yet 1 "not available" -- "$bin" -n -b h:1 --tls-cert "$ca" --tls-key "$ca"
+tls=$srcdir/tests/data/tls
+expect wss-ok 0 "configuration OK" -- "$bin" -n -b h:1 --tls-cert "$tls/server-chain.pem" --tls-key "$tls/server.key"
+expect wss-bad-key 1 "wss:" -- "$bin" -n -b h:1 --tls-cert "$tls/server.pem" --tls-key "$tls/corrupt.pem"
+expect wss-half 1 "both --tls-cert and --tls-key" -- "$bin" -n -b h:1 --tls-cert "$tls/server.pem"
 # Secrets never reach the output, even in errors.
 "$bin" -n -b h:1 --sasl-mechanism PLAIN --sasl-username u --sasl-password-file "$t/pw" -v >"$t/out" 2>&1
 if grep -q secret "$t/out"; then bad "password leaked into the output"; else ok "password not printed"; fi

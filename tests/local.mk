@@ -115,3 +115,9 @@ EXTRA_DIST += tests/integration/faults.sh tests/integration/fault_broker.py \
 # Signals on the real daemon: SIGTERM closes clients with 1001, exit 0.
 TESTS += tests/integration/signals.sh
 EXTRA_DIST += tests/integration/signals.sh tests/integration/test_signals.py
+
+# TLS, SASL (PLAIN, SCRAM), mTLS, re-authentication and wss:// against a
+# real Kafka with every security listener (KAFKA_SECURE=1); about 45 s.
+TESTS += tests/integration/security.sh
+EXTRA_DIST += tests/integration/security.sh tests/integration/test_security.py \
+	tests/broker/certs.sh

@@ -3,7 +3,9 @@
  *
  * A session goes through these states:
  *
- *   WS_ST_HTTP    reading the request head into hbuf (handshake timeout);
+ *   WS_ST_TLS     wss only: the TLS handshake (handshake timeout);
+ *   WS_ST_HTTP    reading the request head into hbuf (handshake timeout,
+ *                 counted from accept);
  *   WS_ST_REPLY   writing an HTTP error response (404, 400, 431, 503);
  *   WS_ST_OPEN    WebSocket; "closing" once a close frame is queued;
  *   WS_ST_LINGER  write side shut down, input discarded until EOF, so the
@@ -33,6 +35,24 @@
  * Sessions are freed only from the reaper (an ev_prepare watcher), never
  * from inside a callback chain: session_kill() stops the watchers, closes
  * the socket and moves the session to the zombie list.
+ *
+ * TLS (wss).  With a TLS configuration (ws_server_set_tls()) a session
+ * starts in WS_ST_TLS and all its I/O goes through session_read() and
+ * session_write(), which use ntls.  Four things differ from plain TCP:
+ * - a read may have to wait for writability and a write for readability
+ *   (rwait, wwait: what the last blocked call waits for);
+ * - after NTLS_WANT_*, ntls_write() must be given the same bytes again,
+ *   so WebSocket output is staged in obuf (session_send_cb() appends,
+ *   session_flush() writes) and obuf never changes while a part of it is
+ *   unwritten; staging also puts a frame header and its payload, and
+ *   small frames queued together, in one TLS record;
+ * - decrypted input buffered inside mbedTLS wakes no fd: a session that
+ *   stops reading with some left (read budget spent, or outbound queue
+ *   full) is put on the server's "more" list, served by a zero timer on
+ *   the next loop iteration, after the other sessions had their turn;
+ * - a client that speaks plain HTTP to the TLS port gets a plain-text
+ *   400 (WS_ST_REPLY without TLS) and a lingering close.
+ * close_notify is sent (best effort) before the socket is shut down.
  */
 #include "config.h"
 
@@ -59,6 +79,7 @@
 #include <wslay/wslay.h>
 
 #include "net/log.h"
+#include "net/tls.h"
 #include "ws/http.h"
 #include "ws/ws.h"
 
@@ -66,11 +87,13 @@
 #define WS_ACCEPT_PAUSE		0.5	/* after EMFILE and friends */
 #define WS_ACCEPT_BATCH		32	/* accepts per callback */
 #define WS_IBUF_SIZE		4096
-#define WS_READ_BUDGET		(256 * 1024)	/* octets per session per run */
+#define WS_READ_BUDGET		(256 * 1024)	/* default read_budget */
 #define WS_PEER_LEN		64
 #define WS_REPLY_MAX		512
+#define WS_TLS_OBUF		(16 * 1024)	/* one full TLS record */
 
 enum ws_state {
+	WS_ST_TLS,
 	WS_ST_HTTP,
 	WS_ST_REPLY,
 	WS_ST_OPEN,
@@ -94,19 +117,27 @@ struct ws_server {
 	struct ws_listener_list	 listeners;
 	TAILQ_HEAD(, ws_session) sessions;	/* alive */
 	TAILQ_HEAD(, ws_session) zombies;	/* dead, freed by the reaper */
+	TAILQ_HEAD(, ws_session) more;		/* TLS input left in mbedTLS */
 	ev_prepare		 reaper;
 	ev_timer		 accept_timer;	/* resumes accepting */
+	ev_timer		 more_timer;	/* serves the "more" list */
+	int			 nmore;
 	int			 nsessions;	/* opened and not yet closed */
 	int			 shutdown;
+	struct ntls_config	*tls;		/* for new sessions; NULL: plain */
 };
 
 struct ws_session {
 	TAILQ_ENTRY(ws_session)	 entry;
+	TAILQ_ENTRY(ws_session)	 more_entry;
 	struct ws_server	*srv;
 	int			 fd;
+	struct ntls		*tls;		/* NULL: plain TCP */
 	enum ws_state		 state;
 	ev_io			 io;
 	int			 events;	/* what io waits for */
+	int			 rwait;		/* a blocked read waits for this */
+	int			 wwait;		/* a blocked write waits for this */
 	ev_timer		 timer;
 	ev_tstamp		 since;		/* entered the current state */
 	ev_tstamp		 last_rx;	/* last octets from the peer */
@@ -118,7 +149,11 @@ struct ws_session {
 	size_t			 hlen;
 	struct http_request	*req;
 
-	/* Raw output: an HTTP response, 101 included. */
+	/*
+	 * Raw output: an HTTP response, 101 included; with TLS, also the
+	 * WebSocket output staged by session_send_cb() (obuf then holds
+	 * WS_TLS_OBUF octets and ostage is set).
+	 */
 	char			*obuf;
 	size_t			 olen;
 	size_t			 ooff;
@@ -150,6 +185,10 @@ struct ws_session {
 	unsigned int		 frag:1;	/* in a fragmented message */
 	unsigned int		 drain_armed:1;
 	unsigned int		 eof:1;
+	unsigned int		 more:1;	/* on the server's "more" list */
+	unsigned int		 ostage:1;	/* obuf is the TLS staging buffer */
+	unsigned int		 notified:1;	/* close_notify sent */
+	unsigned int		 tls_failed:1;	/* err: see ntls_error() */
 	int			 err;		/* errno of a failed I/O */
 };
 
@@ -158,6 +197,7 @@ static void	 listener_accept_cb(struct ev_loop *, ev_io *, int);
 static void	 server_accept_pause(struct ws_server *);
 static void	 server_accept_timer_cb(struct ev_loop *, ev_timer *, int);
 static void	 server_reaper_cb(struct ev_loop *, ev_prepare *, int);
+static void	 server_more_cb(struct ev_loop *, ev_timer *, int);
 static int	 server_listen_one(struct ws_server *, struct addrinfo *,
 		    int, struct ws_listener_list *, char *, size_t);
 static void	 session_new(struct ws_server *, int,
@@ -165,6 +205,11 @@ static void	 session_new(struct ws_server *, int,
 static void	 session_free(struct ws_session *);
 static void	 session_kill(struct ws_session *, const char *);
 static void	 session_set_events(struct ws_session *, int);
+static void	 session_more(struct ws_session *);
+static const char *session_strerror(const struct ws_session *);
+static ssize_t	 session_read(struct ws_session *, void *, size_t);
+static ssize_t	 session_write(struct ws_session *, const void *, size_t);
+static void	 session_tls_handshake(struct ws_session *);
 static ev_tstamp session_deadline(const struct ws_session *);
 static void	 session_timer_update(struct ws_session *);
 static void	 session_timer_cb(struct ev_loop *, ev_timer *, int);
@@ -205,6 +250,7 @@ ws_server_conf_default(struct ws_server_conf *conf)
 	conf->handshake_timeout = 10.0;
 	conf->idle_timeout = 0.0;
 	conf->max_sessions = 0;
+	conf->read_budget = WS_READ_BUDGET;
 }
 
 struct ws_server *
@@ -230,18 +276,32 @@ ws_server_new(struct ev_loop *loop, const struct ws_server_conf *conf,
 		srv->conf.handshake_timeout = def.handshake_timeout;
 	if (srv->conf.idle_timeout < 0)
 		srv->conf.idle_timeout = 0;
+	if (srv->conf.read_budget == 0)
+		srv->conf.read_budget = def.read_budget;
 	if (cb != NULL)
 		srv->cb = *cb;
 	srv->arg = arg;
 	TAILQ_INIT(&srv->listeners);
 	TAILQ_INIT(&srv->sessions);
 	TAILQ_INIT(&srv->zombies);
+	TAILQ_INIT(&srv->more);
 	ev_prepare_init(&srv->reaper, server_reaper_cb);
 	srv->reaper.data = srv;
 	ev_timer_init(&srv->accept_timer, server_accept_timer_cb,
 	    WS_ACCEPT_PAUSE, 0.);
 	srv->accept_timer.data = srv;
+	ev_timer_init(&srv->more_timer, server_more_cb, 0., 0.);
+	srv->more_timer.data = srv;
 	return srv;
+}
+
+void
+ws_server_set_tls(struct ws_server *srv, struct ntls_config *cfg)
+{
+	if (cfg != NULL)
+		ntls_config_ref(cfg);
+	ntls_config_unref(srv->tls);
+	srv->tls = cfg;
 }
 
 static int
@@ -549,7 +609,9 @@ ws_server_free(struct ws_server *srv)
 	}
 	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
 		session_kill(s, "server freed");
+	ev_timer_stop(srv->loop, &srv->more_timer);
 	server_reaper_cb(srv->loop, &srv->reaper, 0);
+	ntls_config_unref(srv->tls);
 	free(srv);
 }
 
@@ -570,6 +632,30 @@ server_reaper_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 		session_free(s);
 	}
 	ev_prepare_stop(loop, w);
+}
+
+/*
+ * One more round for the sessions that stopped reading with decrypted
+ * input left in mbedTLS.  Only those queued before this call: a session
+ * queued again waits for the next loop iteration.
+ */
+static void
+server_more_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ws_server	*srv = w->data;
+	struct ws_session	*s;
+	int			 n;
+
+	(void)loop;
+	(void)revents;
+	for (n = srv->nmore; n > 0 && (s = TAILQ_FIRST(&srv->more)) != NULL;
+	    n--) {
+		TAILQ_REMOVE(&srv->more, s, more_entry);
+		s->more = 0;
+		srv->nmore--;
+		if (s->state == WS_ST_OPEN)
+			session_ws_run(s, 1);
+	}
 }
 
 static void
@@ -612,6 +698,7 @@ static void
 session_new(struct ws_server *srv, int fd, const struct sockaddr_storage *ss)
 {
 	struct ws_session	*s;
+	char			 err[256];
 	int			 on = 1;
 
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
@@ -626,10 +713,21 @@ session_new(struct ws_server *srv, int fd, const struct sockaddr_storage *ss)
 		close(fd);
 		return;
 	}
+	sockaddr_format(ss, s->peer, sizeof(s->peer));
+	if (srv->tls != NULL &&
+	    (s->tls = ntls_new(srv->tls, fd, NULL, err, sizeof(err))) == NULL) {
+		log_warnx("ws: %s: %s", s->peer, err);
+		free(s->req);
+		free(s->hbuf);
+		free(s);
+		close(fd);
+		return;
+	}
 	s->srv = srv;
 	s->fd = fd;
-	s->state = WS_ST_HTTP;
-	sockaddr_format(ss, s->peer, sizeof(s->peer));
+	s->state = s->tls != NULL ? WS_ST_TLS : WS_ST_HTTP;
+	s->rwait = EV_READ;
+	s->wwait = EV_WRITE;
 	http_request_init(s->req);
 	s->since = s->last_rx = ev_now(srv->loop);
 	ev_io_init(&s->io, session_io_cb, fd, 0);
@@ -639,7 +737,8 @@ session_new(struct ws_server *srv, int fd, const struct sockaddr_storage *ss)
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	session_set_events(s, EV_READ);
 	session_timer_update(s);
-	log_debug("ws: %s: connected", s->peer);
+	log_debug("ws: %s: connected%s", s->peer,
+	    s->tls != NULL ? " (TLS)" : "");
 }
 
 static void
@@ -647,6 +746,7 @@ session_free(struct ws_session *s)
 {
 	if (s->ctx != NULL)
 		wslay_event_context_free(s->ctx);
+	ntls_free(s->tls);
 	free(s->hbuf);
 	free(s->req);
 	free(s->obuf);
@@ -664,12 +764,21 @@ session_kill(struct ws_session *s, const char *why)
 	s->dead = 1;
 	ev_io_stop(srv->loop, &s->io);
 	ev_timer_stop(srv->loop, &s->timer);
+	if (s->more) {
+		TAILQ_REMOVE(&srv->more, s, more_entry);
+		s->more = 0;
+		srv->nmore--;
+	}
 	if (s->opened)
 		log_info("ws: %s: closed (%s), status sent %u, received %u",
 		    s->peer, why, wslay_event_get_status_code_sent(s->ctx),
 		    wslay_event_get_status_code_received(s->ctx));
 	else
 		log_debug("ws: %s: dropped (%s)", s->peer, why);
+	if (s->tls != NULL && !s->notified) {
+		s->notified = 1;
+		ntls_close_notify(s->tls);
+	}
 	close(s->fd);
 	s->fd = -1;
 	TAILQ_REMOVE(&srv->sessions, s, entry);
@@ -689,6 +798,23 @@ session_set_events(struct ws_session *s, int events)
 	s->events = events;
 }
 
+/* Serve the session again on the next loop iteration. */
+static void
+session_more(struct ws_session *s)
+{
+	struct ws_server	*srv = s->srv;
+
+	if (s->more || s->dead)
+		return;
+	s->more = 1;
+	TAILQ_INSERT_TAIL(&srv->more, s, more_entry);
+	srv->nmore++;
+	if (!ev_is_active(&srv->more_timer)) {
+		ev_timer_set(&srv->more_timer, 0., 0.);
+		ev_timer_start(srv->loop, &srv->more_timer);
+	}
+}
+
 /* When the current state times out; 0 for never. */
 static ev_tstamp
 session_deadline(const struct ws_session *s)
@@ -696,6 +822,7 @@ session_deadline(const struct ws_session *s)
 	const struct ws_server_conf	*conf = &s->srv->conf;
 
 	switch (s->state) {
+	case WS_ST_TLS:
 	case WS_ST_HTTP:
 		return s->since + conf->handshake_timeout;
 	case WS_ST_REPLY:
@@ -744,6 +871,7 @@ session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 	switch (s->state) {
+	case WS_ST_TLS:
 	case WS_ST_HTTP:
 		session_kill(s, "handshake timeout");
 		break;
@@ -770,6 +898,9 @@ session_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	switch (s->state) {
+	case WS_ST_TLS:
+		session_tls_handshake(s);
+		break;
 	case WS_ST_HTTP:
 		session_http_read(s);
 		break;
@@ -777,12 +908,87 @@ session_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		session_reply_write(s);
 		break;
 	case WS_ST_OPEN:
-		session_ws_run(s, revents & EV_READ);
+		/* A TLS read may be waiting for writability. */
+		session_ws_run(s, (revents & (EV_READ | s->rwait)) != 0);
 		break;
 	case WS_ST_LINGER:
 		session_linger_read(s);
 		break;
 	}
+}
+
+/* What the last failed I/O says. */
+static const char *
+session_strerror(const struct ws_session *s)
+{
+	if (s->tls_failed && s->tls != NULL)
+		return ntls_error(s->tls);
+	return strerror(s->err != 0 ? s->err : EIO);
+}
+
+/*
+ * Read from the peer, over TLS or not: octets read, 0 at EOF (or
+ * close_notify), or -1 with errno EAGAIN (wait for s->rwait) or another
+ * error (also in s->err; session_strerror() says what).
+ */
+static ssize_t
+session_read(struct ws_session *s, void *buf, size_t len)
+{
+	ssize_t	 n;
+
+	if (s->tls == NULL) {
+		do {
+			n = recv(s->fd, buf, len, 0);
+		} while (n == -1 && errno == EINTR);
+		if (n == -1 && errno == EWOULDBLOCK)
+			errno = EAGAIN;
+		if (n == -1 && errno != EAGAIN)
+			s->err = errno;
+		return n;
+	}
+	n = ntls_read(s->tls, buf, len);
+	s->rwait = n == NTLS_WANT_WRITE ? EV_WRITE : EV_READ;
+	if (n >= 0)
+		return n;
+	if (n == NTLS_WANT_READ || n == NTLS_WANT_WRITE) {
+		errno = EAGAIN;
+		return -1;
+	}
+	s->tls_failed = 1;
+	errno = s->err = EPROTO;
+	return -1;
+}
+
+/*
+ * Write to the peer, the same way.  Over TLS, after EAGAIN the same
+ * octets must be offered again (ntls_write()'s rule).
+ */
+static ssize_t
+session_write(struct ws_session *s, const void *buf, size_t len)
+{
+	ssize_t	 n;
+
+	if (s->tls == NULL) {
+		do {
+			n = send(s->fd, buf, len, MSG_NOSIGNAL);
+		} while (n == -1 && errno == EINTR);
+		if (n == -1 && errno == EWOULDBLOCK)
+			errno = EAGAIN;
+		if (n == -1 && errno != EAGAIN)
+			s->err = errno;
+		return n;
+	}
+	n = ntls_write(s->tls, buf, len);
+	s->wwait = n == NTLS_WANT_READ ? EV_READ : EV_WRITE;
+	if (n >= 0)
+		return n;
+	if (n == NTLS_WANT_READ || n == NTLS_WANT_WRITE) {
+		errno = EAGAIN;
+		return -1;
+	}
+	s->tls_failed = 1;
+	errno = s->err = EPROTO;
+	return -1;
 }
 
 /* Write obuf; 0 (done or would block) or -1. */
@@ -792,23 +998,53 @@ session_flush(struct ws_session *s)
 	ssize_t	 n;
 
 	while (s->ooff < s->olen) {
-		n = send(s->fd, s->obuf + s->ooff, s->olen - s->ooff,
-		    MSG_NOSIGNAL);
+		n = session_write(s, s->obuf + s->ooff, s->olen - s->ooff);
 		if (n >= 0) {
 			s->ooff += (size_t)n;
 			continue;
 		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
+		if (errno == EAGAIN)
 			return 0;
-		s->err = errno;
 		return -1;
 	}
 	free(s->obuf);
 	s->obuf = NULL;
 	s->olen = s->ooff = 0;
+	s->ostage = 0;
 	return 0;
+}
+
+static void
+session_tls_handshake(struct ws_session *s)
+{
+	switch (ntls_handshake(s->tls)) {
+	case NTLS_OK:
+		log_debug("ws: %s: TLS handshake done: %s, %s", s->peer,
+		    ntls_version(s->tls), ntls_cipher(s->tls));
+		s->state = WS_ST_HTTP;
+		session_set_events(s, EV_READ);
+		/* The request may be buffered in mbedTLS already. */
+		session_http_read(s);
+		return;
+	case NTLS_WANT_READ:
+		session_set_events(s, EV_READ);
+		return;
+	case NTLS_WANT_WRITE:
+		session_set_events(s, EV_WRITE);
+		return;
+	}
+	if (ntls_not_tls(s->tls)) {
+		/* Most likely http:// or ws:// to the wss port: say so. */
+		log_info("ws: %s: %s; answering 400", s->peer,
+		    ntls_error(s->tls));
+		ntls_free(s->tls);
+		s->tls = NULL;
+		session_reply(s, 400, NULL,
+		    "this port speaks TLS: use wss:// (or https://)\n");
+		return;
+	}
+	log_info("ws: %s: %s", s->peer, ntls_error(s->tls));
+	session_kill(s, "TLS handshake failed");
 }
 
 static void
@@ -819,16 +1055,16 @@ session_http_read(struct ws_session *s)
 	int	 status;
 
 	for (;;) {
-		n = recv(s->fd, s->hbuf + s->hlen, max - s->hlen, 0);
+		n = session_read(s, s->hbuf + s->hlen, max - s->hlen);
 		if (n == 0) {
 			session_kill(s, "eof during handshake");
 			return;
 		}
 		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				session_kill(s, strerror(errno));
+			if (errno == EAGAIN)
+				session_set_events(s, s->rwait);
+			else
+				session_kill(s, session_strerror(s));
 			return;
 		}
 		s->hlen += (size_t)n;
@@ -917,8 +1153,8 @@ session_handshake(struct ws_session *s, size_t headlen)
 	memcpy(s->ibuf, s->hbuf + headlen, left);
 	s->iend = left;
 
-	log_info("ws: %s: upgraded %.*s", s->peer, (int)req->pathlen,
-	    req->path);
+	log_info("ws: %s: upgraded %.*s%s", s->peer, (int)req->pathlen,
+	    req->path, s->tls != NULL ? " (TLS)" : "");
 	free(s->hbuf);
 	free(s->req);
 	s->hbuf = NULL;
@@ -927,7 +1163,7 @@ session_handshake(struct ws_session *s, size_t headlen)
 	s->since = s->last_rx = ev_now(srv->loop);
 	session_timer_update(s);
 	if (session_flush(s) == -1) {
-		session_kill(s, "cannot send the 101 response");
+		session_kill(s, session_strerror(s));
 		return;
 	}
 	s->opened = 1;
@@ -972,11 +1208,11 @@ static void
 session_reply_write(struct ws_session *s)
 {
 	if (session_flush(s) == -1) {
-		session_kill(s, strerror(s->err));
+		session_kill(s, session_strerror(s));
 		return;
 	}
 	if (s->olen > 0)
-		session_set_events(s, EV_WRITE);
+		session_set_events(s, s->wwait);
 	else
 		session_linger(s);
 }
@@ -984,6 +1220,10 @@ session_reply_write(struct ws_session *s)
 static void
 session_linger(struct ws_session *s)
 {
+	if (s->tls != NULL && !s->notified) {
+		s->notified = 1;
+		ntls_close_notify(s->tls);
+	}
 	(void)shutdown(s->fd, SHUT_WR);
 	s->state = WS_ST_LINGER;
 	s->since = ev_now(s->srv->loop);
@@ -1066,19 +1306,21 @@ session_ws_run(struct ws_session *s, int readable)
 	if (s->dead)
 		return;
 	if (s->olen > 0 && session_flush(s) == -1) {
-		session_kill(s, strerror(s->err));
+		session_kill(s, session_strerror(s));
 		return;
 	}
+	if (s->tls != NULL && ntls_pending(s->tls) > 0)
+		readable = 1;
 	if (wslay_event_want_read(s->ctx) &&
 	    ws_session_queued(s) < s->srv->conf.max_outbound &&
 	    (readable || s->ipos < s->iend) && session_ws_recv(s) == -1) {
 		session_kill(s, s->eof ? "eof" : s->err != 0 ?
-		    strerror(s->err) : "receive failed");
+		    session_strerror(s) : "receive failed");
 		return;
 	}
 	if (s->olen == 0 && wslay_event_want_write(s->ctx) &&
 	    session_ws_send(s) == -1) {
-		session_kill(s, s->err != 0 ? strerror(s->err) :
+		session_kill(s, s->err != 0 ? session_strerror(s) :
 		    "send failed");
 		return;
 	}
@@ -1090,7 +1332,7 @@ session_ws_recv(struct ws_session *s)
 {
 	int	 i;
 
-	s->rbudget = WS_READ_BUDGET;
+	s->rbudget = s->srv->conf.read_budget;
 	/*
 	 * wslay_event_recv() may return early with input left in ibuf (it
 	 * only stops when the callback says "would block", but its frame
@@ -1120,11 +1362,20 @@ session_ws_send(struct ws_session *s)
 {
 	struct ws_server	*srv = s->srv;
 
-	if (wslay_event_send(s->ctx) != 0)
-		return -1;
-	/* The data is out: now the close frame. */
-	if (session_queue_close(s) && wslay_event_send(s->ctx) != 0)
-		return -1;
+	for (;;) {
+		if (wslay_event_send(s->ctx) != 0)
+			return -1;
+		/* The data is out (or staged): now the close frame. */
+		if (session_queue_close(s) && wslay_event_send(s->ctx) != 0)
+			return -1;
+		/* TLS: write what session_send_cb() staged, and go on. */
+		if (s->olen == 0)
+			break;
+		if (session_flush(s) == -1)
+			return -1;
+		if (s->olen > 0 || !wslay_event_want_write(s->ctx))
+			break;
+	}
 	if (s->drain_armed &&
 	    ws_session_queued(s) < srv->conf.max_outbound / 2) {
 		s->drain_armed = 0;
@@ -1143,7 +1394,8 @@ session_ws_update(struct ws_session *s)
 
 	if (s->dead)
 		return;
-	if (wslay_event_get_close_sent(ctx)) {
+	/* With TLS the close frame may still be staged in obuf. */
+	if (wslay_event_get_close_sent(ctx) && s->olen == 0) {
 		if (wslay_event_get_close_received(ctx)) {
 			session_kill(s, "close handshake done");
 			return;
@@ -1157,10 +1409,14 @@ session_ws_update(struct ws_session *s)
 		}
 	}
 	if (wslay_event_get_read_enabled(ctx) &&
-	    ws_session_queued(s) < s->srv->conf.max_outbound)
-		events |= EV_READ;
+	    ws_session_queued(s) < s->srv->conf.max_outbound) {
+		events |= s->rwait;
+		/* Decrypted input waits in mbedTLS: no fd says so. */
+		if (s->tls != NULL && ntls_pending(s->tls) > 0)
+			session_more(s);
+	}
 	if (s->olen > 0 || wslay_event_want_write(ctx))
-		events |= EV_WRITE;
+		events |= s->wwait;
 	if (events == 0) {
 		session_kill(s, "nothing left to do");
 		return;
@@ -1276,7 +1532,7 @@ session_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
 			s->ivalid -= s->ipos;
 			s->ipos = 0;
 		}
-		n = recv(s->fd, s->ibuf + s->iend, s->icap - s->iend, 0);
+		n = session_read(s, s->ibuf + s->iend, s->icap - s->iend);
 		if (n > 0) {
 			s->iend += (size_t)n;
 			s->last_rx = ev_now(s->srv->loop);
@@ -1289,13 +1545,10 @@ session_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
 			wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
 			return -1;
 		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		if (errno == EAGAIN) {
 			wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 			return -1;
 		}
-		s->err = errno;
 		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
 		return -1;
 	}
@@ -1309,20 +1562,42 @@ session_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
 	ssize_t			 n;
 
 	(void)flags;
-	for (;;) {
-		n = send(s->fd, data, len, MSG_NOSIGNAL);
-		if (n > 0)
-			return n;
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+	if (s->tls != NULL) {
+		/*
+		 * Stage in obuf; session_ws_send() writes it.  Nothing is
+		 * added while a previous staging is being written.
+		 */
+		if (s->obuf == NULL) {
+			if ((s->obuf = malloc(WS_TLS_OBUF)) == NULL) {
+				s->err = ENOMEM;
+				wslay_event_set_error(ctx,
+				    WSLAY_ERR_CALLBACK_FAILURE);
+				return -1;
+			}
+			s->olen = s->ooff = 0;
+			s->ostage = 1;
+		}
+		if (!s->ostage || s->ooff > 0 || s->olen == WS_TLS_OBUF) {
 			wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 			return -1;
 		}
-		s->err = n == -1 ? errno : EPIPE;
-		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+		if (len > WS_TLS_OBUF - s->olen)
+			len = WS_TLS_OBUF - s->olen;
+		memcpy(s->obuf + s->olen, data, len);
+		s->olen += len;
+		return (ssize_t)len;
+	}
+	n = session_write(s, data, len);
+	if (n > 0)
+		return n;
+	if (n == -1 && errno == EAGAIN) {
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
 	}
+	if (n == 0)
+		s->err = EPIPE;
+	wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+	return -1;
 }
 
 static void

@@ -10,6 +10,10 @@
  *
  * ws_session_send() and ws_session_close() only queue; the bytes are
  * written when the socket is writable (next loop iteration at the latest).
+ *
+ * wss: with a TLS configuration (ws_server_set_tls()) every listener of
+ * the server speaks TLS; a server is all TLS or all plain.  The TLS
+ * handshake counts in handshake_timeout (from accept to the upgrade).
  */
 #ifndef WS_WS_H
 #define WS_WS_H
@@ -18,6 +22,7 @@
 #include <stdint.h>
 
 struct ev_loop;
+struct ntls_config;
 struct ws_server;
 struct ws_session;
 
@@ -39,6 +44,7 @@ struct ws_server_conf {
 	double	handshake_timeout;	/* seconds, default 10 */
 	double	idle_timeout;		/* seconds without any frame from the client; 0 = none; default 0 */
 	int	max_sessions;		/* 0 = unlimited; over -> 503 */
+	size_t	read_budget;		/* octets read per session per loop iteration (fairness); default 256 KiB */
 };
 
 struct ws_server_cb {
@@ -77,5 +83,13 @@ const char *ws_session_peer(const struct ws_session *);	/* "1.2.3.4:5678" for lo
  */
 /* Local port of the first listener (useful after listening on port 0), or -1. */
 int	 ws_server_port(const struct ws_server *);
+/*
+ * Serve wss: new connections use this TLS server configuration (net/tls.h,
+ * server = 1); the server takes a reference.  NULL: plain ws again.
+ * Replacing it (SIGHUP reloads the certificate and key) affects new
+ * connections only; live sessions keep the configuration they started
+ * with.
+ */
+void	 ws_server_set_tls(struct ws_server *, struct ntls_config *);
 
 #endif /* WS_WS_H */
