@@ -14,7 +14,7 @@ build="build-essential autoconf automake autoconf-archive pkg-config
 # jars from Maven Central), kcat to produce data, and an independent
 # Python client (websockets + protobuf, protoc for its generated code).
 integration="default-jre-headless maven kcat python3 python3-websockets
- python3-protobuf protobuf-compiler curl"
+ python3-protobuf protobuf-compiler curl openssl"
 # The fuzz smoke test (scripts/fuzz-smoke.sh): clang with libFuzzer.  The
 # fuzzer and sanitizer runtimes are libclang-rt-N-dev on Debian 12, only
 # recommended by clang, so it is added below by clang's version.
