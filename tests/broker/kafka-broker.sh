@@ -54,10 +54,17 @@
 #   P+6  MTLS           SSL             ssl.client.auth=required, trusts certs/ca.pem
 #   P+7  REAUTH         SASL_PLAINTEXT  the SASL mechanisms with
 #                                       connections.max.reauth.ms=KAFKA_REAUTH_MS
+#   P+8  OAUTH          SASL_PLAINTEXT  OAUTHBEARER only, Kafka's default
+#                                       validator: unsecured JWS tokens
+#                                       (header {"alg":"none"}, empty signature)
+#                                       with a "sub" and an "exp" in the future
+#                                       (no clock skew allowed, no scope required)
 # Users (the same on every SASL listener):
 #   PLAIN          admin/admin-secret (APISIX's kafka.t TEST 7), alice/alice-secret
 #   SCRAM-SHA-256  alice/alice-secret, carol/carol-secret   (created at format
 #   SCRAM-SHA-512  alice/alice-secret, dave/dave-secret      time, --add-scram)
+#   OAUTHBEARER    (OAUTH only) whoever the token's "sub" names: nothing checks
+#                  a signature, so this listener is for tests only
 #   JAVA                  java binary (default: java on PATH)
 #
 # DIR is created if needed and holds server.properties, log4j2.properties (or
@@ -352,7 +359,8 @@ secure_listeners() {
 	local p=$KAFKA_PORT
 	printf '%s\n' "PLAINTEXT PLAINTEXT $p" "SSL SSL $((p + 2))" "SSLSELF SSL $((p + 3))" \
 		"SASL_PLAINTEXT SASL_PLAINTEXT $((p + 4))" "SASL_SSL SASL_SSL $((p + 5))" \
-		"MTLS SSL $((p + 6))" "REAUTH SASL_PLAINTEXT $((p + 7))"
+		"MTLS SSL $((p + 6))" "REAUTH SASL_PLAINTEXT $((p + 7))" \
+		"OAUTH SASL_PLAINTEXT $((p + 8))"
 }
 
 # StorageTool format arguments creating the SCRAM users
@@ -389,6 +397,14 @@ listener.name.mtls.ssl.truststore.type=PEM
 listener.name.mtls.ssl.truststore.location=$certs/ca.pem
 # SASL: PLAIN users live in the JAAS line, SCRAM users in the metadata log
 sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+# OAUTHBEARER on its own listener (the others need no OAUTHBEARER JAAS line).
+# No sasl.server.callback.handler.class: Kafka's default for OAUTHBEARER is
+# OAuthBearerUnsecuredValidatorCallbackHandler (still so in 4.1), which takes
+# an unsecured JWS with a "sub" claim and an "exp" after now; the JAAS line's
+# unsecuredLoginStringClaim_sub is the broker's own login token, required by
+# the login module though no broker connects through this listener.
+listener.name.oauth.sasl.enabled.mechanisms=OAUTHBEARER
+listener.name.oauth.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="admin";
 # re-authentication (KIP-368): the session lifetime sent in SaslAuthenticate
 # v1+; a connection not re-authenticated by then is closed when next used
 listener.name.reauth.connections.max.reauth.ms=${KAFKA_REAUTH_MS:-3000}
@@ -451,7 +467,7 @@ EOF
 		log "formatting $dir/data (cluster id $id)"
 	fi
 	format_node "$libs" "$dir" "${id:-}" ${format_args[@]+"${format_args[@]}"} || die "storage format failed"
-	log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT (controller $cport)${certs:+ with the KAFKA_SECURE listeners on ports up to $((KAFKA_PORT + 7))}, log $dir/broker.log"
+	log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT (controller $cport)${certs:+ with the KAFKA_SECURE listeners on ports up to $((KAFKA_PORT + 8))}, log $dir/broker.log"
 	: >"$dir/broker.log"
 	launch_node "$libs" "$dir" 512m
 	printf '127.0.0.1:%s\n' "$KAFKA_PORT" >"$dir/bootstrap"

@@ -1,6 +1,6 @@
 #!/bin/bash
-# security.sh — kafkagate with TLS, SASL (PLAIN, SCRAM), mTLS, SASL
-# re-authentication and wss:// against a real Apache Kafka broker.
+# security.sh — kafkagate with TLS, SASL (PLAIN, SCRAM, OAUTHBEARER), mTLS,
+# SASL re-authentication and wss:// against a real Apache Kafka broker.
 #
 # Generates a test CA and certificates (tests/broker/certs.sh), starts one
 # KRaft node with every security listener (tests/broker/kafka-broker.sh
@@ -23,7 +23,7 @@
 #   KAFKAGATE_TIMEOUT_SCALE, KAFKAGATE_KEEP, CI    as for run.sh
 #   KAFKA_VERSION        Kafka release (default 4.1.1; 3.9.x works)
 #   KAFKA_PORT           the broker's first port (default: the first free
-#                        block of 8 from 19292, step 10); it uses KAFKA_PORT..+7
+#                        block of 9 from 19292, step 10); it uses KAFKA_PORT..+8
 #   KAFKAGATE_PORT_BASE  where the search for the gateways' ports starts (19780)
 #   KAFKAGATE_REQUEST_TIMEOUT  the gateways' --request-timeout (default 5)
 #   KAFKA_REAUTH_MS      the REAUTH listener's session lifetime (default 3000)
@@ -142,10 +142,10 @@ trap 'exit 1' INT TERM
 
 # ---- broker ---------------------------------------------------------------
 if [ -z "${KAFKA_PORT:-}" ]; then
-	KAFKA_PORT=$(free_port 19292 10 8) || fail "no block of 8 free ports for the broker"
+	KAFKA_PORT=$(free_port 19292 10 9) || fail "no block of 9 free ports for the broker"
 fi
 export KAFKA_PORT
-say "Kafka ${KAFKA_VERSION:-(default version)} with the security listeners on ports $KAFKA_PORT..$((KAFKA_PORT + 7))"
+say "Kafka ${KAFKA_VERSION:-(default version)} with the security listeners on ports $KAFKA_PORT..$((KAFKA_PORT + 8))"
 if ! KAFKA_SECURE=1 bash "$broker_sh" start "$W/broker"; then
 	# a broker that cannot start is a missing prerequisite (no network for
 	# Maven, no memory, ...)
@@ -156,6 +156,28 @@ listeners=$W/broker/listeners
 addr() { awk -v n="$1" '$1 == n { print $2 }' "$listeners"; }
 bash "$broker_sh" seed "$W/broker" || fail "seeding the test topics failed"
 t_broker=$(date +%s)
+
+# ---- OAUTHBEARER tokens ---------------------------------------------------
+# Unsecured JWS (alg "none", empty signature) that the OAUTH listener's
+# default validator takes or refuses; made by test_security.py --jwt.  They
+# sit in files like the passwords below, and must not reach a gateway's log.
+mkdir -p "$W/secrets"
+chmod 700 "$W/secrets"
+"$PYTHON" "$here/test_security.py" --jwt admin 3600 >"$W/secrets/admin.jwt" ||
+	fail "making a JWT failed"
+"$PYTHON" "$here/test_security.py" --jwt admin -3600 >"$W/secrets/expired.jwt" ||
+	fail "making a JWT failed"
+# b64token characters that the broker's parser takes, but no JWS at all
+printf 'kafkagate-not-a-jwt-%s\n' "$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" \
+	>"$W/secrets/garbage.jwt"
+# characters kafkagate sends, but an '=' inside: no b64token (RFC 6750 2.1),
+# so Kafka's client-first message parser (3.9 and 4.1) refuses it before validation
+printf 'a2Fma2Fn+YXRl/bm90=YSBqd3Q\n' >"$W/secrets/malformed.jwt"
+chmod 600 "$W/secrets"/*.jwt
+JWT_OK=$(head -n1 "$W/secrets/admin.jwt")
+JWT_EXPIRED=$(head -n1 "$W/secrets/expired.jwt")
+JWT_GARBAGE=$(head -n1 "$W/secrets/garbage.jwt")
+JWT_MALFORMED=$(head -n1 "$W/secrets/malformed.jwt")
 
 # ---- broker-side checks ---------------------------------------------------
 # Independent of kafkagate: kcat (librdkafka 2.0.2), openssl s_client and the
@@ -228,6 +250,25 @@ check "REAUTH, PLAIN: lifetime $KAFKA_REAUTH_MS ms, closed when used after it (p
 	"${PROBE[@]}" "$(addr REAUTH)" PLAIN alice alice-secret --expire
 check "REAUTH, SCRAM-SHA-256: lifetime $KAFKA_REAUTH_MS ms (probe)" ok "^ok session_lifetime_ms=$KAFKA_REAUTH_MS\$" \
 	"${PROBE[@]}" "$(addr REAUTH)" SCRAM-SHA-256 alice alice-secret
+check "OAUTH, OAUTHBEARER, librdkafka's own unsecured JWT (principal=admin)" ok "$OFF30" \
+	"${KQ[@]}" "$(addr OAUTH)" "${SP[@]}" -X sasl.mechanisms=OAUTHBEARER \
+	-X enable.sasl.oauthbearer.unsecure.jwt=true -X sasl.oauthbearer.config=principal=admin
+# the broker bounds the session by the token's exp (KIP-368) even without
+# connections.max.reauth.ms: a lifetime just under an hour
+check "OAUTH, OAUTHBEARER, unsecured JWS sub=admin, exp in 1 h: session lifetime to exp (probe)" ok \
+	'^ok session_lifetime_ms=3[56][0-9]{5}$' \
+	"${PROBE[@]}" "$(addr OAUTH)" OAUTHBEARER - "$JWT_OK"
+check "OAUTH, OAUTHBEARER, expired JWS: JSON error, then 58 (probe)" fail \
+	'^challenge \{"status":"invalid_token"\}$'$'\n''^error 58 \{"status":"invalid_token"\}$' \
+	"${PROBE[@]}" "$(addr OAUTH)" OAUTHBEARER - "$JWT_EXPIRED"
+check "OAUTH, OAUTHBEARER, a token that is no JWS: JSON error, then 58 (probe)" fail \
+	'^challenge \{"status":"invalid_token"\}$'$'\n''^error 58 \{"status":"invalid_token"\}$' \
+	"${PROBE[@]}" "$(addr OAUTH)" OAUTHBEARER - "$JWT_GARBAGE"
+check "OAUTH, OAUTHBEARER, an '=' inside the token: 58 at once (probe)" fail \
+	'^error 58 .*invalid credentials with SASL mechanism OAUTHBEARER' \
+	"${PROBE[@]}" "$(addr OAUTH)" OAUTHBEARER - "$JWT_MALFORMED"
+check "OAUTH, PLAIN is not enabled there (probe)" fail '^error 33 ' \
+	"${PROBE[@]}" "$(addr OAUTH)" PLAIN admin admin-secret
 wait
 bad=0
 for n in $(seq 0 $((${#check_names[@]} - 1))); do
@@ -297,6 +338,11 @@ gw_table() {
 	row reauth-plain REAUTH - --sasl-mechanism PLAIN --sasl-username alice --sasl-password-file "$S/alice.pw"
 	row reauth-scram REAUTH - --sasl-mechanism SCRAM-SHA-256 --sasl-username alice --sasl-password-file "$S/alice.pw"
 	row wss PLAINTEXT - --tls-cert "$C/gateway.pem" --tls-key "$C/gateway.key"
+	row oauth OAUTH - --sasl-mechanism OAUTHBEARER --sasl-token-file "$S/admin.jwt"
+	row oauth-expired OAUTH - --sasl-mechanism OAUTHBEARER --sasl-token-file "$S/expired.jwt"
+	row oauth-garbage OAUTH - --sasl-mechanism OAUTHBEARER --sasl-token-file "$S/garbage.jwt"
+	row oauth-malformed OAUTH - --sasl-mechanism OAUTHBEARER --sasl-token-file "$S/malformed.jwt"
+	row oauth-short OAUTH - --sasl-mechanism OAUTHBEARER --sasl-token-file "$S/short.jwt"
 }
 
 wrapper=${KAFKAGATE_WRAPPER:-}
@@ -324,6 +370,10 @@ row() { # CASE LISTENER ENV FLAGS...: start one gateway in the background
 	gw_pids+=($!)
 	cases+=("$name"); ports+=("$port:$scheme"); pids+=($!)
 }
+# a token that expires while the tests run (OauthT.test_oauthbearer_token_expiry)
+"$PYTHON" "$here/test_security.py" --jwt admin "$(scaled 25)" >"$S/short.jwt" || fail "making a JWT failed"
+chmod 600 "$S/short.jwt"
+JWT_SHORT=$(head -n1 "$S/short.jwt")
 gw_table
 
 # wait for every gateway to listen; a gateway that exits is recorded "dead"
@@ -405,5 +455,16 @@ for pw in admin-secret carol-secret dave-secret alice-secret wrong-secret; do
 		say "FAIL: a SASL password ($pw) appears in $(grep -l -- "$pw" "$W"/gw-*.log | tr '\n' ' ')"
 		status=1
 	fi
+done
+# nor an OAUTHBEARER token, whole or its payload (the claims) alone
+for tok in "$JWT_OK" "$JWT_EXPIRED" "$JWT_GARBAGE" "$JWT_MALFORMED" "$JWT_SHORT"; do
+	for part in "$tok" "$(cut -d. -f2 <<<"$tok")"; do
+		[ ${#part} -ge 12 ] || continue
+		if grep -F -l -- "$part" "$W"/gw-*.log >/dev/null 2>&1; then
+			say "FAIL: an OAUTHBEARER token appears in $(grep -F -l -- "$part" "$W"/gw-*.log | tr '\n' ' ')"
+			status=1
+			break
+		fi
+	done
 done
 exit $status
