@@ -14,6 +14,7 @@
 
 #define KCONN_APIVERSIONS_MAX	3
 #define KCONN_MAX_INFLIGHT	64
+#define KCONN_REAUTH_MIN	1.0	/* s between authentications (broker rule) */
 #define KCONN_IN_KEEP		(1024 * 1024)	/* keep smaller buffers for reuse */
 #define KCONN_SASL_MAX_ROUNDS	16	/* SCRAM takes 2, PLAIN 1 */
 #define KCONN_SASL_FAILED	"SASL authentication failed: "
@@ -391,6 +392,7 @@ kconn_sasl_begin(struct kconn *c, int reauth)
 	c->sasl_final = 0;
 	c->sasl_lifetime = 0;
 	c->reauth_at = 0;
+	c->expire_at = 0;
 	r = kconn_req_new(KAFKA_API_SASL_HANDSHAKE, kconn_enc_sasl_handshake,
 	    kconn_on_sasl_handshake, c, c->now + c->timeout);
 	if (r == NULL) {
@@ -592,16 +594,30 @@ kconn_on_sasl_authenticate(void *arg, int err, const char *msg,
 static void
 kconn_sasl_done(struct kconn *c)
 {
-	double	 frac;
+	double	 frac, life, delay;
 	int	 reauth = c->state == KCONN_REAUTH;
 
 	ksasl_free(c->sasl);
 	c->sasl = NULL;
 	c->reauth_at = 0;
+	c->expire_at = 0;
 	if (c->sasl_lifetime > 0) {
 		/* As the Java client: at a random 85-95 % of the lifetime. */
 		frac = 0.85 + 0.10 * (double)arc4random_uniform(10001) / 10000.0;
-		c->reauth_at = c->now + (double)c->sasl_lifetime / 1000.0 * frac;
+		life = (double)c->sasl_lifetime / 1000.0;
+		delay = life * frac;
+		/*
+		 * The broker refuses a re-authentication within a second of
+		 * the last one (ILLEGAL_SASL_STATE).  A session too short for
+		 * that (an expiring OAUTHBEARER token) just ends: the
+		 * connection closes then and the next request reconnects.
+		 */
+		if (delay < KCONN_REAUTH_MIN)
+			delay = life > KCONN_REAUTH_MIN + 0.1 ? KCONN_REAUTH_MIN : 0;
+		if (delay > 0)
+			c->reauth_at = c->now + delay;
+		else
+			c->expire_at = c->now + life;
 	}
 	log_debug("kafka: %s: %sauthenticated with %s%s", c->name,
 	    reauth ? "re-" : "", c->sasl_conf->mechanism,
@@ -747,6 +763,11 @@ kconn_check_timeouts(struct kconn *c, double now)
 		if (c->state == KCONN_DEAD)
 			return -1;
 	}
+	if (c->state == KCONN_READY && c->expire_at > 0 && now >= c->expire_at) {
+		kconn_fail(c, KCONN_EDISCONNECT, "the SASL session on %s ended "
+		    "(lifetime too short to re-authenticate)", c->name);
+		return -1;
+	}
 	r = TAILQ_FIRST(&c->inflight);
 	if (r != NULL && r->deadline <= now) {
 		kconn_fail(c, KCONN_ETIMEOUT, "%s did not answer in %.0f s",
@@ -770,6 +791,9 @@ kconn_check_timeouts(struct kconn *c, double now)
 	if (c->state == KCONN_READY && c->reauth_at > 0 &&
 	    (next == 0 || c->reauth_at < next))
 		next = c->reauth_at;
+	if (c->state == KCONN_READY && c->expire_at > 0 &&
+	    (next == 0 || c->expire_at < next))
+		next = c->expire_at;
 	while ((r = TAILQ_FIRST(&expired)) != NULL) {
 		TAILQ_REMOVE(&expired, r, entry);
 		r->cb(r->arg, KCONN_ETIMEOUT, "request timed out before the "

@@ -106,6 +106,7 @@ struct kconn {
 	int			 sasl_final;	/* client done, last answer due */
 	int64_t			 sasl_lifetime;	/* SessionLifetimeMs, 0: none */
 	double			 reauth_at;	/* KIP-368 deadline, 0: none */
+	double			 expire_at;	/* session ends, no re-auth: 0 none */
 	char			 errmsg[400];
 };
 

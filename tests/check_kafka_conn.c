@@ -954,6 +954,35 @@ START_TEST(test_sasl_reauth)
 }
 END_TEST
 
+/*
+ * The broker refuses re-authenticating within a second of the last time:
+ * a 1.5 s session re-authenticates after 1 s at the earliest, and a
+ * session of under a second (an expiring token) just ends, closing the
+ * connection so that the next request reconnects.
+ */
+START_TEST(test_sasl_short_sessions)
+{
+	struct seen	 a = { 0 };
+
+	sasl_plain_login(2, 1024, 100, 1500);
+	ck_assert_msg(c.reauth_at >= 101.0 && c.reauth_at <= 101.5,
+	    "re-auth at %f", c.reauth_at);
+	ck_assert(c.expire_at == 0);
+	close_conn();
+
+	sasl_plain_login(2, 1024, 100, 600);
+	ck_assert(c.reauth_at == 0);
+	ck_assert(c.expire_at >= 100.59 && c.expire_at <= 100.61);
+	ck_assert(kconn_check_timeouts(&c, 100.1) == c.expire_at);
+	ck_assert_int_eq(kconn_submit(&c, KAFKA_API_METADATA, enc_empty,
+	    on_resp, &a, 100.2), 0);
+	ck_assert(kconn_check_timeouts(&c, 100.61) < 0);
+	ck_assert_int_eq(a.calls, 1);
+	ck_assert_int_eq(a.err, KCONN_EDISCONNECT);
+	ck_assert_ptr_nonnull(strstr(c.errmsg, "SASL session"));
+}
+END_TEST
+
 /* A failed re-authentication fails the connection and every request. */
 START_TEST(test_sasl_reauth_failed)
 {
@@ -1022,6 +1051,7 @@ conn_suite(void)
 	tcase_add_test(tc, test_sasl_oauthbearer_rejected);
 	tcase_add_test(tc, test_sasl_reauth);
 	tcase_add_test(tc, test_sasl_reauth_failed);
+	tcase_add_test(tc, test_sasl_short_sessions);
 	suite_add_tcase(s, tc);
 	return s;
 }
