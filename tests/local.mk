@@ -57,6 +57,7 @@ endif
 # Central), the real daemon, an independent Python client.  Exit 77
 # (skip) only outside CI; in CI a missing broker is a failure.
 TESTS += $(check_PROGRAMS) tests/cli.sh tests/integration/run.sh
+EXTRA_DIST += tests/integration/lib.sh tests/integration/harness.py
 EXTRA_DIST += tests/data/tls
 EXTRA_DIST += tests/cli.sh tests/integration/run.sh tests/integration/pubsub_client.py \
 	tests/integration/test_pubsub.py tests/integration/README.md \

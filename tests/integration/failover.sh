@@ -26,49 +26,13 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-top_srcdir=$(cd "${srcdir:-$here/../..}" && pwd)
-broker_sh="$top_srcdir/tests/broker/kafka-broker.sh"
-PYTHON=${KAFKAGATE_PYTHON:-/usr/bin/python3}
-scale=${KAFKAGATE_TIMEOUT_SCALE:-1}
-export KAFKAGATE_TIMEOUT_SCALE=$scale
-export PYTHONDONTWRITEBYTECODE=1
+prog=failover.sh
+. "$here/lib.sh"
 HA_TOPIC=ha
 HA_RECORDS=20
 REQUEST_TIMEOUT=${KAFKAGATE_REQUEST_TIMEOUT:-10}
 t_start=$(date +%s)
 
-say() { printf 'failover.sh: %s\n' "$*" >&2; }
-fail() { say "FAIL: $*"; exit 1; }
-skip_or_fail() {
-	if [ -n "${CI:-}" ] && [ "${CI}" != false ] && [ "${CI}" != 0 ]; then
-		say "FAIL: $* (CI is set: prerequisites are required)"
-		exit 1
-	fi
-	echo "SKIP: $*"
-	exit 77
-}
-scaled() { awk -v s="$1" -v f="$scale" 'BEGIN { v = s * f; i = int(v); if (i < v) i++; if (i < 1) i = 1; print i }'; }
-
-port_free() { # 0 if nothing listens on 127.0.0.1:$1 (TIME_WAIT is fine: Kafka
-	# and kafkagate bind with SO_REUSEADDR, and the previous run leaves some)
-	"$PYTHON" - "$1" <<'EOF'
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(1)
-EOF
-}
-free_port() { # BASE: first free port >= BASE
-	local p=$1
-	while [ "$p" -lt 65000 ]; do
-		port_free "$p" && { echo "$p"; return 0; }
-		p=$((p + 1))
-	done
-	return 1
-}
 cluster_ports_free() { # BASE: node ports BASE, BASE+1000, BASE+2000 and each +1
 	local n
 	for n in 0 1 2; do
@@ -77,60 +41,27 @@ cluster_ports_free() { # BASE: node ports BASE, BASE+1000, BASE+2000 and each +1
 }
 
 # ---- prerequisites --------------------------------------------------------
-[ -x "$PYTHON" ] || skip_or_fail "$PYTHON not found"
-"$PYTHON" -c 'import websockets, google.protobuf' 2>/dev/null ||
-	skip_or_fail "$PYTHON lacks the websockets or protobuf modules (Debian: python3-websockets python3-protobuf)"
-command -v "${PROTOC:-protoc}" >/dev/null 2>&1 || skip_or_fail "protoc not found (Debian: protobuf-compiler)"
-command -v kcat >/dev/null 2>&1 || skip_or_fail "kcat not found (Debian: kcat)"
-command -v java >/dev/null 2>&1 || skip_or_fail "java not found (Kafka needs Java 17)"
-jv=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1)
-[ "${jv:-0}" -ge 17 ] 2>/dev/null || skip_or_fail "Java ${jv:-?} is too old (Kafka needs 17)"
-
-if [ -n "${KAFKAGATE_BIN:-}" ]; then
-	bin=$KAFKAGATE_BIN
-elif [ -n "${builddir:-}" ]; then
-	bin=$builddir/src/kafkagate
-elif [ -x ./src/kafkagate ]; then
-	bin=./src/kafkagate
-else
-	bin=$top_srcdir/src/kafkagate
-fi
-[ -x "$bin" ] || skip_or_fail "kafkagate binary not found at $bin (build it, or set KAFKAGATE_BIN)"
-bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+need_python
+need_client
+need_tool kcat
+need_java
+need_bin
 
 # ---- scratch directory and cleanup ---------------------------------------
-W=$(mktemp -d "${TMPDIR:-/tmp}/kafkagate-fo.XXXXXX")
-gw_pid=""
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
-	if [ -n "$gw_pid" ]; then
-		kill -TERM "$gw_pid" 2>/dev/null || true
-		for _ in $(seq 1 $((10 * $(scaled 5)))); do kill -0 "$gw_pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$gw_pid" 2>/dev/null || true
-	fi
+	kill_gateways
 	bash "$broker_sh" cluster-stop "$W/cluster" 2>/dev/null || true
 	if [ $rc != 0 ] && [ $rc != 77 ]; then
-		if [ -s "$W/kafkagate.log" ]; then
-			echo "----- last 40 lines of $W/kafkagate.log" >&2
-			tail -n 40 "$W/kafkagate.log" >&2
-		fi
-		for f in "$W"/cluster/n*/broker.log; do
-			[ -s "$f" ] || continue
-			echo "----- last 15 lines of $f" >&2
-			tail -n 15 "$f" >&2
-		done
+		show_tails 40 "$W/kafkagate.log"
+		show_tails 15 "$W"/cluster/n*/broker.log
 	fi
-	if [ -n "${KAFKAGATE_KEEP:-}" ]; then
-		say "kept $W"
-	else
-		rm -rf "$W"
-	fi
+	drop_scratch
 	say "finished in $(( $(date +%s) - t_start )) s"
 	exit $rc
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+scratch kafkagate-fo
 
 # ---- cluster --------------------------------------------------------------
 if [ -z "${KAFKA_CLUSTER_PORT:-}" ]; then
@@ -169,60 +100,22 @@ end=$(kcat -Q -b "$bootstrap" -t "$HA_TOPIC:0:-1" -m 10 2>/dev/null | awk '{ pri
 
 # ---- gateway --------------------------------------------------------------
 KAFKAGATE_PORT=${KAFKAGATE_PORT:-$(free_port 19680)} || fail "no free port for kafkagate"
-wrapper=${KAFKAGATE_WRAPPER:-}
 log="$W/kafkagate.log"
-say "starting kafkagate: ${wrapper:+$wrapper }$bin -l 127.0.0.1:$KAFKAGATE_PORT -b $bootstrap -p /kafka --request-timeout $REQUEST_TIMEOUT -v"
-# shellcheck disable=SC2086
-$wrapper "$bin" -l "127.0.0.1:$KAFKAGATE_PORT" -b "$bootstrap" -p /kafka \
-	--request-timeout "$REQUEST_TIMEOUT" -v >"$log" 2>&1 </dev/null &
+start_gateway kafkagate "$log" "$KAFKAGATE_PORT" "$bootstrap" --request-timeout "$REQUEST_TIMEOUT"
 gw_pid=$!
-deadline=$(( $(date +%s) + $(scaled 20) ))
-while ! (: >"/dev/tcp/127.0.0.1/$KAFKAGATE_PORT") 2>/dev/null; do
-	kill -0 "$gw_pid" 2>/dev/null || { gw_pid=""; fail "kafkagate exited during start-up"; }
-	[ "$(date +%s)" -lt "$deadline" ] || fail "kafkagate is not listening on port $KAFKAGATE_PORT"
-	sleep 0.2
-done
+wait_gateway kafkagate "$KAFKAGATE_PORT" "$gw_pid" "$log"
 
 # ---- tests ----------------------------------------------------------------
 export KAFKAGATE_URL="ws://127.0.0.1:$KAFKAGATE_PORT/kafka"
 export KAFKA_CLUSTER_DIR="$W/cluster" KAFKA_BROKER_SH="$broker_sh"
 export KAFKA_CLUSTER_BOOTSTRAP="$bootstrap" HA_TOPIC HA_RECORDS
 export KAFKAGATE_REQUEST_TIMEOUT=$REQUEST_TIMEOUT
-export KAFKAGATE_PROTO=${KAFKAGATE_PROTO:-$top_srcdir/proto/pubsub.proto}
-export srcdir=$top_srcdir
-set +e
-timeout --foreground "$(scaled 300)" "$PYTHON" "$here/test_failover.py" "$@"
-status=$?
-set -e
-[ $status = 124 ] && say "the test program timed out"
-[ $status = 0 ] || status=1
+run_tests 300 "$here/test_failover.py" "$@"
 
 # the gateway must still be alive and exit 0 on SIGTERM
-if ! kill -0 "$gw_pid" 2>/dev/null; then
-	wait "$gw_pid"; rc=$?
-	say "FAIL: kafkagate died during the tests (exit status $rc)"
-	gw_pid=""
-	status=1
-else
-	kill -TERM "$gw_pid"
-	for _ in $(seq 1 $((10 * $(scaled 10)))); do kill -0 "$gw_pid" 2>/dev/null || break; sleep 0.1; done
-	if kill -0 "$gw_pid" 2>/dev/null; then
-		say "FAIL: kafkagate did not exit within $(scaled 10) s of SIGTERM"
-		status=1
-	else
-		rc=0; wait "$gw_pid" || rc=$?
-		gw_pid=""
-		if [ $rc != 0 ]; then
-			say "FAIL: kafkagate exited with status $rc on SIGTERM"
-			status=1
-		fi
-	fi
-fi
-if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|ERROR SUMMARY: [1-9]' "$log"; then
-	say "FAIL: sanitizer or valgrind report in $log"
-	grep -E -A 20 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|ERROR SUMMARY: [1-9]' "$log" | head -n 60 >&2
-	status=1
-fi
+stop_gateway kafkagate "$gw_pid" || status=1
+gw_pids=()
+check_logs "$log" || status=1
 if [ $status != 0 ]; then
 	# the gateway's view of the fail-overs, for the report
 	echo "----- kafkagate retries and errors" >&2

@@ -30,24 +30,9 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-top_srcdir=$(cd "${srcdir:-$here/../..}" && pwd)
-PYTHON=${KAFKAGATE_PYTHON:-/usr/bin/python3}
-scale=${KAFKAGATE_TIMEOUT_SCALE:-1}
-export KAFKAGATE_TIMEOUT_SCALE=$scale
-export PYTHONDONTWRITEBYTECODE=1
+prog=faults.sh
+. "$here/lib.sh"
 MODES="hang badmd oversize wrongcorr close notleader crc ok oldfetch"
-
-say() { printf 'faults.sh: %s\n' "$*" >&2; }
-fail() { say "FAIL: $*"; exit 1; }
-skip_or_fail() {
-	if [ -n "${CI:-}" ] && [ "${CI}" != false ] && [ "${CI}" != 0 ]; then
-		say "FAIL: $* (CI is set: prerequisites are required)"
-		exit 1
-	fi
-	echo "SKIP: $*"
-	exit 77
-}
-scaled() { awk -v s="$1" -v f="$scale" 'BEGIN { v = s * f; i = int(v); if (i < v) i++; if (i < 1) i = 1; print i }'; }
 
 # free_ports BASE N: N ports >= BASE that nothing listens on and can be bound
 free_ports() {
@@ -77,68 +62,36 @@ listeners() { # PORT: IPv4 sockets listening on it (1 if unknown)
 }
 
 # ---- prerequisites --------------------------------------------------------
-[ -x "$PYTHON" ] || skip_or_fail "$PYTHON not found"
-"$PYTHON" -c 'import websockets, google.protobuf' 2>/dev/null ||
-	skip_or_fail "$PYTHON lacks the websockets or protobuf modules (Debian: python3-websockets python3-protobuf)"
-command -v "${PROTOC:-protoc}" >/dev/null 2>&1 || skip_or_fail "protoc not found (Debian: protobuf-compiler)"
-
-if [ -n "${KAFKAGATE_BIN:-}" ]; then
-	bin=$KAFKAGATE_BIN
-elif [ -n "${builddir:-}" ]; then
-	bin=$builddir/src/kafkagate
-elif [ -n "${top_builddir:-}" ]; then
-	bin=$top_builddir/src/kafkagate
-elif [ -x ./src/kafkagate ]; then
-	bin=./src/kafkagate
-else
-	bin=$top_srcdir/src/kafkagate
-fi
-[ -x "$bin" ] || skip_or_fail "kafkagate binary not found at $bin (build it, or set KAFKAGATE_BIN)"
-bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+need_python
+need_client
+need_bin
 rt=${KAFKAGATE_FAULT_REQUEST_TIMEOUT:-3}
 rt=$(awk -v s="$rt" -v f="$scale" 'BEGIN { print s * f }')
 
 # ---- scratch directory and cleanup ---------------------------------------
-W=$(mktemp -d "${TMPDIR:-/tmp}/kafkagate-faults.XXXXXX")
-gw_pids=()
 broker_pid=""
 test_pid=""
 cleanup() {
-	local rc=$? pid
+	local rc=$?
 	trap - EXIT INT TERM
 	[ -z "$test_pid" ] || kill -TERM "$test_pid" 2>/dev/null || true
-	for pid in ${gw_pids[@]+"${gw_pids[@]}"}; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in ${gw_pids[@]+"${gw_pids[@]}"}; do
-		for _ in $(seq 1 $((10 * $(scaled 5)))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null || true
-	done
+	kill_gateways
 	if [ -n "$broker_pid" ]; then
 		kill -TERM "$broker_pid" 2>/dev/null || true
 		for _ in $(seq 1 30); do kill -0 "$broker_pid" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$broker_pid" 2>/dev/null || true
 	fi
 	if [ $rc != 0 ] && [ $rc != 77 ]; then
-		for f in "$W"/kafkagate-*.log; do
-			[ -s "$f" ] || continue
-			echo "----- last 40 lines of $f" >&2
-			tail -n 40 "$f" >&2
-		done
+		show_tails 40 "$W"/kafkagate-*.log
 		if [ -s "$W/fault_broker.log" ]; then
 			echo "----- last 60 lines of $W/fault_broker.log" >&2
 			tail -n 60 "$W/fault_broker.log" | cut -c1-400 >&2
 		fi
 	fi
-	if [ -n "${KAFKAGATE_KEEP:-}" ]; then
-		say "kept $W"
-	else
-		rm -rf "$W"
-	fi
+	drop_scratch
 	exit $rc
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+scratch kafkagate-faults
 
 # ---- the fake broker --------------------------------------------------------
 "$PYTHON" "$here/fault_broker.py" -v --modes "$(echo $MODES | tr ' ' ,)" \
@@ -153,7 +106,6 @@ done
 control=$(awk '$1 == "control" { print $2 }' "$W/ports")
 
 # ---- gateways -------------------------------------------------------------
-wrapper=${KAFKAGATE_WRAPPER:-}
 nmodes=$(echo $MODES | wc -w)
 # The daemon binds with SO_REUSEPORT, so a port taken between our check and
 # its bind would be shared silently: hold a lock while choosing ports and
@@ -170,21 +122,17 @@ for mode in $MODES; do
 	shift
 	bport=$(awk -v m="$mode" '$1 == m { print $2 }' "$W/ports")
 	log="$W/kafkagate-$mode.log"
-	# shellcheck disable=SC2086
-	$wrapper "$bin" -l "127.0.0.1:$port" -b "127.0.0.1:$bport" -p /kafka -v \
-		--request-timeout "$rt" >"$log" 2>&1 </dev/null 9>&- &
-	gw_pids+=($!)
+	start_gateway "kafkagate ($mode)" "$log" "$port" "127.0.0.1:$bport" --request-timeout "$rt"
 	echo "$mode $port $! $log" >>"$W/gateways"
 done
 shift # the "--" before the test arguments
 # wait until every gateway listens
 deadline=$(( $(date +%s) + $(scaled 20) ))
 while read -r mode port pid log; do
-	while ! (: >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-		kill -0 "$pid" 2>/dev/null || { tail -n 40 "$log" >&2; fail "kafkagate ($mode) exited during start-up"; }
-		[ "$(date +%s)" -lt "$deadline" ] || fail "kafkagate ($mode) is not listening on port $port"
-		sleep 0.1
-	done
+	rc=0
+	wait_listen "$port" "$pid" "$deadline" || rc=$?
+	[ $rc != 1 ] || { tail -n 40 "$log" >&2; fail "kafkagate ($mode) exited during start-up"; }
+	[ $rc != 2 ] || fail "kafkagate ($mode) is not listening on port $port"
 	n=$(listeners "$port")
 	[ "$n" = 1 ] || fail "port $port of kafkagate ($mode) has $n listeners: another process took it too (SO_REUSEPORT)"
 done <"$W/gateways"
@@ -196,8 +144,7 @@ say "fake broker pid $broker_pid, control port $control; gateways (mode port pid
 export KAFKAGATE_FAULT_GATEWAYS="$W/gateways"
 export KAFKAGATE_FAULT_CONTROL="127.0.0.1:$control"
 export KAFKAGATE_REQUEST_TIMEOUT=$rt
-export KAFKAGATE_PROTO=${KAFKAGATE_PROTO:-$top_srcdir/proto/pubsub.proto}
-export srcdir=$top_srcdir
+test_env
 # In the background, so that a signal to this script runs cleanup at once
 # (bash defers traps while a foreground command runs).
 set +e
@@ -250,9 +197,9 @@ while read -r mode port pid log; do
 			bad "faults.sh: kafkagate ($mode) exited $rc after SIGTERM"
 		fi
 	fi
-	if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|UndefinedBehaviorSanitizer|runtime error:|ERROR SUMMARY: [1-9]' "$log"; then
+	if grep -qE "$SANITIZER_RE" "$log"; then
 		bad "faults.sh: sanitizer or valgrind report in kafkagate ($mode)'s log"
-		grep -E -A 20 'ERROR: (AddressSanitizer|LeakSanitizer)|UndefinedBehaviorSanitizer|runtime error:|ERROR SUMMARY: [1-9]' "$log" | head -n 60 >&2
+		sanitizer_report "$log"
 	else
 		ok "faults.sh: no sanitizer report in kafkagate ($mode)'s log"
 	fi

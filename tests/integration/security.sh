@@ -30,12 +30,8 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-top_srcdir=$(cd "${srcdir:-$here/../..}" && pwd)
-broker_sh="$top_srcdir/tests/broker/kafka-broker.sh"
-PYTHON=${KAFKAGATE_PYTHON:-/usr/bin/python3}
-scale=${KAFKAGATE_TIMEOUT_SCALE:-1}
-export KAFKAGATE_TIMEOUT_SCALE=$scale
-export PYTHONDONTWRITEBYTECODE=1
+prog=security.sh
+. "$here/lib.sh"
 REQUEST_TIMEOUT=${KAFKAGATE_REQUEST_TIMEOUT:-5}
 export KAFKA_REAUTH_MS=${KAFKA_REAUTH_MS:-3000}
 t_start=$(date +%s)
@@ -46,99 +42,31 @@ if [ "${1:-}" = --broker-only ]; then
 	shift
 fi
 
-say() { printf 'security.sh: %s\n' "$*" >&2; }
-fail() { say "FAIL: $*"; exit 1; }
-skip_or_fail() {
-	if [ -n "${CI:-}" ] && [ "${CI}" != false ] && [ "${CI}" != 0 ]; then
-		say "FAIL: $* (CI is set: prerequisites are required)"
-		exit 1
-	fi
-	echo "SKIP: $*"
-	exit 77
-}
-scaled() { awk -v s="$1" -v f="$scale" 'BEGIN { v = s * f; i = int(v); if (i < v) i++; if (i < 1) i = 1; print i }'; }
-
-port_free() { # 0 if nothing listens on 127.0.0.1:$1 and it can be bound
-	"$PYTHON" - "$1" <<'EOF'
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(1)
-EOF
-}
-# free_port BASE [STEP [WIDTH]]: first port >= BASE with WIDTH free ports
-free_port() {
-	local p=$1 step=${2:-1} width=${3:-1} i ok
-	while [ "$p" -lt 65000 ]; do
-		ok=1
-		for i in $(seq 0 $((width - 1))); do
-			port_free $((p + i)) || { ok=0; break; }
-		done
-		[ $ok = 1 ] && { echo "$p"; return 0; }
-		p=$((p + step))
-	done
-	return 1
-}
-
 # ---- prerequisites --------------------------------------------------------
-[ -x "$PYTHON" ] || skip_or_fail "$PYTHON not found"
-command -v kcat >/dev/null 2>&1 || skip_or_fail "kcat not found (Debian: kcat)"
-command -v openssl >/dev/null 2>&1 || skip_or_fail "openssl not found (Debian: openssl)"
-command -v java >/dev/null 2>&1 || skip_or_fail "java not found (Kafka needs Java 17)"
-jv=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1)
-[ "${jv:-0}" -ge 17 ] 2>/dev/null || skip_or_fail "Java ${jv:-?} is too old (Kafka needs 17)"
+need_python
+need_tool kcat
+need_tool openssl
+need_java
 bin=""
 if [ $mode = full ]; then
-	"$PYTHON" -c 'import websockets, google.protobuf' 2>/dev/null ||
-		skip_or_fail "$PYTHON lacks the websockets or protobuf modules (Debian: python3-websockets python3-protobuf)"
-	command -v "${PROTOC:-protoc}" >/dev/null 2>&1 || skip_or_fail "protoc not found (Debian: protobuf-compiler)"
-	if [ -n "${KAFKAGATE_BIN:-}" ]; then
-		bin=$KAFKAGATE_BIN
-	elif [ -n "${builddir:-}" ]; then
-		bin=$builddir/src/kafkagate
-	elif [ -x ./src/kafkagate ]; then
-		bin=./src/kafkagate
-	else
-		bin=$top_srcdir/src/kafkagate
-	fi
-	[ -x "$bin" ] || skip_or_fail "kafkagate binary not found at $bin (build it, or set KAFKAGATE_BIN)"
-	bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+	need_client
+	need_bin
 fi
 
 # ---- scratch directory and cleanup ---------------------------------------
-W=$(mktemp -d "${TMPDIR:-/tmp}/kafkagate-sec.XXXXXX")
-gw_pids=()
 cleanup() {
-	local rc=$? pid f
+	local rc=$?
 	trap - EXIT INT TERM
-	for pid in ${gw_pids[@]+"${gw_pids[@]}"}; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in ${gw_pids[@]+"${gw_pids[@]}"}; do
-		for _ in $(seq 1 $((10 * $(scaled 5)))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null || true
-	done
+	kill_gateways
 	bash "$broker_sh" stop "$W/broker" 2>/dev/null || true
 	if [ $rc != 0 ] && [ $rc != 77 ]; then
-		for f in "$W"/gw-*.log "$W/broker/broker.log"; do
-			[ -s "$f" ] || continue
-			echo "----- last 20 lines of $f" >&2
-			tail -n 20 "$f" >&2
-		done
+		show_tails 20 "$W"/gw-*.log "$W/broker/broker.log"
 	fi
-	if [ -n "${KAFKAGATE_KEEP:-}" ]; then
-		say "kept $W"
-	else
-		rm -rf "$W"
-	fi
+	drop_scratch
 	say "finished in $(( $(date +%s) - t_start )) s"
 	exit $rc
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+scratch kafkagate-sec
 
 # ---- broker ---------------------------------------------------------------
 if [ -z "${KAFKA_PORT:-}" ]; then
@@ -345,7 +273,6 @@ gw_table() {
 	row oauth-short OAUTH - --sasl-mechanism OAUTHBEARER --sasl-token-file "$S/short.jwt"
 }
 
-wrapper=${KAFKAGATE_WRAPPER:-}
 next_port=${KAFKAGATE_PORT_BASE:-19780}
 cases=() ports=() pids=()
 row() { # CASE LISTENER ENV FLAGS...: start one gateway in the background
@@ -356,18 +283,10 @@ row() { # CASE LISTENER ENV FLAGS...: start one gateway in the background
 	port=$(free_port "$next_port") || fail "no free port for gateway $name"
 	next_port=$((port + 1))
 	[ "$name" = wss ] && scheme=wss
-	local cmd=("$bin" -l "127.0.0.1:$port" -b "$bs" -p /kafka --request-timeout "$REQUEST_TIMEOUT" -v "$@")
-	local shown=""
-	[ "$envspec" = - ] || shown="${envspec%%=*}=... "
-	say "gateway $name: $shown${wrapper:+$wrapper }${cmd[*]}"
-	if [ "$envspec" = - ]; then
-		# shellcheck disable=SC2086
-		$wrapper "${cmd[@]}" >"$W/gw-$name.log" 2>&1 </dev/null &
-	else
-		# shellcheck disable=SC2086
-		env "$envspec" $wrapper "${cmd[@]}" >"$W/gw-$name.log" 2>&1 </dev/null &
-	fi
-	gw_pids+=($!)
+	local env=()
+	[ "$envspec" = - ] || env=("$envspec")
+	start_gateway ${env[@]+"${env[@]}"} "gateway $name" "$W/gw-$name.log" "$port" "$bs" \
+		--request-timeout "$REQUEST_TIMEOUT" "$@"
 	cases+=("$name"); ports+=("$port:$scheme"); pids+=($!)
 }
 # a token that expires while the tests run (OauthT.test_oauthbearer_token_expiry)
@@ -384,18 +303,14 @@ dead=()
 for i in "${!cases[@]}"; do
 	name=${cases[$i]} port=${ports[$i]%%:*} scheme=${ports[$i]##*:} pid=${pids[$i]}
 	state=up
-	while ! (: >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			rc=0; wait "$pid" || rc=$?
-			state="dead: exit status $rc at start"
-			break
-		fi
-		if [ "$(date +%s)" -ge "$deadline" ]; then
-			state="dead: not listening on $port after $(scaled 20) s"
-			break
-		fi
-		sleep 0.1
-	done
+	rc=0
+	wait_listen "$port" "$pid" "$deadline" || rc=$?
+	if [ $rc = 1 ]; then
+		rc=0; wait "$pid" || rc=$?
+		state="dead: exit status $rc at start"
+	elif [ $rc = 2 ]; then
+		state="dead: not listening on $port after $(scaled 20) s"
+	fi
 	if [ "$state" != up ]; then
 		dead+=("$name")
 		say "gateway $name did not start ($state): $(head -n 3 "$W/gw-$name.log" | tr '\n' ' ')"
@@ -409,46 +324,15 @@ done
 export KAFKAGATE_SEC_GATEWAYS="$W/gateways.tsv" KAFKAGATE_SEC_CERTS=$certs
 export KAFKAGATE_SEC_LISTENERS=$listeners KAFKAGATE_REAUTH_MS=$KAFKA_REAUTH_MS
 export KAFKAGATE_REQUEST_TIMEOUT=$REQUEST_TIMEOUT
-export KAFKAGATE_PROTO=${KAFKAGATE_PROTO:-$top_srcdir/proto/pubsub.proto}
-export srcdir=$top_srcdir
-set +e
-timeout --foreground "$(scaled 600)" "$PYTHON" "$here/test_security.py" "$@"
-status=$?
-set -e
-[ $status = 124 ] && say "the test program timed out"
-[ $status = 0 ] || status=1
+run_tests 600 "$here/test_security.py" "$@"
 
 # every gateway that started must still be alive and exit 0 on SIGTERM
 for i in "${!cases[@]}"; do
 	name=${cases[$i]} pid=${pids[$i]}
 	awk -F'\t' -v n="$name" '$1 == n && $4 == "up" { f = 1 } END { exit !f }' "$W/gateways.tsv" || continue
-	if ! kill -0 "$pid" 2>/dev/null; then
-		rc=0; wait "$pid" || rc=$?
-		say "FAIL: gateway $name died during the tests (exit status $rc)"
-		status=1
-		continue
-	fi
-	kill -TERM "$pid"
-	for _ in $(seq 1 $((10 * $(scaled 10)))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	if kill -0 "$pid" 2>/dev/null; then
-		say "FAIL: gateway $name did not exit within $(scaled 10) s of SIGTERM"
-		status=1
-	else
-		rc=0; wait "$pid" || rc=$?
-		if [ $rc != 0 ]; then
-			say "FAIL: gateway $name exited with status $rc on SIGTERM"
-			status=1
-		fi
-	fi
+	stop_gateway "gateway $name" "$pid" || status=1
 done
-for f in "$W"/gw-*.log; do
-	[ -f "$f" ] || continue
-	if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|ERROR SUMMARY: [1-9]' "$f"; then
-		say "FAIL: sanitizer or valgrind report in $f"
-		grep -E -A 20 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|ERROR SUMMARY: [1-9]' "$f" | head -n 60 >&2
-		status=1
-	fi
-done
+check_logs "$W"/gw-*.log || status=1
 # a secret given in a file or the environment must not reach the logs
 for pw in admin-secret carol-secret dave-secret alice-secret wrong-secret; do
 	if grep -l -- "$pw" "$W"/gw-*.log >/dev/null 2>&1; then

@@ -49,8 +49,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from pubsub_client import PubSubClient, describe, load_proto, timeout_scale  # noqa: E402
-from test_pubsub import LineResult  # noqa: E402
+from harness import main  # noqa: E402
+from pubsub_client import PubSubClient, describe, timeout_scale  # noqa: E402
 
 SCALE = timeout_scale()
 PB = None
@@ -408,34 +408,9 @@ class Failover(unittest.TestCase):
         self.assertEqual(r.pong_resp.state, b"still-here")
 
 
-def main(argv):
-    global PB
-    import argparse
-    ap = argparse.ArgumentParser(description="kafkagate leader fail-over tests")
-    ap.add_argument("-k", action="append", default=[], metavar="SUBSTRING",
-                    help="run only steps whose name contains SUBSTRING (later steps rely on earlier ones)")
-    ap.add_argument("-v", action="store_true", help="print tracebacks as tests fail")
-    ap.add_argument("--proto", help="pubsub.proto (default $KAFKAGATE_PROTO or $srcdir/proto/pubsub.proto)")
-    a = ap.parse_args(argv)
-
-    PB = load_proto(a.proto)
-    loader = unittest.TestLoader()
-    if a.k:
-        loader.testNamePatterns = ["*%s*" % k for k in a.k]
-    suite = loader.loadTestsFromTestCase(Failover)
-    print("# gateway %s, cluster %s (%s), topic %s, request timeout %g s, timeout scale %g"
-          % (URL, CLUSTER_DIR, BOOTSTRAP, TOPIC, REQUEST_TIMEOUT, SCALE), flush=True)
-    result = LineResult(a.v)
-    suite.run(result)
-    for test, tb in ([] if a.v else result.failures + result.errors):
-        print("\n=== %s\n%s" % (result._name(test), tb), file=sys.stderr)
-    failed = len(result.failures) + len(result.errors)
-    line = "%d passed, %d failed" % (result.passed, failed)
-    if result.skipped:
-        line += ", %d skipped" % len(result.skipped)
-    print(line, flush=True)
-    return 1 if failed or result.testsRun == 0 else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:], sys.modules[__name__], "kafkagate leader fail-over tests",
+                  lambda: "# gateway %s, cluster %s (%s), topic %s, request timeout %g s, timeout scale %g"
+                  % (URL, CLUSTER_DIR, BOOTSTRAP, TOPIC, REQUEST_TIMEOUT, SCALE),
+                  classes=[Failover], names=False,
+                  k_help="run only steps whose name contains SUBSTRING (later steps rely on earlier ones)"))

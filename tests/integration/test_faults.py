@@ -32,7 +32,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from pubsub_client import PubSubClient, describe, load_proto, timeout_scale  # noqa: E402
+from harness import RespAsserts, main  # noqa: E402
+from pubsub_client import PubSubClient, describe, timeout_scale  # noqa: E402
 
 SCALE = timeout_scale()
 PB = None  # the generated module, loaded in main()
@@ -139,7 +140,7 @@ def log_tail(mode, n=15):
         return ""
 
 
-class FaultTest(unittest.IsolatedAsyncioTestCase):
+class FaultTest(RespAsserts, unittest.IsolatedAsyncioTestCase):
     mode = None
 
     def setUp(self):
@@ -156,12 +157,7 @@ class FaultTest(unittest.IsolatedAsyncioTestCase):
     async def connect(self, url=None):
         return await PubSubClient.connect(url or self.url, PB)
 
-    # -- assertions --
-
-    def assertKind(self, resp, kind, seq=None):
-        self.assertEqual(resp.WhichOneof("resp"), kind, describe(resp))
-        if seq is not None:
-            self.assertEqual(resp.sequence, seq, describe(resp))
+    # -- assertions (and RespAsserts) --
 
     def assertError(self, resp, prefix=None, seq=None, code=None):
         self.assertKind(resp, "error_resp", seq)
@@ -578,85 +574,9 @@ ORDER = [Hang, BadMetadata, Oversize, WrongCorrelation, CloseAfterApiVersions, N
          LongTopic, OldFetch, Afterwards]
 
 
-# --- runner ---------------------------------------------------------------------------------
-
-class LineResult(unittest.TestResult):
-    """One line per test: PASS/FAIL/ERROR/SKIP name (seconds)."""
-
-    def __init__(self, verbose=False):
-        super().__init__()
-        self.verbose = verbose
-        self.t0 = 0.0
-        self.passed = 0
-
-    @staticmethod
-    def name(test):
-        return "%s.%s" % (type(test).__name__, test._testMethodName)
-
-    def startTest(self, test):
-        super().startTest(test)
-        self.t0 = time.monotonic()
-
-    def _line(self, word, test, extra=""):
-        print("%-5s %s (%.2fs)%s" % (word, self.name(test), time.monotonic() - self.t0, extra),
-              flush=True)
-
-    def addSuccess(self, test):
-        super().addSuccess(test)
-        self.passed += 1
-        self._line("PASS", test)
-
-    def addFailure(self, test, err):
-        super().addFailure(test, err)
-        first = (str(err[1]).splitlines() or [""])[0][:300]
-        self._line("FAIL", test, ": " + first if first else "")
-        if self.verbose:
-            print(self.failures[-1][1], file=sys.stderr, flush=True)
-
-    def addError(self, test, err):
-        super().addError(test, err)
-        self._line("ERROR", test, ": %s: %s" % (err[0].__name__, str(err[1])[:300]))
-        if self.verbose:
-            print(self.errors[-1][1], file=sys.stderr, flush=True)
-
-    def addSkip(self, test, reason):
-        super().addSkip(test, reason)
-        self._line("SKIP", test, ": " + reason)
-
-
-def main(argv):
-    global PB
-    import argparse
-    ap = argparse.ArgumentParser(description="kafkagate fault-injection tests")
-    ap.add_argument("-k", action="append", default=[], metavar="SUBSTRING",
-                    help="run only tests whose name contains SUBSTRING (repeatable)")
-    ap.add_argument("-v", action="store_true", help="print tracebacks as tests fail")
-    ap.add_argument("--proto", help="pubsub.proto (default $KAFKAGATE_PROTO or $srcdir/proto/pubsub.proto)")
-    ap.add_argument("names", nargs="*", help="TestClass or TestClass.test_name")
-    a = ap.parse_args(argv)
-
-    PB = load_proto(a.proto)
-    loader = unittest.TestLoader()
-    if a.k:
-        loader.testNamePatterns = ["*%s*" % k for k in a.k]
-    module = sys.modules[__name__]
-    if a.names:
-        suite = loader.loadTestsFromNames(a.names, module)
-    else:
-        suite = unittest.TestSuite(loader.loadTestsFromTestCase(cls) for cls in ORDER)
-    print("# gateways %s, fault broker control %s, request timeout %g s, timeout scale %g"
-          % (" ".join("%s=%d" % (m, g["port"]) for m, g in GATEWAYS.items()) or "none",
-             CONTROL or "none", RT, SCALE), flush=True)
-    result = LineResult(a.v)
-    suite.run(result)
-    for test, tb in ([] if a.v else result.failures + result.errors):
-        print("\n=== %s\n%s" % (result.name(test), tb), file=sys.stderr)
-    failed = len(result.failures) + len(result.errors)
-    if result.skipped:
-        print("# %d skipped" % len(result.skipped), flush=True)
-    print("%d passed, %d failed" % (result.passed, failed), flush=True)
-    return 1 if failed or result.testsRun == 0 else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:], sys.modules[__name__], "kafkagate fault-injection tests",
+                  lambda: "# gateways %s, fault broker control %s, request timeout %g s, timeout scale %g"
+                  % (" ".join("%s=%d" % (m, g["port"]) for m, g in GATEWAYS.items()) or "none",
+                     CONTROL or "none", RT, SCALE),
+                  classes=ORDER, skips="note"))

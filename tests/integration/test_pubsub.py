@@ -34,7 +34,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import websockets.exceptions  # noqa: E402
 
-from pubsub_client import PubSubClient, describe, load_proto, timeout_scale  # noqa: E402
+from harness import RespAsserts, main  # noqa: E402
+from pubsub_client import PubSubClient, describe, timeout_scale  # noqa: E402
 
 SCALE = timeout_scale()
 PB = None  # the generated module, loaded in main()
@@ -79,7 +80,7 @@ KEYS = [  # offset, key, value as a proto3 client sees them (null == empty)
 ]
 
 
-class GatewayTest(unittest.IsolatedAsyncioTestCase):
+class GatewayTest(RespAsserts, unittest.IsolatedAsyncioTestCase):
     url = URL
 
     def setUp(self):
@@ -89,12 +90,7 @@ class GatewayTest(unittest.IsolatedAsyncioTestCase):
     async def connect(self, url=None, **kw):
         return await PubSubClient.connect(url or self.url, PB, **kw)
 
-    # -- assertions on decoded responses --
-    def assertKind(self, resp, kind, seq=None):
-        self.assertEqual(resp.WhichOneof("resp"), kind, describe(resp))
-        if seq is not None:
-            self.assertEqual(resp.sequence, seq, describe(resp))
-
+    # -- assertions on decoded responses (and RespAsserts) --
     def assertError(self, resp, message=None, seq=None, code_nonzero=True):
         self.assertKind(resp, "error_resp", seq)
         if message is not None:
@@ -102,10 +98,6 @@ class GatewayTest(unittest.IsolatedAsyncioTestCase):
         if code_nonzero:
             self.assertNotEqual(resp.error_resp.code, 0,
                                 "error_resp.code must be meaningful: " + describe(resp))
-
-    def assertOffset(self, resp, offset, seq=None):
-        self.assertKind(resp, "kafka_list_offset_resp", seq)
-        self.assertEqual(resp.kafka_list_offset_resp.offset, offset)
 
     def messages(self, resp, seq=None):
         self.assertKind(resp, "kafka_fetch_resp", seq)
@@ -467,84 +459,7 @@ class FetchT(GatewayTest):
             self.assertOffset(await c.list_offset("budget", 0, -1), BUDGET_COUNT)
 
 
-# --- runner ------------------------------------------------------------------
-
-class LineResult(unittest.TestResult):
-    """One line per test: PASS/FAIL/ERROR/SKIP name (seconds)."""
-
-    def __init__(self, verbose=False):
-        super().__init__()
-        self.verbose = verbose
-        self.t0 = 0.0
-        self.passed = 0
-
-    def _name(self, test):
-        return "%s.%s" % (type(test).__name__, test._testMethodName)
-
-    def startTest(self, test):
-        super().startTest(test)
-        self.t0 = time.monotonic()
-
-    def _line(self, word, test, extra=""):
-        print("%-5s %s (%.2fs)%s" % (word, self._name(test), time.monotonic() - self.t0, extra), flush=True)
-
-    def addSuccess(self, test):
-        super().addSuccess(test)
-        self.passed += 1
-        self._line("PASS", test)
-
-    def _tb(self):
-        if self.verbose:
-            print(self.failures[-1][1] if self._last == "F" else self.errors[-1][1], file=sys.stderr, flush=True)
-
-    def addFailure(self, test, err):
-        super().addFailure(test, err)
-        first = (str(err[1]).splitlines() or [""])[0][:300]
-        self._line("FAIL", test, ": " + first if first else "")
-        self._last = "F"
-        self._tb()
-
-    def addError(self, test, err):
-        super().addError(test, err)
-        self._line("ERROR", test, ": %s: %s" % (err[0].__name__, str(err[1])[:300]))
-        self._last = "E"
-        self._tb()
-
-    def addSkip(self, test, reason):
-        super().addSkip(test, reason)
-        self._line("SKIP", test, ": " + reason)
-
-
-def main(argv):
-    global PB
-    import argparse
-    ap = argparse.ArgumentParser(description="kafkagate pubsub integration tests")
-    ap.add_argument("-k", action="append", default=[], metavar="SUBSTRING",
-                    help="run only tests whose name contains SUBSTRING (repeatable)")
-    ap.add_argument("-v", action="store_true", help="print tracebacks as tests fail")
-    ap.add_argument("--proto", help="pubsub.proto (default $KAFKAGATE_PROTO or $srcdir/proto/pubsub.proto)")
-    ap.add_argument("names", nargs="*", help="TestClass or TestClass.test_name")
-    a = ap.parse_args(argv)
-
-    PB = load_proto(a.proto)
-    loader = unittest.TestLoader()
-    if a.k:
-        loader.testNamePatterns = ["*%s*" % k for k in a.k]
-    module = sys.modules[__name__]
-    suite = loader.loadTestsFromNames(a.names, module) if a.names else loader.loadTestsFromModule(module)
-    print("# gateway %s, unreachable-broker gateway %s, max frame %d, timeout scale %g"
-          % (URL, BAD_URL, MAX_FRAME, SCALE), flush=True)
-    result = LineResult(a.v)
-    suite.run(result)
-    for test, tb in ([] if a.v else result.failures + result.errors):
-        print("\n=== %s\n%s" % (result._name(test), tb), file=sys.stderr)
-    failed = len(result.failures) + len(result.errors)
-    line = "%d passed, %d failed" % (result.passed, failed)
-    if result.skipped:
-        line += ", %d skipped" % len(result.skipped)
-    print(line, flush=True)
-    return 1 if failed or result.testsRun == 0 else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:], sys.modules[__name__], "kafkagate pubsub integration tests",
+                  lambda: "# gateway %s, unreachable-broker gateway %s, max frame %d, timeout scale %g"
+                  % (URL, BAD_URL, MAX_FRAME, SCALE)))

@@ -268,8 +268,9 @@ if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == "--jwt":
 
 import websockets.exceptions  # noqa: E402
 
-from pubsub_client import PubSubClient, describe, load_proto, timeout_scale  # noqa: E402
-from test_pubsub import LineResult, big_value, BIG_VALUE_LEN  # noqa: E402
+from harness import RespAsserts, main  # noqa: E402
+from pubsub_client import PubSubClient, describe, timeout_scale  # noqa: E402
+from test_pubsub import big_value, BIG_VALUE_LEN  # noqa: E402
 
 SCALE = timeout_scale()
 PB = None
@@ -342,7 +343,7 @@ def ca_context(cafile):
     return ctx
 
 
-class SecTest(unittest.IsolatedAsyncioTestCase):
+class SecTest(RespAsserts, unittest.IsolatedAsyncioTestCase):
     def gw(self, case):
         """The URL of the gateway for CASE; fails the test if it is missing
         or did not start."""
@@ -359,15 +360,6 @@ class SecTest(unittest.IsolatedAsyncioTestCase):
 
     async def connect(self, case, **kw):
         return await PubSubClient.connect(self.gw(case), PB, **kw)
-
-    def assertKind(self, resp, kind, seq=None):
-        self.assertEqual(resp.WhichOneof("resp"), kind, describe(resp))
-        if seq is not None:
-            self.assertEqual(resp.sequence, seq, describe(resp))
-
-    def assertOffset(self, resp, offset, seq=None):
-        self.assertKind(resp, "kafka_list_offset_resp", seq)
-        self.assertEqual(resp.kafka_list_offset_resp.offset, offset, describe(resp))
 
     def assertListError(self, resp, pattern, seq=None):
         """An error_resp for list_offset(test-consumer, 0, ...) whose err part
@@ -819,35 +811,14 @@ class WssT(SecTest):
                 pass
 
 
-def main(argv):
-    global PB
-    import argparse
-    ap = argparse.ArgumentParser(description="kafkagate TLS/SASL integration tests")
-    ap.add_argument("-k", action="append", default=[], metavar="SUBSTRING",
-                    help="run only tests whose name contains SUBSTRING (repeatable)")
-    ap.add_argument("-v", action="store_true", help="print tracebacks as tests fail")
-    ap.add_argument("--proto", help="pubsub.proto (default $KAFKAGATE_PROTO or $srcdir/proto/pubsub.proto)")
-    ap.add_argument("names", nargs="*", help="TestClass or TestClass.test_name")
-    a = ap.parse_args(argv)
-
-    PB = load_proto(a.proto)
-    loader = unittest.TestLoader()
-    if a.k:
-        loader.testNamePatterns = ["*%s*" % k for k in a.k]
-    module = sys.modules[__name__]
-    suite = loader.loadTestsFromNames(a.names, module) if a.names else loader.loadTestsFromModule(module)
+def header():
     up = sorted(c for c, v in GATEWAYS.items() if v[2] == "up")
     down = sorted(c for c, v in GATEWAYS.items() if v[2] != "up")
-    print("# gateways up: %s; not started: %s; re-auth %d ms, request timeout %g s, scale %g"
-          % (" ".join(up) or "none", " ".join(down) or "none", REAUTH_MS, REQUEST_TIMEOUT, SCALE), flush=True)
-    result = LineResult(a.v)
-    suite.run(result)
-    for test, tb in ([] if a.v else result.failures + result.errors):
-        print("\n=== %s\n%s" % (result._name(test), tb), file=sys.stderr)
-    failed = len(result.failures) + len(result.errors) + len(result.skipped)
-    print("%d passed, %d failed" % (result.passed, failed), flush=True)
-    return 1 if failed or result.testsRun == 0 else 0
+    return ("# gateways up: %s; not started: %s; re-auth %d ms, request timeout %g s, scale %g"
+            % (" ".join(up) or "none", " ".join(down) or "none", REAUTH_MS, REQUEST_TIMEOUT, SCALE))
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    # every case must run: a skipped test counts as failed
+    sys.exit(main(sys.argv[1:], sys.modules[__name__], "kafkagate TLS/SASL integration tests",
+                  header, skips="fail"))

@@ -18,6 +18,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import summary  # noqa: E402
 from pubsub_client import PubSubClient, describe, load_proto  # noqa: E402
 
 PB = load_proto()
@@ -144,5 +145,5 @@ async def wss_reload(binary):
 if __name__ == "__main__":
     asyncio.run(main(sys.argv[1]))
     asyncio.run(wss_reload(sys.argv[1]))
-    print("%d passed, %d failed" % (passed, failed))
+    print(summary(passed, failed))
     sys.exit(1 if failed else 0)
