@@ -2,6 +2,7 @@
 # test.sh -- build kafkagate from a fresh checkout and run every test:
 # unit tests and the real-Kafka integration suite under ASan/UBSan, the
 # man page lint, a short run of every fuzz target (scripts/fuzz-smoke.sh),
+# a clang -Werror build with the unit tests,
 # then `make distcheck` (the tarball builds and passes its tests with
 # -Werror).  Installs what it needs (Debian/Ubuntu).
 #
@@ -30,9 +31,18 @@ if ! make -j"$jobs" check; then
 fi
 summary=$(awk '/^# (PASS|FAIL|SKIP|ERROR):/ { n[$2] = $3 } END {
 	printf "%d passed, %d failed, %d skipped", n["PASS:"], n["FAIL:"] + n["ERROR:"], n["SKIP:"] }' test-suite.log)
-# The fuzz targets, FUZZ_SECONDS (20) each, in build-fuzz/ (about 3 min).
+# The fuzz targets, FUZZ_SECONDS (20) each, in build-fuzz/ (about 3 min),
+# and a second compiler: clang with warnings as errors, unit tests only.
 if command -v clang >/dev/null 2>&1; then
 	"$top/scripts/fuzz-smoke.sh"
+	mkdir -p "$top/build-clang"
+	(cd "$top/build-clang" &&
+	    CC=clang ../configure -q --enable-werror --with-check &&
+	    make -j"$jobs" >/dev/null &&
+	    make -j"$jobs" check TESTS='$(check_PROGRAMS) tests/cli.sh') || {
+		echo "scripts/test.sh: the clang build or its unit tests failed" >&2
+		exit 1
+	}
 elif [ -n "${CI:-}" ]; then
 	echo "scripts/test.sh: clang is missing, the fuzz smoke test cannot run" >&2
 	exit 1
