@@ -55,7 +55,9 @@ struct kbroker {
 	int			 connecting;	/* KB_TCP or KB_TLS until up */
 	struct ntls		*tls;		/* NULL: plaintext */
 	int			 tls_want;	/* EV_READ/EV_WRITE TLS asked for */
+	int			 tls_wblock;	/* a TLS write waits for readability */
 	ev_io			 io;
+	ev_timer		 more;		/* decrypted bytes left to read */
 	ev_timer		 timer;		/* connect and request timeouts */
 	struct kconn		 conn;
 	int			 have_conn;
@@ -240,6 +242,8 @@ kcluster_new(struct ev_loop *loop, const struct kcluster_conf *conf,
 	kc->md_timer.data = kc;
 	kc->client_id = strdup(conf->client_id ? conf->client_id : "kafkagate");
 	kc->conf.brokers = NULL;
+	if (kc->conf.tls != NULL)
+		ntls_config_ref(kc->conf.tls);
 	if (kc->client_id == NULL)
 		goto fail;
 	for (p = conf->brokers ? conf->brokers : ""; *p != '\0'; p = q) {
@@ -317,6 +321,8 @@ kcluster_free(struct kcluster *kc)
 	}
 	for (i = 0; i < kc->nboot; i++)
 		free(kc->boot_host[i]);
+	if (kc->conf.tls != NULL)
+		ntls_config_unref(kc->conf.tls);
 	free(kc->client_id);
 	free(kc);
 }
@@ -347,6 +353,7 @@ kb_find_addr(struct kcluster *kc, const char *host, int port)
 
 static void kb_io_cb(struct ev_loop *, ev_io *, int);
 static void kb_timer_cb(struct ev_loop *, ev_timer *, int);
+static void kb_more_cb(struct ev_loop *, ev_timer *, int);
 
 static struct kbroker *
 kb_new(struct kcluster *kc, int32_t node_id, const char *host, int port)
@@ -370,6 +377,8 @@ kb_new(struct kcluster *kc, int32_t node_id, const char *host, int port)
 	b->io.data = b;
 	ev_init(&b->timer, kb_timer_cb);
 	b->timer.data = b;
+	ev_init(&b->more, kb_more_cb);
+	b->more.data = b;
 	LIST_INSERT_HEAD(&kc->brokers, b, entry);
 	return b;
 }
@@ -395,6 +404,8 @@ kb_close(struct kbroker *b, const char *why)
 
 	ev_io_stop(kc->loop, &b->io);
 	ev_timer_stop(kc->loop, &b->timer);
+	ev_timer_stop(kc->loop, &b->more);
+	b->tls_wblock = 0;
 	if (b->tls != NULL) {
 		ntls_free(b->tls);
 		b->tls = NULL;
@@ -498,7 +509,9 @@ kb_update_io(struct kbroker *b)
 
 	if (b->fd < 0)
 		return;
-	if (kconn_output(&b->conn, &p) > 0 || (b->tls_want & EV_WRITE))
+	/* Output waits for writability unless TLS asked for readability. */
+	if ((kconn_output(&b->conn, &p) > 0 && !b->tls_wblock) ||
+	    (b->tls_want & EV_WRITE))
 		ev |= EV_WRITE;
 	if (b->connecting == KB_TCP)
 		ev = EV_WRITE;
@@ -546,6 +559,7 @@ kb_flush(struct kbroker *b)
 		if (b->tls != NULL) {
 			/* mbedTLS wants the same bytes again after WANT_*. */
 			w = ntls_write(b->tls, p, n);
+			b->tls_wblock = w == NTLS_WANT_READ;
 			if (w == NTLS_WANT_WRITE || w == NTLS_WANT_READ) {
 				b->tls_want = w == NTLS_WANT_WRITE ? EV_WRITE :
 				    EV_READ;
@@ -706,11 +720,28 @@ kb_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 			if (b->fd < 0 || b->gen != gen)
 				return;		/* closed from a callback */
 		}
-		/* Decrypted bytes left inside mbedTLS wake no fd: come back. */
-		if (b->tls != NULL && ntls_pending(b->tls) > 0)
-			ev_feed_event(loop, &b->io, EV_READ);
+		/*
+		 * Decrypted bytes left inside mbedTLS wake no fd: come back on
+		 * the next loop turn, after the other fds (a fed event would
+		 * run at once, and be lost if the watcher is restarted).
+		 */
+		if (b->tls != NULL && ntls_pending(b->tls) > 0 &&
+		    !ev_is_active(&b->more)) {
+			ev_timer_set(&b->more, 0, 0);
+			ev_timer_start(loop, &b->more);
+		}
 	}
 	kb_kick(b);
+}
+
+static void
+kb_more_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct kbroker	*b = w->data;
+
+	(void)revents;
+	if (b->fd >= 0 && b->tls != NULL && !b->connecting)
+		kb_io_cb(loop, &b->io, EV_READ);
 }
 
 static void

@@ -90,6 +90,7 @@ struct ntls {
 	enum ntls_state		 state;
 	int			 not_tls;	/* the peer's bytes are not TLS */
 	size_t			 wpending;	/* length of a write mbedTLS holds */
+	int			 oflush;	/* mbedTLS holds output of its own */
 	/* The expected host (client side); iplen > 0 for an IP literal. */
 	char			 host[256];
 	unsigned char		 ip[16];
@@ -119,6 +120,8 @@ ntls_seterr(char *err, size_t errlen, const char *fmt, ...)
 static void
 ntls_fail(struct ntls *, const char *, ...)
     __attribute__((__format__(__printf__, 2, 3)));
+static void
+ntls_printable(const unsigned char *, size_t, char *, size_t);
 
 static void
 ntls_seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -468,7 +471,7 @@ static void
 ntls_peer_names(struct ntls *t, const mbedtls_x509_crt *crt)
 {
 	const mbedtls_x509_sequence	*s;
-	char				 a[INET6_ADDRSTRLEN];
+	char				 a[INET6_ADDRSTRLEN], dns[4 * 128 + 1];
 	size_t				 off;
 	int				 n;
 
@@ -481,11 +484,14 @@ ntls_peer_names(struct ntls *t, const mbedtls_x509_crt *crt)
 			break;
 		n = 0;
 		if (s->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC |
-		    MBEDTLS_X509_SAN_DNS_NAME))
+		    MBEDTLS_X509_SAN_DNS_NAME)) {
+			/* From an untrusted certificate: no control bytes. */
+			ntls_printable(s->buf.p, s->buf.len > 128 ? 128 :
+			    s->buf.len, dns, sizeof(dns));
 			n = snprintf(t->peer_names + off,
-			    sizeof(t->peer_names) - off, "%sDNS:%.*s",
-			    off ? ", " : "", (int)s->buf.len,
-			    (const char *)s->buf.p);
+			    sizeof(t->peer_names) - off, "%sDNS:%s",
+			    off ? ", " : "", dns);
+		}
 		else if (s->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC |
 		    MBEDTLS_X509_SAN_IP_ADDRESS) && (s->buf.len == 4 ||
 		    s->buf.len == 16) && inet_ntop(s->buf.len == 4 ? AF_INET :
@@ -766,6 +772,21 @@ ntls_handshake_error(struct ntls *t, int ret)
 		if ((n = recv(t->fd, t->first + t->nfirst, sizeof(t->first) -
 		    t->nfirst, MSG_PEEK | MSG_DONTWAIT)) > 0)
 			t->nfirst += (size_t)n;
+		if (t->cfg->server) {
+			/*
+			 * Only the first word (the HTTP method): a request line
+			 * may carry credentials in its query string.
+			 */
+			size_t	 w;
+
+			for (w = 0; w < t->nfirst && w < 8 && t->first[w] > ' ' &&
+			    t->first[w] < 0x7f; w++)
+				;
+			ntls_printable(t->first, w, p, sizeof(p));
+			ntls_fail(t, "TLS handshake failed: the client does not "
+			    "speak TLS (it sent \"%s ...\", plain text?)", p);
+			return;
+		}
 		ntls_printable(t->first, t->nfirst, p, sizeof(p));
 		ntls_fail(t, "TLS handshake failed: the %s does not speak TLS "
 		    "(it sent \"%s\")", peer, p);
@@ -882,6 +903,8 @@ ntls_read(struct ntls *t, void *buf, size_t len)
 	case MBEDTLS_ERR_SSL_WANT_READ:
 		return NTLS_WANT_READ;
 	case MBEDTLS_ERR_SSL_WANT_WRITE:
+		/* A record of its own (an alert) waits to go out. */
+		t->oflush = 1;
 		return NTLS_WANT_WRITE;
 	case MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY:
 	case MBEDTLS_ERR_SSL_CONN_EOF:
@@ -905,6 +928,26 @@ ntls_write(struct ntls *t, const void *buf, size_t len)
 	 * the record's length, whatever the caller offers now (the contract
 	 * says: the same bytes, at least as many).
 	 */
+	/*
+	 * mbedTLS (2.28 at least) answers a write while it still holds output
+	 * of its own by only flushing that, yet returns the length it was
+	 * given: flush with an empty write first, or the caller's bytes would
+	 * be counted as sent and lost.
+	 */
+	if (t->wpending == 0 && t->oflush) {
+		do {
+			ret = mbedtls_ssl_write(&t->ssl, buf, 0);
+		} while (NTLS_AGAIN(ret));
+		if (ret == MBEDTLS_ERR_SSL_WANT_WRITE)
+			return NTLS_WANT_WRITE;
+		if (ret == MBEDTLS_ERR_SSL_WANT_READ)
+			return NTLS_WANT_READ;
+		if (ret < 0) {
+			ntls_io_error(t, "write", ret);
+			return NTLS_ERR;
+		}
+		t->oflush = 0;
+	}
 	if ((n = t->wpending) == 0) {
 		if ((n = len) == 0)
 			return 0;
@@ -941,8 +984,9 @@ ntls_pending(const struct ntls *t)
 void
 ntls_close_notify(struct ntls *t)
 {
-	if (t->state == NTLS_S_OPEN)
-		(void)mbedtls_ssl_close_notify(&t->ssl);
+	if (t->state == NTLS_S_OPEN &&
+	    mbedtls_ssl_close_notify(&t->ssl) == MBEDTLS_ERR_SSL_WANT_WRITE)
+		t->oflush = 1;
 }
 
 const char *

@@ -77,6 +77,7 @@ cf_read_secret(const char *file, char *err, size_t errlen)
 	n = fread(buf, 1, SECRET_MAX + 1, fp);
 	(void)fclose(fp);
 	if (n > SECRET_MAX) {
+		explicit_bzero(buf, SECRET_MAX + 1);
 		free(buf);
 		(void)snprintf(err, errlen, "%s: longer than %d bytes", file,
 		    SECRET_MAX);
@@ -86,6 +87,7 @@ cf_read_secret(const char *file, char *err, size_t errlen)
 		n--;
 	buf[n] = '\0';
 	if (n == 0 || strlen(buf) != n) {
+		explicit_bzero(buf, n);
 		free(buf);
 		(void)snprintf(err, errlen, "%s: empty, or holds a NUL byte", file);
 		return NULL;
@@ -594,6 +596,9 @@ cf_cli_route(struct kg_config *c, char *err, size_t errlen)
 	    sec.mechanism != NULL) {
 		if ((sec.password = strdup(env)) == NULL)
 			goto oom;
+		/* Out of /proc/PID/environ and of any child's environment. */
+		explicit_bzero((char *)env, strlen(env));
+		(void)unsetenv("KAFKAGATE_SASL_PASSWORD");
 	}
 	if (c->sasl_token_file != NULL && (sec.token =
 	    cf_read_secret(c->sasl_token_file, err, errlen)) == NULL)

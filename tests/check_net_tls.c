@@ -659,8 +659,10 @@ START_TEST(test_plain_http)
 			break;
 	ck_assert_int_eq(x.rc, NTLS_ERR);
 	ck_assert_msg(strstr(ntls_error(x.t), "TLS handshake failed: the "
-	    "client does not speak TLS (it sent \"GET /kafka HTTP/1.1") ==
+	    "client does not speak TLS (it sent \"GET ...\"") ==
 	    ntls_error(x.t), "%s", ntls_error(x.t));
+	/* Only the method: a request line may carry credentials. */
+	ck_assert_ptr_null(strstr(ntls_error(x.t), "/kafka"));
 	ck_assert_int_eq(ntls_not_tls(x.t), 1);
 	ck_assert_int_eq(ntls_handshake(x.t), NTLS_ERR);	/* stays failed */
 	ck_assert_int_eq(ntls_read(x.t, buf, sizeof(buf)), NTLS_ERR);
