@@ -246,6 +246,8 @@ kw_init(struct kwriter *w, size_t max)
 void
 kw_free(struct kwriter *w)
 {
+	if (w->buf != NULL)
+		explicit_bzero(w->buf, w->cap);
 	free(w->buf);
 	w->buf = NULL;
 	w->len = w->cap = 0;
@@ -254,6 +256,9 @@ kw_free(struct kwriter *w)
 void
 kw_reset(struct kwriter *w)
 {
+	/* Requests may carry credentials (SaslAuthenticate): wipe them. */
+	if (w->buf != NULL)
+		explicit_bzero(w->buf, w->len);
 	w->len = 0;
 	w->err = 0;
 }
@@ -281,10 +286,15 @@ kw_room(struct kwriter *w, size_t n)
 		}
 		if (ncap > w->max)
 			ncap = w->max;
-		nbuf = realloc(w->buf, ncap);
-		if (nbuf == NULL) {
+		/* Not realloc(): the old copy is wiped before it is freed. */
+		if ((nbuf = malloc(ncap)) == NULL) {
 			w->err = 1;
 			return NULL;
+		}
+		if (w->buf != NULL) {
+			memcpy(nbuf, w->buf, w->len);
+			explicit_bzero(w->buf, w->cap);
+			free(w->buf);
 		}
 		w->buf = nbuf;
 		w->cap = ncap;

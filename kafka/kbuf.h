@@ -56,6 +56,10 @@ int32_t		 kr_array(struct kreader *, int flexible, size_t min_elem);
 /* Skip a TAG_BUFFER if flexible; no-op otherwise. */
 void		 kr_tags(struct kreader *, int flexible);
 
+/*
+ * The writer wipes the bytes it held when it is reset, grows or is freed:
+ * requests may carry credentials (SaslAuthenticate).
+ */
 struct kwriter {
 	uint8_t		*buf;
 	size_t		 len;

@@ -676,6 +676,24 @@ START_TEST(test_writer_max)
 }
 END_TEST
 
+/* Requests may carry passwords: a reset leaves no trace of them. */
+START_TEST(test_writer_wipes)
+{
+	struct kwriter	 w;
+	const uint8_t	*held;
+	size_t		 i;
+
+	kw_init(&w, 1 << 20);
+	kw_raw(&w, "\0alice\0alice-secret", 19);
+	held = w.buf;
+	kw_reset(&w);
+	ck_assert_ptr_eq(w.buf, held);		/* the same memory, reused */
+	for (i = 0; i < 19; i++)
+		ck_assert_int_eq(held[i], 0);
+	kw_free(&w);
+}
+END_TEST
+
 START_TEST(test_put_i32)
 {
 	static const uint8_t	 exp[] = { 0xaa, 0x00, 0x00, 0x01, 0x02, 0xbb };
@@ -726,6 +744,7 @@ kbuf_suite(void)
 	tc = tcase_create("writer");
 	tcase_add_test(tc, test_writer_max);
 	tcase_add_test(tc, test_put_i32);
+	tcase_add_test(tc, test_writer_wipes);
 	suite_add_tcase(s, tc);
 	return s;
 }
