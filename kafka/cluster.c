@@ -142,6 +142,7 @@ static void	 kb_connect(struct kbroker *);
 static void	 kb_close(struct kbroker *, const char *);
 static void	 kb_failed(struct kbroker *, const char *, ...)
 		    __attribute__((__format__(__printf__, 2, 3)));
+static void	 kb_tls_failed(struct kbroker *);
 static void	 kb_update_io(struct kbroker *);
 static void	 kb_arm_timer(struct kbroker *);
 static void	 kc_metadata(struct kcluster *);
@@ -566,9 +567,7 @@ kb_flush(struct kbroker *b)
 				break;
 			}
 			if (w < 0) {
-				b->fail_err = KCONN_ETLS;
-				kb_failed(b, "broker %s: %s", b->name,
-				    ntls_error(b->tls));
+				kb_tls_failed(b);
 				return -1;
 			}
 			b->tls_want = 0;
@@ -607,6 +606,14 @@ kb_kick(struct kbroker *b)
 	if (kb_flush(b) != 0)
 		return;
 	kb_update_io(b);
+}
+
+/* TLS failed on this broker: its requests fail with KCONN_ETLS. */
+static void
+kb_tls_failed(struct kbroker *b)
+{
+	b->fail_err = KCONN_ETLS;
+	kb_failed(b, "broker %s: %s", b->name, ntls_error(b->tls));
 }
 
 /* The transport is up (TCP, and TLS if configured): start the protocol. */
@@ -668,8 +675,7 @@ kb_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 			b->tls_want = EV_WRITE;
 			break;
 		default:
-			b->fail_err = KCONN_ETLS;
-			kb_failed(b, "broker %s: %s", b->name, ntls_error(b->tls));
+			kb_tls_failed(b);
 			return;
 		}
 		kb_update_io(b);
@@ -695,9 +701,7 @@ kb_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 					break;
 				}
 				if (n < 0) {
-					b->fail_err = KCONN_ETLS;
-					kb_failed(b, "broker %s: %s", b->name,
-					    ntls_error(b->tls));
+					kb_tls_failed(b);
 					return;
 				}
 			} else {

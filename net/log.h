@@ -19,7 +19,6 @@ enum log_level {
 };
 
 void	log_set_level(int);
-int	log_get_level(void);
 int	log_enabled(int);
 void	log_msg(int, const char *, ...)
 	    __attribute__((__format__(__printf__, 2, 3)));
