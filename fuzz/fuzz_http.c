@@ -77,9 +77,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (strlen(reason) >= sizeof(reason))
 			abort();
 		if (n == WS_HS_OK) {
-			n = ws_handshake_response(&hs, resp, sizeof(resp));
-			if (n <= 0 || memcmp(resp, "HTTP/1.1 101 ", 13) != 0)
+			/* Sized as the server sizes it: a subprotocol may be long. */
+			char	*ok;
+			size_t	 cap = 256 + hs.protocollen;
+
+			if ((ok = malloc(cap)) == NULL)
 				abort();
+			n = ws_handshake_response(&hs, ok, cap);
+			if (n <= 0 || memcmp(ok, "HTTP/1.1 101 ", 13) != 0)
+				abort();
+			free(ok);
 		} else {
 			if (reason[0] == '\0')
 				abort();
