@@ -58,6 +58,22 @@ except OSError:
 EOF
 }
 
+# port_refused PORT: nothing accepts connections on 127.0.0.1:PORT.  Not a
+# bind test: 59092 lies in the ephemeral range, and a client socket that
+# happens to use it locally makes a bind fail without anything listening.
+port_refused() {
+	"$PYTHON" - "$1" <<'EOF'
+import socket, sys
+try:
+    socket.create_connection(("127.0.0.1", int(sys.argv[1])), 2).close()
+except ConnectionRefusedError:
+    sys.exit(0)
+except OSError:
+    pass
+sys.exit(1)
+EOF
+}
+
 # free_port BASE [STEP [WIDTH]]: the first port BASE + k*STEP below 65000
 # with WIDTH free ports from it
 free_port() {

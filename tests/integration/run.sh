@@ -105,7 +105,7 @@ if [ -z "$need_url" ]; then
 fi
 if [ -z "${KAFKAGATE_BAD_URL:-}" ] && [ -n "$bin" ]; then
 	# nothing listens on 59092 (APISIX's kafka.t uses the same port)
-	port_free 59092 || fail "something listens on 127.0.0.1:59092; the unreachable-broker test needs it closed"
+	port_refused 59092 || fail "something listens on 127.0.0.1:59092; the unreachable-broker test needs it closed"
 	KAFKAGATE_BAD_PORT=${KAFKAGATE_BAD_PORT:-$(free_port $((${KAFKAGATE_PORT:-${KAFKAGATE_PORT_BASE:-19480}} + 1)))} ||
 		fail "no free port for the second kafkagate"
 	start_gw kafkagate-bad "$KAFKAGATE_BAD_PORT" 127.0.0.1:59092
