@@ -3,10 +3,15 @@
  */
 #include "config.h"
 
+#ifdef HAVE_SYS_RANDOM_H
+#include <sys/random.h>
+#endif
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kafka/conn.h"
 #include "kafka/sasl.h"
@@ -590,6 +595,31 @@ kconn_on_sasl_authenticate(void *arg, int err, const char *msg,
 	}
 }
 
+/*
+ * A uniform random number below n (jitter, not secrets).  glibc has
+ * arc4random_uniform() only from 2.36; elsewhere getrandom(), and if that
+ * fails too the clock (a jitter only has to differ between processes).
+ */
+static uint32_t
+kconn_random(uint32_t n)
+{
+#ifdef HAVE_ARC4RANDOM_UNIFORM
+	return arc4random_uniform(n);
+#else
+	uint32_t	 v = 0;
+#ifdef HAVE_GETRANDOM
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v))
+#endif
+	{
+		struct timespec	 ts;
+
+		(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+		v = (uint32_t)ts.tv_nsec ^ (uint32_t)ts.tv_sec * 2654435761u;
+	}
+	return n > 0 ? v % n : 0;
+#endif
+}
+
 /* Authenticated: schedule KIP-368 re-authentication, let requests flow. */
 static void
 kconn_sasl_done(struct kconn *c)
@@ -603,7 +633,7 @@ kconn_sasl_done(struct kconn *c)
 	c->expire_at = 0;
 	if (c->sasl_lifetime > 0) {
 		/* As the Java client: at a random 85-95 % of the lifetime. */
-		frac = 0.85 + 0.10 * (double)arc4random_uniform(10001) / 10000.0;
+		frac = 0.85 + 0.10 * (double)kconn_random(10001) / 10000.0;
 		life = (double)c->sasl_lifetime / 1000.0;
 		delay = life * frac;
 		/*

@@ -9,5 +9,5 @@ kafka_libkafka_a_SOURCES = \
 	kafka/cluster.c kafka/cluster.h
 kafka_libkafka_a_CFLAGS = $(AM_CFLAGS) $(LIBEV_CFLAGS) $(ZLIB_CFLAGS) $(LZ4_CFLAGS) \
 	$(ZSTD_CFLAGS) $(SNAPPY_CFLAGS) $(SASL_CFLAGS)
-KAFKA_LIBS = kafka/libkafka.a net/libnet.a $(LIBEV_LIBS) $(ZLIB_LIBS) $(LZ4_LIBS) -lpthread \
+KAFKA_LIBS = kafka/libkafka.a net/libnet.a $(LIBEV_LIBS) $(ZLIB_LIBS) $(LZ4_LIBS) \
 	$(ZSTD_LIBS) $(SNAPPY_LIBS) $(SASL_LIBS) $(MBEDTLS_LIBS)

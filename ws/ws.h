@@ -45,6 +45,9 @@ struct ws_server_conf {
 	double	idle_timeout;		/* seconds without any frame from the client; 0 = none; default 0 */
 	int	max_sessions;		/* 0 = unlimited; over -> 503 */
 	size_t	read_budget;		/* octets read per session per loop iteration (fairness); default 256 KiB */
+	int	max_handshakes;		/* connections not yet upgraded (TLS or HTTP stage); 0 = unlimited; over -> closed at accept */
+	int	max_per_addr;		/* connections from one source IP address, any stage; 0 = unlimited; over -> closed at accept */
+	int	reuse_port;		/* 1: SO_REUSEPORT, share the port with other processes; 0: binding a port in use fails */
 };
 
 struct ws_server_cb {
@@ -69,8 +72,23 @@ void	 ws_server_shutdown(struct ws_server *, uint16_t code, const char *reason);
 int	 ws_server_sessions(const struct ws_server *);
 void	 ws_server_free(struct ws_server *);
 
-/* Queue a message (copied). Returns 0, or -1 if the session is closing or the queue would exceed max_outbound. */
+/* ws_session_send() results. */
+#define WS_SEND_OK		0
+#define WS_SEND_CLOSED		(-1)	/* closing or gone: nothing to report */
+#define WS_SEND_FULL		(-2)	/* would exceed max_outbound */
+#define WS_SEND_NOMEM		(-3)
+
+/* Queue a message (copied). Returns WS_SEND_OK or one of the errors above. */
 int	 ws_session_send(struct ws_session *, int opcode, const uint8_t *, size_t);
+/*
+ * Flow control: pause (1) stops reading the socket and delivering
+ * messages; no message callback follows the call that paused, even for
+ * frames already received.  Resume (0) picks up where it stopped,
+ * buffered input first, from the loop (never from inside this call).
+ * Output, timers and the close handshake go on while paused; the idle
+ * timeout does not count paused time.
+ */
+void	 ws_session_pause(struct ws_session *, int pause);
 size_t	 ws_session_queued(const struct ws_session *);
 /* Start the close handshake with this status; no more messages are delivered. */
 void	 ws_session_close(struct ws_session *, uint16_t code, const char *reason);
