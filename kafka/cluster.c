@@ -17,6 +17,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <ev.h>
 #include <fcntl.h>
@@ -31,6 +32,7 @@
 #include "kafka/kproto.h"
 #include "kafka/sasl.h"
 #include "net/log.h"
+#include "net/resolve.h"
 #include "net/tls.h"
 
 #define KC_RETRY_MIN		0.05	/* first pause between retries */
@@ -39,6 +41,7 @@
 #define KC_BACKOFF_MAX		10.0
 #define KC_MAX_BOOTSTRAP	32
 
+#define KB_RESOLVE		3	/* name resolution in progress */
 #define KB_TCP			1	/* TCP connect in progress */
 #define KB_TLS			2	/* TLS handshake in progress */
 
@@ -54,6 +57,7 @@ struct kbroker {
 	int			 fd;
 	int			 connecting;	/* KB_TCP or KB_TLS until up */
 	struct ntls		*tls;		/* NULL: plaintext */
+	struct nres_query	*resq;		/* KB_RESOLVE: the lookup */
 	int			 tls_want;	/* EV_READ/EV_WRITE TLS asked for */
 	int			 tls_wblock;	/* a TLS write waits for readability */
 	ev_io			 io;
@@ -62,7 +66,9 @@ struct kbroker {
 	struct kconn		 conn;
 	int			 have_conn;
 	unsigned int		 gen;		/* bumped at every connect */
+	unsigned int		 failed_gen;	/* gen whose failure was handled */
 	int			 fail_err;	/* KCONN_E* for kb_close, or 0 */
+	enum kcluster_err	 lasterr_class;	/* what lasterr says, as a class */
 	int			 detached;	/* moved: close when idle */
 	double			 backoff;
 	double			 retry_at;	/* no new attempt before */
@@ -136,9 +142,11 @@ struct kcluster {
 	char			 md_err[1024];
 	enum kcluster_err	 md_err_class;
 	ev_timer		 md_timer;	/* metadata work, off the stack */
+	struct nres		*resolver;	/* broker names, off the loop */
 };
 
 static void	 kb_connect(struct kbroker *);
+static void	 kb_resolved(void *, int, struct addrinfo *);
 static void	 kb_close(struct kbroker *, const char *);
 static void	 kb_failed(struct kbroker *, const char *, ...)
 		    __attribute__((__format__(__printf__, 2, 3)));
@@ -322,6 +330,7 @@ kcluster_free(struct kcluster *kc)
 	}
 	for (i = 0; i < kc->nboot; i++)
 		free(kc->boot_host[i]);
+	nres_free(kc->resolver);
 	if (kc->conf.tls != NULL)
 		ntls_config_unref(kc->conf.tls);
 	free(kc->client_id);
@@ -371,6 +380,7 @@ kb_new(struct kcluster *kc, int32_t node_id, const char *host, int port)
 	b->node_id = node_id;
 	b->port = port;
 	b->fd = -1;
+	b->failed_gen = UINT_MAX;
 	b->backoff = KC_BACKOFF_MIN;
 	(void)snprintf(b->name, sizeof(b->name), strchr(host, ':') ?
 	    "[%s]:%d" : "%s:%d", host, port);
@@ -406,6 +416,10 @@ kb_close(struct kbroker *b, const char *why)
 	ev_io_stop(kc->loop, &b->io);
 	ev_timer_stop(kc->loop, &b->timer);
 	ev_timer_stop(kc->loop, &b->more);
+	if (b->resq != NULL) {
+		nres_cancel(b->resq);
+		b->resq = NULL;
+	}
 	b->tls_wblock = 0;
 	if (b->tls != NULL) {
 		ntls_free(b->tls);
@@ -427,14 +441,27 @@ kb_close(struct kbroker *b, const char *why)
 	b->fail_err = 0;
 }
 
+/*
+ * This connection attempt failed: log it, back off, close.  Once per
+ * attempt: a connection killed from inside its own read callback may be
+ * reported again by the code that called the callback, and must not be
+ * logged twice nor have its backoff doubled twice.
+ */
 static void
 kb_failed(struct kbroker *b, const char *fmt, ...)
 {
 	va_list	 ap;
 
+	if (b->failed_gen == b->gen) {
+		kb_close(b, b->lasterr);
+		return;
+	}
+	b->failed_gen = b->gen;
 	va_start(ap, fmt);
 	(void)vsnprintf(b->lasterr, sizeof(b->lasterr), fmt, ap);
 	va_end(ap);
+	b->lasterr_class = kc_class(b->fail_err ? b->fail_err :
+	    KCONN_EDISCONNECT);
 	log_warnx("kafka: %s", b->lasterr);
 	b->retry_at = ev_now(b->kc->loop) + b->backoff;
 	b->backoff = b->backoff * 2 > KC_BACKOFF_MAX ? KC_BACKOFF_MAX :
@@ -442,62 +469,81 @@ kb_failed(struct kbroker *b, const char *fmt, ...)
 	kb_close(b, b->lasterr);
 }
 
+/*
+ * Connect: resolve the name off the loop (net/resolve.h), then a
+ * non-blocking connect to each address in turn until one starts.  The
+ * connection exists (requests queue on it) from the start of the lookup;
+ * the connect timeout counts from there too, so a name server that does
+ * not answer fails the attempt in --connect-timeout, not the loop.
+ */
 static void
 kb_connect(struct kbroker *b)
 {
 	struct kcluster		*kc = b->kc;
-	struct addrinfo		 hints, *res = NULL, *ai;
-	char			 port[8];
-	int			 fd = -1, rc, one = 1;
 
 	if (kb_usable(b))
 		return;
-	if (b->fd >= 0 || b->have_conn)
+	if (b->fd >= 0 || b->have_conn || b->resq != NULL)
 		kb_close(b, "reconnecting");
 	b->gen++;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	(void)snprintf(port, sizeof(port), "%d", b->port);
-	/*
-	 * getaddrinfo() blocks; broker names are resolved rarely (connect
-	 * and reconnect only), and numeric addresses never block.
-	 */
-	if ((rc = getaddrinfo(b->host, port, &hints, &res)) != 0) {
-		kb_failed(b, "cannot resolve broker %s: %s", b->name,
-		    gai_strerror(rc));
+	if (kc->resolver == NULL && (kc->resolver = nres_new(kc->loop)) == NULL) {
+		kb_failed(b, "cannot resolve broker %s: out of memory", b->name);
 		return;
 	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd < 0)
-			continue;
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
-		    errno == EINPROGRESS)
-			break;
-		rc = errno;
-		(void)close(fd);
-		fd = -1;
-		errno = rc;
-	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		kb_failed(b, "cannot connect to broker %s: %s", b->name,
-		    strerror(errno));
+	if ((b->resq = nres_lookup(kc->resolver, b->host, b->port,
+	    kb_resolved, b)) == NULL) {
+		kb_failed(b, "cannot resolve broker %s: out of memory", b->name);
 		return;
 	}
-	b->fd = fd;
-	b->connecting = KB_TCP;
+	b->connecting = KB_RESOLVE;
 	kconn_init(&b->conn, kc->client_id, b->name, kc->conf.max_response,
 	    kc->conf.request_timeout);
 	if (kc->conf.sasl != NULL)
 		kconn_set_sasl(&b->conn, kc->conf.sasl);
 	b->have_conn = 1;
+	kb_arm_timer(b);
+	log_debug("kafka: resolving %s", b->host);
+}
+
+static void
+kb_resolved(void *arg, int err, struct addrinfo *res)
+{
+	struct kbroker		*b = arg;
+	struct kcluster		*kc = b->kc;
+	struct addrinfo		*ai;
+	int			 fd = -1, e = 0, one = 1;
+
+	b->resq = NULL;
+	if (err != 0) {
+		kb_failed(b, "cannot resolve broker %s: %s", b->name,
+		    gai_strerror(err));
+		return;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0) {
+			e = errno;
+			continue;
+		}
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
+		    errno == EINPROGRESS)
+			break;
+		e = errno;
+		(void)close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		kb_failed(b, "cannot connect to broker %s: %s", b->name,
+		    strerror(e != 0 ? e : EADDRNOTAVAIL));
+		return;
+	}
+	b->fd = fd;
+	b->connecting = KB_TCP;
 	ev_io_set(&b->io, fd, EV_WRITE);
 	ev_io_start(kc->loop, &b->io);
-	kb_arm_timer(b);
 	log_debug("kafka: connecting to %s", b->name);
 }
 
@@ -756,7 +802,8 @@ kb_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (b->connecting) {
 		kb_failed(b, "cannot connect to broker %s: %s timed out", b->name,
-		    b->connecting == KB_TLS ? "TLS handshake" : "connection");
+		    b->connecting == KB_TLS ? "TLS handshake" :
+		    b->connecting == KB_RESOLVE ? "name resolution" : "connection");
 		return;
 	}
 	if (b->have_conn && kconn_check_timeouts(&b->conn, ev_now(loop)) < 0) {
@@ -988,6 +1035,8 @@ kc_on_metadata(void *arg, int err, const char *msg, int16_t version,
 		LIST_INSERT_HEAD(&kc->topics, t, entry);
 	}
 	kc->md_tried = 0;
+	kc->md_err[0] = '\0';
+	kc->md_err_class = KCE_OK;
 	kc_md_done(kc);
 out:
 	for (i = 0; i < m->n; i++)
@@ -1139,10 +1188,17 @@ kc_metadata(struct kcluster *kc)
 		if (kb_submit(b, KAFKA_API_METADATA, kc_enc_metadata,
 		    kc_on_metadata, m) == 0)
 			return;
-		/* Could not even start: remember why, try the next one. */
+		/*
+		 * Could not even start (name not resolved, no socket, out of
+		 * file descriptors): remember why, and as what, so that the
+		 * ops waiting for this metadata fail as such, never as an
+		 * empty success; try the next broker.
+		 */
 		kc->md_broker = NULL;
 		(void)snprintf(kc->md_err, sizeof(kc->md_err), "%s",
 		    b->lasterr[0] ? b->lasterr : "broker unavailable");
+		kc->md_err_class = b->lasterr[0] ? b->lasterr_class :
+		    KCE_UNREACHABLE;
 		for (i = 0; i < m->n; i++)
 			free((char *)m->names[i]);
 		free(m->names);
@@ -1251,6 +1307,14 @@ kop_fail(struct kop *op, enum kcluster_err err, int16_t kerr, const char *msg)
 {
 	struct kcluster_result	 res;
 
+	/* A failure is never reported as a success, whatever the path. */
+	if (err == KCE_OK) {
+		log_warnx("kafka: %s-%d: failure without a class: %s",
+		    op->topic, op->partition, msg ? msg : "(no message)");
+		err = KCE_UNREACHABLE;
+	}
+	if (msg == NULL || msg[0] == '\0')
+		msg = "unknown failure";
 	memset(&res, 0, sizeof(res));
 	res.err = err;
 	res.kafka_error = kerr;
@@ -1330,6 +1394,12 @@ kop_kafka_error(struct kop *op, int16_t code)
 }
 
 static int
+kc_isolation(const struct kcluster *kc)
+{
+	return kc->conf.isolation == 1 ? 1 : 0;
+}
+
+static int
 kop_enc(struct kwriter *w, int16_t version, int32_t corr, const char *client_id,
     void *arg)
 {
@@ -1343,8 +1413,8 @@ kop_enc(struct kwriter *w, int16_t version, int32_t corr, const char *client_id,
 		lo.partition = op->partition;
 		lo.current_leader_epoch = op->leader_epoch;
 		lo.timestamp = op->value;
-		return kafka_enc_list_offsets(w, version, corr, client_id, 0,
-		    &lo, 1);
+		return kafka_enc_list_offsets(w, version, corr, client_id,
+		    (int8_t)kc_isolation(op->kc), &lo, 1);
 	}
 	fp.topic = op->topic;
 	fp.partition = op->partition;
@@ -1354,7 +1424,7 @@ kop_enc(struct kwriter *w, int16_t version, int32_t corr, const char *client_id,
 	fr.max_wait_ms = 100;
 	fr.min_bytes = 0;
 	fr.max_bytes = op->max_bytes;
-	fr.isolation_level = 0;
+	fr.isolation_level = (int8_t)kc_isolation(op->kc);
 	fr.parts = &fp;
 	fr.nparts = 1;
 	return kafka_enc_fetch(w, version, corr, client_id, &fr);
@@ -1506,9 +1576,10 @@ kop_run(struct kop *op)
 		if (op->lasterr[0])
 			kop_fail(op, op->lasterr_class, op->lasterr_kerr,
 			    op->lasterr);
+		else if (kc->md_err[0] && kc->md_err_class != KCE_OK)
+			kop_fail(op, kc->md_err_class, 0, kc->md_err);
 		else
-			kop_fail(op, kc->md_err[0] ? kc->md_err_class : KCE_TIMEOUT,
-			    0, kc->md_err[0] ? kc->md_err :
+			kop_fail(op, KCE_TIMEOUT, 0,
 			    "timed out waiting for metadata");
 		return;
 	}
