@@ -3,19 +3,25 @@
  *
  * PLAIN and SCRAM-SHA-256/512 run in Cyrus SASL (libsasl2): its plain and
  * scram plugins (libsasl2-modules) build the tokens and, for SCRAM, verify
- * the server signature in the last step.  OAUTHBEARER with a static token
- * is built here (RFC 7628 section 3.1): a GS2 header, then kvpairs
- * separated by 0x01.
+ * the server signature in the last step.  OAUTHBEARER is built here
+ * (RFC 7628 section 3.1): a GS2 header, then kvpairs separated by 0x01,
+ * from a static token or from a token file read at every start, so that a
+ * token replaced in the file is used from the next (re-)authentication on.
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <sasl/sasl.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "kafka/sasl.h"
 
@@ -62,6 +68,7 @@ static void	 ksasl_seterr(struct ksasl *, const char *, ...)
 static int	 ksasl_lookup(const char *, enum ksasl_mech *, const char **);
 static int	 ksasl_cb_simple(void *, int, const char **, unsigned *);
 static int	 ksasl_cb_secret(sasl_conn_t *, void *, int, sasl_secret_t **);
+static int	 ksasl_token_check(const char *, size_t, char *, size_t);
 static int	 ksasl_oauth_start(struct ksasl *, const uint8_t **, size_t *);
 static int	 ksasl_oauth_step(struct ksasl *, const uint8_t *, size_t,
 		    const uint8_t **, size_t *);
@@ -199,7 +206,7 @@ ksasl_new(const struct ksasl_conf *conf, const char *hostname, char *err,
 		return NULL;
 	}
 	if (mech == KSASL_M_OAUTHBEARER) {
-		if (conf->token == NULL) {
+		if (conf->token == NULL || strcmp(conf->token, "@") == 0) {
 			(void)snprintf(err, errlen, "OAUTHBEARER needs a token");
 			return NULL;
 		}
@@ -363,32 +370,141 @@ ksasl_step(struct ksasl *s, const uint8_t *in, size_t inlen,
 }
 
 /*
+ * The token must be a b64token (RFC 6750 2.1): it goes between 0x01
+ * separators, so a control character would smuggle in a kvpair.
+ */
+static int
+ksasl_token_check(const char *t, size_t len, char *err, size_t errlen)
+{
+	size_t	 i;
+
+	if (len == 0) {
+		(void)snprintf(err, errlen, "empty token");
+		return -1;
+	}
+	for (i = 0; i < len; i++)
+		if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		    "0123456789-._~+/=", t[i]) == NULL || t[i] == '\0') {
+			(void)snprintf(err, errlen, "the token has a character "
+			    "not allowed in a bearer token (offset %zu)", i);
+			return -1;
+		}
+	return 0;
+}
+
+/* Trailing white space: a token file usually ends with a newline. */
+static size_t
+ksasl_token_trim(const char *t, size_t len)
+{
+	while (len > 0 && (t[len - 1] == '\n' || t[len - 1] == '\r' ||
+	    t[len - 1] == ' ' || t[len - 1] == '\t'))
+		len--;
+	return len;
+}
+
+int
+ksasl_token_read(const char *file, char **tok, size_t *tlen, char *err,
+    size_t errlen)
+{
+	struct stat	 st;
+	char		*buf;
+	size_t		 len = 0;
+	ssize_t		 n;
+	int		 fd, e;
+
+	*tok = NULL;
+	*tlen = 0;
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
+	    -1) {
+		(void)snprintf(err, errlen, "%s: %s", file, strerror(errno));
+		return -1;
+	}
+	/* A regular file only: a FIFO would block the event loop. */
+	if (fstat(fd, &st) == -1)
+		e = errno;
+	else if (S_ISDIR(st.st_mode))
+		e = EISDIR;
+	else
+		e = S_ISREG(st.st_mode) ? -1 : 0;
+	if (e != -1) {
+		(void)close(fd);
+		(void)snprintf(err, errlen, "%s: %s", file, e != 0 ?
+		    strerror(e) : "not a regular file");
+		return -1;
+	}
+	if ((buf = malloc(KSASL_TOKEN_MAX + 1)) == NULL) {
+		(void)close(fd);
+		(void)snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	/* Read up to one byte more than allowed, to see it is too long. */
+	while (len < KSASL_TOKEN_MAX + 1) {
+		n = read(fd, buf + len, KSASL_TOKEN_MAX + 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			e = errno;
+			(void)close(fd);
+			explicit_bzero(buf, len);
+			free(buf);
+			(void)snprintf(err, errlen, "%s: %s", file, strerror(e));
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	(void)close(fd);
+	if (len > KSASL_TOKEN_MAX) {
+		(void)snprintf(err, errlen, "%s: longer than %d bytes", file,
+		    KSASL_TOKEN_MAX);
+		goto bad;
+	}
+	len = ksasl_token_trim(buf, len);
+	buf[len] = '\0';
+	if (ksasl_token_check(buf, len, err, errlen) != 0) {
+		char	 e2[96];
+
+		(void)snprintf(e2, sizeof(e2), "%s", err);
+		(void)snprintf(err, errlen, "%s: %s", file, e2);
+		goto bad;
+	}
+	*tok = buf;
+	*tlen = len;
+	return 0;
+bad:
+	explicit_bzero(buf, KSASL_TOKEN_MAX + 1);
+	free(buf);
+	return -1;
+}
+
+/*
  * RFC 7628 3.1: gs2-header "n,," (no authzid), then
- * 0x01 "auth=Bearer " token 0x01 0x01.  A token read from a file keeps
- * no trailing newline; it must be a b64token (RFC 6750 2.1).
+ * 0x01 "auth=Bearer " token 0x01 0x01.  A token keeps no trailing white
+ * space.  A token file ("@path") is read now, at every start, and its
+ * copy wiped as soon as the message is built.
  */
 static int
 ksasl_oauth_start(struct ksasl *s, const uint8_t **out, size_t *outlen)
 {
 	static const char	 pre[] = "n,,\001auth=Bearer ";
 	const char		*t = s->conf->token;
-	size_t			 len, i;
+	char			*file = NULL, e[256];
+	size_t			 len;
 
-	len = strlen(t);
-	while (len > 0 && (t[len - 1] == '\n' || t[len - 1] == '\r' ||
-	    t[len - 1] == ' ' || t[len - 1] == '\t'))
-		len--;
-	if (len == 0) {
-		ksasl_seterr(s, "OAUTHBEARER: empty token");
-		return KSASL_ERR;
-	}
-	for (i = 0; i < len; i++)
-		if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-		    "0123456789-._~+/=", t[i]) == NULL) {
-			ksasl_seterr(s, "OAUTHBEARER: the token has a character "
-			    "not allowed in a bearer token (offset %zu)", i);
+	if (t[0] == '@') {
+		if (ksasl_token_read(t + 1, &file, &len, e, sizeof(e)) != 0) {
+			ksasl_seterr(s, "OAUTHBEARER: %s", e);
 			return KSASL_ERR;
 		}
+		t = file;
+	} else {
+		len = ksasl_token_trim(t, strlen(t));
+		if (ksasl_token_check(t, len, e, sizeof(e)) != 0) {
+			ksasl_seterr(s, "OAUTHBEARER: %s", e);
+			return KSASL_ERR;
+		}
+	}
 	if (s->buf != NULL) {
 		explicit_bzero(s->buf, s->buflen);
 		free(s->buf);
@@ -396,6 +512,10 @@ ksasl_oauth_start(struct ksasl *s, const uint8_t **out, size_t *outlen)
 	s->buflen = sizeof(pre) - 1 + len + 2;
 	if ((s->buf = malloc(s->buflen)) == NULL) {
 		s->buflen = 0;
+		if (file != NULL) {
+			explicit_bzero(file, len);
+			free(file);
+		}
 		ksasl_seterr(s, "out of memory");
 		return KSASL_ERR;
 	}
@@ -403,6 +523,10 @@ ksasl_oauth_start(struct ksasl *s, const uint8_t **out, size_t *outlen)
 	memcpy(s->buf + sizeof(pre) - 1, t, len);
 	s->buf[s->buflen - 2] = 0x01;
 	s->buf[s->buflen - 1] = 0x01;
+	if (file != NULL) {
+		explicit_bzero(file, len);
+		free(file);
+	}
 	s->step = 0;
 	*out = s->buf;
 	*outlen = s->buflen;

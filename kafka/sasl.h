@@ -3,8 +3,8 @@
  *
  * PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 go through Cyrus SASL (libsasl2;
  * the mechanisms come from the libsasl2-modules plugins, a runtime
- * dependency); OAUTHBEARER with a static token is built here (RFC 7628
- * GS2 header and kvpairs).  The connection (conn.c) carries the tokens in
+ * dependency); OAUTHBEARER is built here (RFC 7628 GS2 header and
+ * kvpairs), from a static token or from a file read at each exchange.  The connection (conn.c) carries the tokens in
  * SaslHandshake v1 + SaslAuthenticate requests.
  */
 #ifndef KAFKA_SASL_H
@@ -24,13 +24,29 @@ struct ksasl_conf {
 					   "OAUTHBEARER" */
 	const char	*username;
 	const char	*password;	/* PLAIN, SCRAM */
-	const char	*token;		/* OAUTHBEARER */
+	const char	*token;		/* OAUTHBEARER: the token, or "@" and
+					   the path of a file holding it, read
+					   again at every ksasl_start() so
+					   that a replaced file is used at the
+					   next (re-)authentication */
 };
+
+#define KSASL_TOKEN_MAX	65536		/* bytes in a token file */
 
 /* 0, or -1 with a message (unknown mechanism, libsasl2 init failure). */
 int		 ksasl_global_init(char *err, size_t errlen);
 /* 1 if the mechanism is available (plugin installed). */
 int		 ksasl_mechanism_available(const char *);
+
+/*
+ * Read an OAUTHBEARER token file (a regular file of at most
+ * KSASL_TOKEN_MAX bytes; trailing white space removed) and check that it
+ * is a bearer token (RFC 6750 2.1).  On success *tok is a NUL-terminated
+ * copy that the caller wipes (explicit_bzero) and frees.  0, or -1 with a
+ * message naming the file, never the token.
+ */
+int		 ksasl_token_read(const char *file, char **tok, size_t *len,
+		    char *err, size_t errlen);
 
 /* A new exchange (one per connection, and per re-authentication). */
 struct ksasl	*ksasl_new(const struct ksasl_conf *, const char *hostname,

@@ -8,10 +8,12 @@
 #include "config.h"
 
 #include <check.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <mbedtls/base64.h>
 #include <mbedtls/md.h>
@@ -440,6 +442,106 @@ START_TEST(test_oauthbearer_bad_token)
 }
 END_TEST
 
+/* Write a token file atomically (a new file renamed over the old). */
+static void
+put_token(const char *path, const char *tok)
+{
+	char	 tmp[512];
+	FILE	*fp;
+
+	(void)snprintf(tmp, sizeof(tmp), "%s.new", path);
+	ck_assert_ptr_nonnull(fp = fopen(tmp, "w"));
+	ck_assert_int_ge(fputs(tok, fp), 0);
+	ck_assert_int_eq(fclose(fp), 0);
+	ck_assert_int_eq(rename(tmp, path), 0);
+}
+
+/* The first client message of a fresh exchange on conf, as a string. */
+static int
+oauth_first(const struct ksasl_conf *conf, char *msg, size_t size,
+    char *err, size_t errlen)
+{
+	struct ksasl	*s;
+	const uint8_t	*out;
+	size_t		 outlen;
+	int		 rc;
+
+	s = ksasl_new(conf, "broker", err, errlen);
+	ck_assert_msg(s != NULL, "%s", err);
+	rc = ksasl_start(s, &out, &outlen);
+	if (rc == KSASL_CONTINUE) {
+		ck_assert_uint_lt(outlen, size);
+		memcpy(msg, out, outlen);
+		msg[outlen] = '\0';
+	} else
+		(void)snprintf(err, errlen, "%s", ksasl_error(s));
+	ksasl_free(s);
+	return rc;
+}
+
+/*
+ * A token file ("@path") is read at every start: a token rotated by
+ * replacing the file is used by the next exchange (re-authentication or
+ * new connection) without a restart.
+ */
+START_TEST(test_oauthbearer_token_file)
+{
+	struct ksasl_conf	 conf = { "OAUTHBEARER", NULL, NULL, NULL };
+	char			 dir[] = "/tmp/check_sasl.XXXXXX";
+	char			 path[256], at[260], msg[256], err[320];
+	char			*tok;
+	size_t			 len;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	(void)snprintf(path, sizeof(path), "%s/token", dir);
+	(void)snprintf(at, sizeof(at), "@%s", path);
+	conf.token = at;
+
+	put_token(path, "tokenA.first\n");
+	ck_assert_int_eq(oauth_first(&conf, msg, sizeof(msg), err,
+	    sizeof(err)), KSASL_CONTINUE);
+	ck_assert_str_eq(msg, "n,,\001auth=Bearer tokenA.first\001\001");
+
+	put_token(path, "tokenB.second");
+	ck_assert_int_eq(oauth_first(&conf, msg, sizeof(msg), err,
+	    sizeof(err)), KSASL_CONTINUE);
+	ck_assert_str_eq(msg, "n,,\001auth=Bearer tokenB.second\001\001");
+
+	/* A bad token: the error names the file, never the token. */
+	put_token(path, "tokenC\001auth=x");
+	ck_assert_int_eq(oauth_first(&conf, msg, sizeof(msg), err,
+	    sizeof(err)), KSASL_ERR);
+	ck_assert_ptr_nonnull(strstr(err, path));
+	ck_assert_ptr_nonnull(strstr(err, "not allowed"));
+	ck_assert_ptr_null(strstr(err, "tokenC"));
+
+	/* Gone (mid-rotation by a careless tool): this exchange fails. */
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(oauth_first(&conf, msg, sizeof(msg), err,
+	    sizeof(err)), KSASL_ERR);
+	ck_assert_ptr_nonnull(strstr(err, strerror(ENOENT)));
+	ck_assert_ptr_nonnull(strstr(err, path));
+
+	/* The reader alone: a directory, an empty file, a good one. */
+	ck_assert_int_eq(ksasl_token_read(dir, &tok, &len, err, sizeof(err)),
+	    -1);
+	ck_assert_ptr_nonnull(strstr(err, strerror(EISDIR)));
+	put_token(path, "\n");
+	ck_assert_int_eq(ksasl_token_read(path, &tok, &len, err, sizeof(err)),
+	    -1);
+	ck_assert_ptr_nonnull(strstr(err, "empty"));
+	put_token(path, "t.ok \r\n");
+	ck_assert_int_eq(ksasl_token_read(path, &tok, &len, err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(tok, "t.ok");
+	ck_assert_uint_eq(len, 4);
+	free(tok);
+
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 static Suite *
 sasl_suite(void)
 {
@@ -465,6 +567,7 @@ sasl_suite(void)
 	tcase_add_test(tc, test_oauthbearer);
 	tcase_add_test(tc, test_oauthbearer_error);
 	tcase_add_test(tc, test_oauthbearer_bad_token);
+	tcase_add_test(tc, test_oauthbearer_token_file);
 	suite_add_tcase(s, tc);
 	return s;
 }
