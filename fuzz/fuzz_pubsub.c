@@ -54,6 +54,7 @@ struct ws_session {
 	int		 nsent;
 	int		 full;		/* ws_session_send() fails */
 	int		 closed;
+	int		 paused;
 	uint16_t	 close_code;
 };
 
@@ -63,12 +64,18 @@ ws_session_send(struct ws_session *s, int opcode, const uint8_t *p, size_t n)
 	if (opcode != WS_OP_BINARY || s->nsent >= FUZZ_MAX_SENT || s->closed)
 		abort();
 	if (s->full)
-		return -1;
+		return WS_SEND_FULL;
 	if ((s->sent[s->nsent] = malloc(n ? n : 1)) == NULL)
 		abort();
 	memcpy(s->sent[s->nsent], p, n);
 	s->sentlen[s->nsent++] = n;
 	return 0;
+}
+
+void
+ws_session_pause(struct ws_session *s, int pause)
+{
+	s->paused = pause;
 }
 
 void

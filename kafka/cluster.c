@@ -1508,6 +1508,10 @@ kop_on_fetch(struct kop *op, int16_t version, const uint8_t *body, size_t len)
 	res.high_watermark = fr.parts[i].high_watermark;
 	res.log_start_offset = fr.parts[i].log_start_offset;
 	res.last_stable_offset = fr.parts[i].last_stable_offset;
+	res.end_offset = res.high_watermark;
+	if (kc_isolation(op->kc) == 1 && res.last_stable_offset >= 0 &&
+	    res.last_stable_offset < res.end_offset)
+		res.end_offset = res.last_stable_offset;
 	kafka_fetch_free(&fr);
 	/* records point into the connection's input buffer: still valid. */
 	kop_finish(op, &res);

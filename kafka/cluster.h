@@ -53,6 +53,9 @@ struct kcluster_result {
 	const uint8_t	*records;		/* fetch: raw record set, valid */
 	size_t		 records_len;		/*   during the callback only */
 	int64_t		 high_watermark;
+	int64_t		 end_offset;		/* fetch: where readable data ends:
+						   the high watermark, or the last
+						   stable offset (read_committed) */
 	int64_t		 log_start_offset;
 	int64_t		 last_stable_offset;
 };

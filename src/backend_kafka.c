@@ -15,9 +15,12 @@
 
 struct kreq {
 	struct bridge_req	*r;
+	void			*backend;	/* the kcluster */
 	char			*topic;
 	int32_t			 partition;
-	int64_t			 offset;
+	int64_t			 offset;	/* asked for */
+	int64_t			 next;		/* fetch: where to read next */
+	int			 refetches;	/* past offsets without data */
 };
 
 static struct kreq *
@@ -35,6 +38,7 @@ kreq_new(struct bridge_req *r, const char *topic, int32_t partition,
 	k->r = r;
 	k->partition = partition;
 	k->offset = offset;
+	k->next = offset;
 	return k;
 }
 
@@ -46,6 +50,9 @@ kreq_free(struct kreq *k)
 }
 
 #define KAFKA_ERR_INVALID_TOPIC	17	/* INVALID_TOPIC_EXCEPTION */
+
+/* Fetches in a row past offsets without data records, for one answer. */
+#define KB_MAX_REFETCH		100000
 
 /*
  * Kafka's topic name rule: 1 to 249 of [A-Za-z0-9._-].  Anything else
@@ -87,16 +94,39 @@ kb_on_list_offset(void *arg, const struct kcluster_result *res)
 	kreq_free(k);
 }
 
+/*
+ * list_offset timestamps: -1 latest (the high watermark), -2 earliest, -3
+ * the offset of the record with the largest timestamp (Kafka's
+ * MAX_TIMESTAMP, KIP-734), or a time in ms.  Kafka gives other negative
+ * values meanings of its own (-4 earliest local, -5 latest tiered) or
+ * refuses them; they are refused here, before Kafka sees them.
+ */
+static int
+kb_timestamp_valid(int64_t ts)
+{
+	return ts >= -3;
+}
+
 static void
 kb_list_offset(void *backend, struct bridge_req *r, const PubSubReq *req)
 {
 	const CmdKafkaListOffset	*c = req->cmd_kafka_list_offset;
 	struct kreq			*k;
+	char				 q[BRIDGE_QUOTE_MAX + 4];
 
 	if (!kb_topic_valid(c->topic)) {
 		bridge_reply_error(r, KAFKA_ERR_INVALID_TOPIC, "failed to list "
 		    "offset, topic: %s, partition: %d, err: not found topic",
-		    c->topic, c->partition);
+		    bridge_quote(q, sizeof(q), c->topic, strlen(c->topic)),
+		    c->partition);
+		return;
+	}
+	if (!kb_timestamp_valid(c->timestamp)) {
+		bridge_reply_error(r, BRIDGE_E_INVALID_ARG, "failed to list "
+		    "offset, topic: %s, partition: %d, err: invalid timestamp "
+		    "%lld (expected -1 latest, -2 earliest, -3 max timestamp, "
+		    "or a time in ms)", c->topic, c->partition,
+		    (long long)c->timestamp);
 		return;
 	}
 	if ((k = kreq_new(r, c->topic, c->partition, 0)) == NULL ||
@@ -141,7 +171,7 @@ kb_on_fetch(void *arg, const struct kcluster_result *res)
 	kafka_arena_init(&arena, 0);
 	memset(&info, 0, sizeof(info));
 	(void)bridge_fetch_begin(k->r);
-	if (kafka_records_decode(res->records, res->records_len, k->offset,
+	if (kafka_records_decode(res->records, res->records_len, k->next,
 	    &arena, kb_on_record, k, &info) != 0 && info.delivered == 0) {
 		/* Nothing good before the bad batch: say what is wrong. */
 		log_warnx("kafka: %s-%d at offset %lld: %s", k->topic,
@@ -151,6 +181,32 @@ kb_on_fetch(void *arg, const struct kcluster_result *res)
 		    "message, topic: %s, partition: %d, err: %s", k->topic,
 		    k->partition, info.errmsg);
 		kreq_free(k);
+		return;
+	}
+	/*
+	 * Nothing to deliver, but the log goes on: the answer held only
+	 * offsets without data records (transaction markers; a segment that
+	 * ends in a COMMIT marker, since a broker answers from one segment;
+	 * a compacted changelog of markers).  An empty answer would make
+	 * the client ask for the same offset forever: read on from where
+	 * decoding stopped until there are records or the end of the log.
+	 * Every round moves forward, so this ends.
+	 */
+	if (info.delivered == 0 && info.err == KAFKA_RECORDS_OK &&
+	    info.next_offset > k->next && info.next_offset < res->end_offset &&
+	    k->refetches < KB_MAX_REFETCH) {
+		kafka_arena_free(&arena);
+		k->next = info.next_offset;
+		k->refetches++;
+		log_debug("kafka: %s-%d: no data records before offset %lld, "
+		    "reading on", k->topic, k->partition, (long long)k->next);
+		if (kcluster_fetch(k->backend, k->topic, k->partition, k->next,
+		    kafkagate_fetch_bytes(), kb_on_fetch, k) != 0) {
+			bridge_reply_error(k->r, BRIDGE_E_INTERNAL, "failed to "
+			    "fetch message, topic: %s, partition: %d, err: out of "
+			    "memory", k->topic, k->partition);
+			kreq_free(k);
+		}
 		return;
 	}
 	/*
@@ -167,14 +223,18 @@ kb_fetch(void *backend, struct bridge_req *r, const PubSubReq *req)
 {
 	const CmdKafkaFetch	*c = req->cmd_kafka_fetch;
 	struct kreq		*k;
+	char			 q[BRIDGE_QUOTE_MAX + 4];
 
 	if (!kb_topic_valid(c->topic)) {
 		bridge_reply_error(r, KAFKA_ERR_INVALID_TOPIC, "failed to fetch "
 		    "message, topic: %s, partition: %d, err: not found topic",
-		    c->topic, c->partition);
+		    bridge_quote(q, sizeof(q), c->topic, strlen(c->topic)),
+		    c->partition);
 		return;
 	}
-	if ((k = kreq_new(r, c->topic, c->partition, c->offset)) == NULL ||
+	if ((k = kreq_new(r, c->topic, c->partition, c->offset)) != NULL)
+		k->backend = backend;
+	if (k == NULL ||
 	    kcluster_fetch(backend, k->topic, c->partition, c->offset,
 	    kafkagate_fetch_bytes(), kb_on_fetch, k) != 0) {
 		if (k != NULL)

@@ -24,6 +24,9 @@
 /* Room before the body for: sequence (1 + 10), oneof tag (2), length (5). */
 #define BR_HEAD		18
 
+/* An error message longer than this is cut (at a character). */
+#define BR_ERRMSG_MAX	2048
+
 /* PubSubResp oneof tags (field << 3 | 2), two-byte varints. */
 #define TAG_ERROR	31
 #define TAG_PONG	32
@@ -52,13 +55,17 @@ struct bridge_session {
 	struct bridge_reqq		 reqs;		/* in arrival order */
 	int				 nreqs;
 	int				 closing;	/* we stopped answering */
+	int				 paused;	/* not read: over a bound */
+	size_t				 held;		/* bytes of done answers queued */
 	char				 peer[64];
 };
 
-static struct bridge_conf	 br_conf = { 65536, 64 };
+static struct bridge_conf	 br_conf = { 65536, 64, 4u << 20 };
 static int			 br_nsessions;
+static int			 br_npaused;
 
 static void	 br_flush(struct bridge_session *);
+static void	 br_stop(struct bridge_session *);
 static void	 br_session_maybe_free(struct bridge_session *);
 
 void
@@ -69,6 +76,14 @@ bridge_init(const struct bridge_conf *conf)
 		br_conf.max_frame = 256;
 	if (br_conf.max_inflight < 1)
 		br_conf.max_inflight = 1;
+	if (br_conf.max_held == 0)
+		br_conf.max_held = 4u << 20;
+}
+
+int
+bridge_paused(void)
+{
+	return br_npaused;
 }
 
 int
@@ -208,8 +223,31 @@ br_req_free(struct bridge_req *r)
 {
 	TAILQ_REMOVE(&r->s->reqs, r, entry);
 	r->s->nreqs--;
+	if (r->done)
+		r->s->held -= r->len;
 	free(r->buf);
 	free(r);
+}
+
+/*
+ * Flow control (see bridge.h): stop reading a session that reached a
+ * bound, read it again once it is back under both.
+ */
+static void
+br_flow(struct bridge_session *s)
+{
+	int	 over;
+
+	if (s->ws == NULL || s->closing)
+		return;
+	over = s->nreqs >= br_conf.max_inflight || s->held >= br_conf.max_held;
+	if (over == s->paused)
+		return;
+	s->paused = over;
+	br_npaused += over ? 1 : -1;
+	log_debug("pubsub: %s: %s (%d requests, %zu bytes waiting)", s->peer,
+	    over ? "paused" : "resumed", s->nreqs, s->held);
+	ws_session_pause(s->ws, over);
 }
 
 static void
@@ -228,7 +266,9 @@ br_done(struct bridge_req *r)
 		br_field_bytes(r, 2, "out of memory", 13);
 	}
 	r->done = 1;
+	s->held += r->len;
 	br_flush(s);
+	br_flow(s);
 	br_session_maybe_free(s);
 }
 
@@ -243,15 +283,40 @@ br_flush(struct bridge_session *s)
 	while ((r = TAILQ_FIRST(&s->reqs)) != NULL && r->done) {
 		if (!s->closing && s->ws != NULL && r->buf != NULL) {
 			frame = br_seal(r, &n);
-			if (ws_session_send(s->ws, 2, frame, n) != 0) {
-				log_warnx("pubsub: %s: outbound queue full, closing",
-				    s->peer);
+			switch (ws_session_send(s->ws, 2, frame, n)) {
+			case WS_SEND_OK:
+				break;
+			case WS_SEND_FULL:
+				log_client(LOG_LVL_WARN, "pubsub: %s: outbound "
+				    "queue full, closing", s->peer);
 				ws_session_close(s->ws, 1008,
 				    "client too slow: outbound queue full");
-				s->closing = 1;
+				br_stop(s);
+				break;
+			case WS_SEND_CLOSED:
+				/* Closing already (drain, a close frame). */
+				br_stop(s);
+				break;
+			default:
+				log_warnx("pubsub: %s: out of memory, closing",
+				    s->peer);
+				ws_session_close(s->ws, 1011, "out of memory");
+				br_stop(s);
+				break;
 			}
 		}
 		br_req_free(r);
+	}
+}
+
+/* We stopped answering this session: it is closing. */
+static void
+br_stop(struct bridge_session *s)
+{
+	s->closing = 1;
+	if (s->paused) {
+		s->paused = 0;
+		br_npaused--;
 	}
 }
 
@@ -298,6 +363,72 @@ br_utf8_cut(const char *s, size_t n)
 	return lead - 1 + need <= n ? n : lead - 1;
 }
 
+int
+bridge_utf8_valid(const uint8_t *p, size_t n)
+{
+	size_t		 i = 0, k, need;
+	uint32_t	 cp;
+	uint8_t		 c;
+
+	while (i < n) {
+		c = p[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			need = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			need = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			need = 3;
+			cp = c & 0x07;
+		} else
+			return 0;
+		if (n - i - 1 < need)
+			return 0;
+		for (k = 1; k <= need; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		}
+		/* Overlong, surrogate, beyond U+10FFFF. */
+		if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return 0;
+		i += need + 1;
+	}
+	return 1;
+}
+
+const char *
+bridge_quote(char *dst, size_t dstlen, const char *str, size_t len)
+{
+	size_t	 i, n;
+	int	 plain;
+
+	plain = bridge_utf8_valid((const uint8_t *)str, len);
+	for (i = 0; plain && i < len; i++)
+		if ((uint8_t)str[i] < 0x20 || str[i] == 0x7f)
+			plain = 0;
+	if (!plain)
+		return log_escape(dst, dstlen < BRIDGE_QUOTE_MAX + 4 ? dstlen :
+		    BRIDGE_QUOTE_MAX + 4, str, len);
+	n = len;
+	if (n > BRIDGE_QUOTE_MAX || n + 1 > dstlen) {
+		n = BRIDGE_QUOTE_MAX < dstlen - 4 ? BRIDGE_QUOTE_MAX : dstlen - 4;
+		n = br_utf8_cut(str, n);
+		memcpy(dst, str, n);
+		memcpy(dst + n, "...", 4);
+		return dst;
+	}
+	memcpy(dst, str, n);
+	dst[n] = '\0';
+	return dst;
+}
+
 void
 bridge_reply_error(struct bridge_req *r, int32_t code, const char *fmt, ...)
 {
@@ -323,8 +454,38 @@ bridge_reply_error(struct bridge_req *r, int32_t code, const char *fmt, ...)
 			va_end(ap);
 		}
 	}
-	log_info("pubsub: %s: sequence %lld: %.*s%s", r->s->peer,
-	    (long long)r->sequence, n > 300 ? 300 : n, msg, n > 300 ? "..." : "");
+	/*
+	 * error_resp.message is a protobuf string: it must be valid UTF-8
+	 * (a broker's or a library's text may not be), and it is bounded.
+	 */
+	if (!bridge_utf8_valid((const uint8_t *)msg, (size_t)n)) {
+		char	*esc;
+		size_t	 elen = (size_t)n * 4 + 4;
+
+		if (elen > BR_ERRMSG_MAX + 4)
+			elen = BR_ERRMSG_MAX + 4;
+		if ((esc = malloc(elen)) != NULL) {
+			(void)log_escape(esc, elen, msg, (size_t)n);
+			if (msg != small)
+				free(msg);
+			msg = esc;
+			n = (int)strlen(msg);
+		} else {
+			n = 0;
+		}
+	}
+	if ((size_t)n > BR_ERRMSG_MAX) {
+		n = (int)br_utf8_cut(msg, BR_ERRMSG_MAX - 3);
+		memcpy(msg + n, "...", 3);
+		n += 3;
+	}
+	{
+		char	 lbuf[512];
+
+		log_client(LOG_LVL_INFO, "pubsub: %s: sequence %lld: %s",
+		    r->s->peer, (long long)r->sequence,
+		    log_escape(lbuf, sizeof(lbuf), msg, (size_t)n));
+	}
 	br_body_start(r, TAG_ERROR);
 	br_field_varint(r, 1, (uint64_t)(int64_t)code);
 	br_field_bytes(r, 2, msg, (size_t)n);
@@ -430,6 +591,136 @@ br_cmd_name(int c)
 	}
 }
 
+/* ---- wire checks before protobuf-c sees a request ---- */
+
+/* A varint at *p (bounded by end); -1 if malformed. */
+static int
+br_wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	int	 shift;
+
+	*v = 0;
+	for (shift = 0; shift < 64 && *p < end; shift += 7) {
+		uint8_t	 b = *(*p)++;
+
+		*v |= (uint64_t)(b & 0x7f) << shift;
+		if ((b & 0x80) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+/*
+ * Walk one message's fields; for a length-delimited field call fn(field,
+ * bytes, len, arg).  Returns 0, or -1 at malformed wire data (left to
+ * protobuf-c to reject with its own answer).
+ */
+static int
+br_wire_walk(const uint8_t *p, size_t n,
+    const char *(*fn)(uint64_t, const uint8_t *, size_t, void *), void *arg,
+    const char **why)
+{
+	const uint8_t	*end = p + n;
+	uint64_t	 key, v;
+
+	while (p < end && *why == NULL) {
+		if (br_wire_varint(&p, end, &key) != 0)
+			return -1;
+		switch (key & 7) {
+		case 0:
+			if (br_wire_varint(&p, end, &v) != 0)
+				return -1;
+			break;
+		case 1:
+			if (end - p < 8)
+				return -1;
+			p += 8;
+			break;
+		case 5:
+			if (end - p < 4)
+				return -1;
+			p += 4;
+			break;
+		case 2:
+			if (br_wire_varint(&p, end, &v) != 0 ||
+			    v > (uint64_t)(end - p))
+				return -1;
+			*why = fn(key >> 3, p, (size_t)v, arg);
+			p += v;
+			break;
+		default:
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* In a command: field 1 is the topic (a string) in both Kafka commands. */
+static const char *
+br_check_cmd_field(uint64_t field, const uint8_t *p, size_t n, void *arg)
+{
+	(void)arg;
+	if (field != 1)
+		return NULL;
+	if (memchr(p, '\0', n) != NULL)
+		return "topic contains a NUL byte";
+	if (!bridge_utf8_valid(p, n))
+		return "topic is not valid UTF-8";
+	return NULL;
+}
+
+static const char *
+br_check_req_field(uint64_t field, const uint8_t *p, size_t n, void *arg)
+{
+	const char	*why = NULL;
+
+	(void)arg;
+	if (field == PUB_SUB_REQ__REQ_CMD_KAFKA_FETCH ||
+	    field == PUB_SUB_REQ__REQ_CMD_KAFKA_LIST_OFFSET)
+		(void)br_wire_walk(p, n, br_check_cmd_field, NULL, &why);
+	return why;
+}
+
+/* Why the request's strings are unusable, or NULL if they are fine. */
+static const char *
+br_check_strings(const uint8_t *p, size_t n)
+{
+	const char	*why = NULL;
+
+	(void)br_wire_walk(p, n, br_check_req_field, NULL, &why);
+	return why;
+}
+
+/* The request's sequence (field 1, last one wins), for an early answer. */
+static int64_t
+br_sequence(const uint8_t *p, size_t n)
+{
+	const uint8_t	*end = p + n;
+	uint64_t	 key, v, seq = 0;
+
+	while (p < end) {
+		if (br_wire_varint(&p, end, &key) != 0)
+			break;
+		if ((key & 7) == 0) {
+			if (br_wire_varint(&p, end, &v) != 0)
+				break;
+			if (key >> 3 == 1)
+				seq = v;
+		} else if ((key & 7) == 2) {
+			if (br_wire_varint(&p, end, &v) != 0 ||
+			    v > (uint64_t)(end - p))
+				break;
+			p += v;
+		} else if ((key & 7) == 1 && end - p >= 8)
+			p += 8;
+		else if ((key & 7) == 5 && end - p >= 4)
+			p += 4;
+		else
+			break;
+	}
+	return (int64_t)seq;
+}
+
 /* ---- ws callbacks ---- */
 
 void
@@ -448,7 +739,8 @@ bridge_open(void *arg, struct ws_session *ws, void *route)
 	(void)snprintf(s->peer, sizeof(s->peer), "%s", ws_session_peer(ws));
 	ws_session_set_data(ws, s);
 	br_nsessions++;
-	log_info("pubsub: %s: connected to %s", s->peer, s->route->path);
+	log_client(LOG_LVL_INFO, "pubsub: %s: connected to %s", s->peer,
+	    s->route->path);
 }
 
 void
@@ -460,16 +752,32 @@ bridge_message(void *arg, struct ws_session *ws, int opcode,
 	struct bridge_req	*r;
 	PubSubReq		*req;
 	bridge_handler		 h = NULL;
+	const char		*why;
 	int			 c;
 
 	(void)arg;
 	if (s == NULL || s->closing)
 		return;
 	if (opcode != 2) {
+		char	 esc[BRIDGE_QUOTE_MAX * 4 + 4];
+
 		/* As APISIX: text frames are logged and ignored. */
-		log_info("pubsub: %s: pubsub server receive non-binary data, "
-		    "type: text, data: %.*s", s->peer, len > 64 ? 64 : (int)len,
-		    (const char *)data);
+		log_client(LOG_LVL_INFO, "pubsub: %s: pubsub server receive "
+		    "non-binary data, type: text, data: %s", s->peer,
+		    log_escape(esc, sizeof(esc), data,
+		    len > BRIDGE_QUOTE_MAX ? BRIDGE_QUOTE_MAX + 1 : len));
+		return;
+	}
+	/*
+	 * protobuf-c hands strings over NUL-terminated and does not check
+	 * UTF-8: "t\0x" would read as "t".  Check the wire bytes first.
+	 */
+	if ((why = br_check_strings(data, len)) != NULL) {
+		if ((r = br_req_new(s, br_sequence(data, len))) == NULL)
+			return;
+		bridge_reply_error(r, BRIDGE_E_BAD_REQUEST, "bad request: %s",
+		    why);
+		br_flow(s);
 		return;
 	}
 	req = pub_sub_req__unpack(NULL, len, data);
@@ -478,12 +786,13 @@ bridge_message(void *arg, struct ws_session *ws, int opcode,
 			return;
 		bridge_reply_error(r, BRIDGE_E_BAD_REQUEST,
 		    "bad request: not a PubSubReq (%zu bytes)", len);
+		br_flow(s);
 		return;
 	}
 	if ((r = br_req_new(s, req->sequence)) == NULL) {
 		pub_sub_req__free_unpacked(req, NULL);
 		ws_session_close(ws, 1011, "out of memory");
-		s->closing = 1;
+		br_stop(s);
 		return;
 	}
 	c = (int)req->req_case;
@@ -492,14 +801,14 @@ bridge_message(void *arg, struct ws_session *ws, int opcode,
 		bridge_reply_error(r, BRIDGE_E_BUSY, "too many requests in flight "
 		    "(limit %d)", br_conf.max_inflight);
 	} else if (c == PUB_SUB_REQ__REQ__NOT_SET) {
-		log_info("pubsub: %s: pubsub server receives empty command",
-		    s->peer);
+		log_client(LOG_LVL_INFO, "pubsub: %s: pubsub server receives "
+		    "empty command", s->peer);
 		bridge_reply_error(r, BRIDGE_E_UNKNOWN_CMD, "unknown command");
 	} else {
 		if (c >= BRIDGE_CMD_MIN && c <= BRIDGE_CMD_MAX)
 			h = be->handlers[c - BRIDGE_CMD_MIN];
 		if (h == NULL) {
-			log_info("pubsub: %s: pubsub callback handler not "
+			log_client(LOG_LVL_INFO, "pubsub: %s: pubsub callback handler not "
 			    "registered for the command, command: %s", s->peer,
 			    br_cmd_name(c));
 			bridge_reply_error(r, BRIDGE_E_UNKNOWN_CMD,
@@ -508,6 +817,7 @@ bridge_message(void *arg, struct ws_session *ws, int opcode,
 			h(s->route->backend_arg, r, req);
 	}
 	pub_sub_req__free_unpacked(req, NULL);
+	br_flow(s);
 }
 
 void
@@ -519,7 +829,11 @@ bridge_closed(void *arg, struct ws_session *ws)
 	(void)arg;
 	if (s == NULL)
 		return;
-	log_info("pubsub: %s: disconnected", s->peer);
+	log_client(LOG_LVL_INFO, "pubsub: %s: disconnected", s->peer);
+	if (s->paused) {
+		s->paused = 0;
+		br_npaused--;
+	}
 	s->ws = NULL;
 	/* Finished answers can go; pending ones free themselves when done. */
 	for (r = TAILQ_FIRST(&s->reqs); r != NULL; r = next) {

@@ -30,6 +30,10 @@ struct bridge_route;
 #define BRIDGE_E_BAD_REQUEST	1101	/* the frame is not a PubSubReq */
 #define BRIDGE_E_BUSY		1102	/* too many requests in flight */
 #define BRIDGE_E_INTERNAL	1103	/* out of memory and the like */
+#define BRIDGE_E_INVALID_ARG	1104	/* a field's value is out of range */
+
+/* Client strings quoted in an error message are cut to this many octets. */
+#define BRIDGE_QUOTE_MAX	64
 
 /* One handler per command; the number of PubSubReq's oneof case. */
 typedef void	(*bridge_handler)(void *backend, struct bridge_req *,
@@ -43,9 +47,18 @@ struct bridge_backend {
 	bridge_handler	 handlers[BRIDGE_CMD_MAX - BRIDGE_CMD_MIN + 1];
 };
 
+/*
+ * Flow control: a session's requests (pending, and answered but waiting
+ * behind an earlier one to keep the order) count against max_inflight,
+ * and the answers waiting so against max_held bytes.  A session that
+ * reaches either bound is not read (ws_session_pause()) until it is back
+ * under both; so a client cannot queue without bound behind a request the
+ * backend is slow to answer.
+ */
 struct bridge_conf {
 	size_t		 max_frame;	/* response budget in bytes (fetch cut) */
 	int		 max_inflight;	/* requests per session */
+	size_t		 max_held;	/* answered bytes waiting for order; 0 = 4 MiB */
 };
 
 struct bridge_route {
@@ -62,6 +75,8 @@ void	 bridge_message(void *, struct ws_session *, int opcode,
 	    const uint8_t *, size_t);
 void	 bridge_closed(void *, struct ws_session *);
 int	 bridge_sessions(void);
+/* Sessions not read right now because they reached a bound. */
+int	 bridge_paused(void);
 
 /* Answers: call exactly one of these per request. */
 void	 bridge_reply_error(struct bridge_req *, int32_t code, const char *fmt, ...)
@@ -78,6 +93,14 @@ int	 bridge_fetch_add(struct bridge_req *, int64_t offset, int64_t timestamp,
 	    const uint8_t *key, int32_t keylen, const uint8_t *value,
 	    int32_t valuelen);
 void	 bridge_fetch_end(struct bridge_req *);
+/*
+ * A client string for an error message: valid UTF-8 without NUL or control
+ * characters as is, anything else escaped (\xNN), cut to BRIDGE_QUOTE_MAX
+ * octets with "..." at the end.  Returns dst.
+ */
+const char *bridge_quote(char *dst, size_t dstlen, const char *, size_t len);
+/* 1 if the string is valid UTF-8 (no overlongs, surrogates, > U+10FFFF). */
+int	 bridge_utf8_valid(const uint8_t *, size_t);
 /* 1 if the client went away: the handler may skip work, but must reply. */
 int	 bridge_req_gone(const struct bridge_req *);
 const char *bridge_req_peer(const struct bridge_req *);

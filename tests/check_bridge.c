@@ -21,6 +21,7 @@ struct ws_session {
 	size_t		 sentlen[MAX_SENT];
 	int		 nsent;
 	int		 closed;
+	int		 paused;
 	uint16_t	 close_code;
 };
 
@@ -33,6 +34,12 @@ ws_session_send(struct ws_session *s, int opcode, const uint8_t *p, size_t n)
 	memcpy(s->sent[s->nsent], p, n);
 	s->sentlen[s->nsent++] = n;
 	return 0;
+}
+
+void
+ws_session_pause(struct ws_session *s, int pause)
+{
+	s->paused = pause;
 }
 
 void
@@ -110,7 +117,7 @@ static char topic_t[] = "t";
 static void
 setup(void)
 {
-	struct bridge_conf	 c = { 65535, 8 };
+	struct bridge_conf	 c = { 65535, 8, 1000 };
 
 	memset(&sess, 0, sizeof(sess));
 	ndeferred = 0;
@@ -374,17 +381,131 @@ START_TEST(test_inflight_limit)
 		req.sequence = i;
 		send_req(&req);
 	}
+	/* At the bound the session is not read any more. */
+	ck_assert_int_eq(sess.paused, 1);
+	ck_assert_int_eq(bridge_paused(), 1);
 	req.sequence = 8;
 	send_req(&req);			/* the ninth: refused, in order */
 	ck_assert_int_eq(ndeferred, 8);
 	for (i = 0; i < 8; i++)
 		bridge_reply_list_offset(deferred[i], i);
+	ck_assert_int_eq(sess.paused, 0);
+	ck_assert_int_eq(bridge_paused(), 0);
 	ck_assert_int_eq(sess.nsent, 9);
 	r = sent(8);
 	ck_assert_int_eq(r->sequence, 8);
 	ck_assert_int_eq(r->resp_case, PUB_SUB_RESP__RESP_ERROR_RESP);
 	ck_assert_int_eq(r->error_resp->code, BRIDGE_E_BUSY);
 	pub_sub_resp__free_unpacked(r, NULL);
+}
+END_TEST
+
+/* Answers waiting behind a pending request count in bytes too. */
+START_TEST(test_held_bytes)
+{
+	PubSubReq		 req = PUB_SUB_REQ__INIT;
+	CmdKafkaListOffset	 lo = CMD_KAFKA_LIST_OFFSET__INIT;
+	CmdPing			 ping = CMD_PING__INIT;
+	static uint8_t		 state[300];
+	int			 i;
+
+	req.sequence = 1;
+	req.req_case = PUB_SUB_REQ__REQ_CMD_KAFKA_LIST_OFFSET;
+	lo.topic = topic_t;
+	req.cmd_kafka_list_offset = &lo;
+	send_req(&req);
+	req.req_case = PUB_SUB_REQ__REQ_CMD_PING;
+	ping.state.data = state;
+	ping.state.len = sizeof(state);
+	req.cmd_ping = &ping;
+	for (i = 0; i < 3; i++) {
+		send_req(&req);
+		ck_assert_int_eq(sess.paused, 0);
+	}
+	send_req(&req);			/* 4 x 300+ bytes held > 1000 */
+	ck_assert_int_eq(sess.paused, 1);
+	ck_assert_int_eq(sess.nsent, 0);
+	bridge_reply_list_offset(deferred[0], 0);
+	ck_assert_int_eq(sess.nsent, 5);
+	ck_assert_int_eq(sess.paused, 0);
+}
+END_TEST
+
+/* protobuf-c would cut "t\0x" to "t": the wire bytes are checked first. */
+START_TEST(test_bad_topic_strings)
+{
+	static const uint8_t nul[] = { 0x08, 0x05, 0x8a, 0x02, 0x07,
+	    0x0a, 0x03, 't', 0x00, 'x', 0x10, 0x00 };
+	static const uint8_t bad8[] = { 0x08, 0x06, 0x92, 0x02, 0x06,
+	    0x0a, 0x02, 't', 0xff, 0x18, 0x01 };
+	static const uint8_t surrogate[] = { 0x08, 0x07, 0x8a, 0x02, 0x05,
+	    0x0a, 0x03, 0xed, 0xa0, 0x80 };
+	PubSubResp	*r;
+
+	bridge_message(NULL, &sess, 2, nul, sizeof(nul));
+	bridge_message(NULL, &sess, 2, bad8, sizeof(bad8));
+	bridge_message(NULL, &sess, 2, surrogate, sizeof(surrogate));
+	ck_assert_int_eq(ndeferred, 0);	/* the backend never saw them */
+	r = sent(0);
+	ck_assert_int_eq(r->sequence, 5);
+	ck_assert_int_eq(r->error_resp->code, BRIDGE_E_BAD_REQUEST);
+	ck_assert_str_eq(r->error_resp->message,
+	    "bad request: topic contains a NUL byte");
+	pub_sub_resp__free_unpacked(r, NULL);
+	r = sent(1);
+	ck_assert_int_eq(r->sequence, 6);
+	ck_assert_str_eq(r->error_resp->message,
+	    "bad request: topic is not valid UTF-8");
+	pub_sub_resp__free_unpacked(r, NULL);
+	r = sent(2);
+	ck_assert_int_eq(r->sequence, 7);
+	ck_assert_int_eq(r->error_resp->code, BRIDGE_E_BAD_REQUEST);
+	pub_sub_resp__free_unpacked(r, NULL);
+}
+END_TEST
+
+/* Error messages are valid UTF-8 and bounded, whatever went in. */
+START_TEST(test_error_sanitized)
+{
+	PubSubReq		 req = PUB_SUB_REQ__INIT;
+	CmdKafkaListOffset	 lo = CMD_KAFKA_LIST_OFFSET__INIT;
+	PubSubResp		*r;
+	char			*big, q[BRIDGE_QUOTE_MAX + 4];
+	size_t			 n = 1 << 20;
+
+	req.req_case = PUB_SUB_REQ__REQ_CMD_KAFKA_LIST_OFFSET;
+	lo.topic = topic_t;
+	req.cmd_kafka_list_offset = &lo;
+	send_req(&req);
+	send_req(&req);
+	big = malloc(n + 1);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'a', n);
+	big[n] = '\0';
+	bridge_reply_error(deferred[0], 1, "err: %s", big);
+	bridge_reply_error(deferred[1], 1, "err: %s", "bad \xff\xfe bytes");
+	r = sent(0);
+	ck_assert_uint_le(strlen(r->error_resp->message), 2048);
+	ck_assert(bridge_utf8_valid((const uint8_t *)r->error_resp->message,
+	    strlen(r->error_resp->message)));
+	pub_sub_resp__free_unpacked(r, NULL);
+	r = sent(1);
+	ck_assert_str_eq(r->error_resp->message, "err: bad \\xff\\xfe bytes");
+	pub_sub_resp__free_unpacked(r, NULL);
+
+	/* Quoting a client string: cut, escaped. */
+	ck_assert_str_eq(bridge_quote(q, sizeof(q), "ok-topic", 8), "ok-topic");
+	(void)bridge_quote(q, sizeof(q), big, n);
+	ck_assert_uint_eq(strlen(q), BRIDGE_QUOTE_MAX + 3);
+	ck_assert_str_eq(q + BRIDGE_QUOTE_MAX, "...");
+	ck_assert_str_eq(bridge_quote(q, sizeof(q), "a\nb\xff", 4),
+	    "a\\nb\\xff");
+	free(big);
+
+	ck_assert(bridge_utf8_valid((const uint8_t *)"\xe4\xb8\xad", 3));
+	ck_assert(!bridge_utf8_valid((const uint8_t *)"\xc0\x80", 2));
+	ck_assert(!bridge_utf8_valid((const uint8_t *)"\xf4\x90\x80\x80", 4));
+	ck_assert(!bridge_utf8_valid((const uint8_t *)"\xe4\xb8", 2));
 }
 END_TEST
 
@@ -399,6 +520,8 @@ bridge_suite(void)
 	tcase_add_test(tc, test_ping_echo);
 	tcase_add_test(tc, test_unknown_and_empty);
 	tcase_add_test(tc, test_error_format);
+	tcase_add_test(tc, test_bad_topic_strings);
+	tcase_add_test(tc, test_error_sanitized);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("order");
@@ -406,6 +529,7 @@ bridge_suite(void)
 	tcase_add_test(tc, test_order_kept);
 	tcase_add_test(tc, test_close_while_pending);
 	tcase_add_test(tc, test_inflight_limit);
+	tcase_add_test(tc, test_held_bytes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fetch");
