@@ -12,9 +12,13 @@ build="build-essential autoconf automake autoconf-archive pkg-config
  liblz4-dev libzstd-dev libsnappy-dev check mandoc"
 # The integration suite: a real Kafka broker (Java 17 + Maven resolve the
 # jars from Maven Central), kcat to produce data, and an independent
-# Python client (websockets + protobuf, protoc for its generated code).
+# Python client (websockets + protobuf, protoc for its generated code);
+# python3-confluent-kafka for real transactions (librdkafka's transactional
+# producer, test data only: the product never links librdkafka); prlimit
+# and unshare (util-linux) for the hardening suite.
 integration="default-jre-headless maven kcat python3 python3-websockets
- python3-protobuf protobuf-compiler curl openssl"
+ python3-protobuf protobuf-compiler curl openssl python3-confluent-kafka
+ util-linux mount"
 # The fuzz smoke test (scripts/fuzz-smoke.sh): clang with libFuzzer.  The
 # fuzzer and sanitizer runtimes are libclang-rt-N-dev on Debian 12, only
 # recommended by clang, so it is added below by clang's version.

@@ -60,7 +60,8 @@ TESTS += $(check_PROGRAMS) tests/cli.sh tests/integration/run.sh
 EXTRA_DIST += tests/integration/lib.sh tests/integration/harness.py
 EXTRA_DIST += tests/data/tls
 EXTRA_DIST += tests/cli.sh tests/integration/run.sh tests/integration/pubsub_client.py \
-	tests/integration/test_pubsub.py tests/integration/README.md \
+	tests/integration/test_pubsub.py tests/integration/test_transactions.py \
+	tests/integration/README.md \
 	tests/broker/kafka-broker.sh tests/broker/pom.xml
 
 # Fuzz targets (libFuzzer): ./configure CC=clang --enable-fuzzing, which
@@ -122,3 +123,10 @@ EXTRA_DIST += tests/integration/signals.sh tests/integration/test_signals.py
 TESTS += tests/integration/security.sh
 EXTRA_DIST += tests/integration/security.sh tests/integration/test_security.py \
 	tests/broker/certs.sh
+
+# Hardening: failures that must never look like success (an unresolvable
+# broker, no file descriptors left), a client queueing behind a broker that
+# never answers, request strings, the log, a name server that never
+# answers.  The real daemon, no Kafka; about 40 s.
+TESTS += tests/integration/hardening.sh
+EXTRA_DIST += tests/integration/hardening.sh tests/integration/test_hardening.py

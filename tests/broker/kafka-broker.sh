@@ -264,6 +264,8 @@ num.recovery.threads.per.data.dir=1
 num.replica.fetchers=1
 log.cleaner.threads=1
 log.cleaner.dedupe.buffer.size=16777216
+# compacted test topics are cleaned within a second, not 15 s
+log.cleaner.backoff.ms=500
 # let test data sit still: no retention or size-based deletion during a run
 log.retention.hours=-1
 log.retention.check.interval.ms=3600000
