@@ -16,6 +16,13 @@
  * not at all (unless the callback stops), and an error never comes after
  * part of the same batch was delivered.  Parsing a record twice costs a
  * few varints; it allocates nothing.
+ *
+ * READ_COMMITTED (kafka_records_decode_txn()): the aborted list is copied
+ * and sorted by first_offset, and the distinct producer ids it names are
+ * put in a table sorted by id with an "aborted now" flag each, so that
+ * each batch costs a binary search whatever the list's size.  Aborted
+ * batches are skipped on their header alone, undecompressed; only the
+ * first record of a control batch of an aborted producer is parsed.
  */
 #include "config.h"
 
@@ -45,6 +52,7 @@
 
 #define ATTR_CODEC		0x07	/* compression codec */
 #define ATTR_LOG_APPEND_TIME	0x08	/* timestamp type LogAppendTime */
+#define ATTR_TRANSACTIONAL	0x10	/* transactional batch (magic 2) */
 #define ATTR_CONTROL		0x20	/* control batch (magic 2) */
 
 #define CODEC_NONE		0
@@ -52,6 +60,9 @@
 #define CODEC_SNAPPY		2
 #define CODEC_LZ4		3
 #define CODEC_ZSTD		4
+
+#define CONTROL_ABORT		0	/* control record key type */
+#define CONTROL_KEY_SIZE	4	/* version INT16, type INT16 */
 
 #define ARENA_DEFAULT_MAX	((size_t)64 * 1024 * 1024)
 #define OUT_MIN			((size_t)64 * 1024)	/* first output buffer
@@ -65,7 +76,25 @@ struct kafka_arena_buf {
 	uint8_t			 data[];
 };
 
-/* One kafka_records_decode() call. */
+/*
+ * A producer id of the aborted list; aborted: the current position is
+ * inside one of its aborted transactions.
+ */
+struct txn_pid {
+	int64_t		 producer_id;
+	int		 aborted;
+};
+
+/* READ_COMMITTED state: empty (n 0) for READ_UNCOMMITTED. */
+struct txn {
+	struct kafka_aborted_txn *list;	/* sorted by first_offset */
+	size_t		 n;
+	size_t		 next;		/* list[next] not reached yet */
+	struct txn_pid	*pids;		/* distinct, sorted by producer_id */
+	size_t		 npids;
+};
+
+/* One kafka_records_decode_txn() call. */
 struct rdec {
 	struct kafka_arena		*arena;
 	kafka_record_cb			 cb;
@@ -77,6 +106,7 @@ struct rdec {
 	int				 zs_init; /* zs needs inflateEnd() */
 	LZ4F_dctx			*lz4;	/* created on first use */
 	ZSTD_DCtx			*zstd;	/* created on first use */
+	struct txn			 txn;
 };
 
 /* Decompressed output: always the head buffer of the arena. */
@@ -131,6 +161,15 @@ static int	 dec_zstd(struct rdec *, const uint8_t *, size_t,
 		    struct obuf *);
 static int	 decompress(struct rdec *, int, int, const uint8_t *, size_t,
 		    struct obuf *);
+static int	 txn_cmp_offset(const void *, const void *);
+static int	 txn_cmp_pid(const void *, const void *);
+static int	 txn_init(struct txn *, const struct kafka_aborted_txn *,
+		    size_t);
+static void	 txn_free(struct txn *);
+static struct txn_pid *txn_find(const struct txn *, int64_t);
+static void	 txn_reach(struct txn *, int64_t);
+static int	 control_abort(struct rdec *, const struct v2batch *, int,
+		    const uint8_t *, size_t);
 static void	 advance(struct rdec *, int64_t);
 static int	 deliver(struct rdec *, const struct kafka_record *);
 static const char *record_next(struct kreader *, struct kafka_record *,
@@ -665,6 +704,146 @@ decompress(struct rdec *d, int codec, int magic, const uint8_t *src,
 	return 0;
 }
 
+static int
+txn_cmp_offset(const void *a, const void *b)
+{
+	const struct kafka_aborted_txn	*x = a, *y = b;
+
+	if (x->first_offset != y->first_offset)
+		return x->first_offset < y->first_offset ? -1 : 1;
+	if (x->producer_id != y->producer_id)
+		return x->producer_id < y->producer_id ? -1 : 1;
+	return 0;
+}
+
+static int
+txn_cmp_pid(const void *a, const void *b)
+{
+	const struct txn_pid	*x = a, *y = b;
+
+	if (x->producer_id != y->producer_id)
+		return x->producer_id < y->producer_id ? -1 : 1;
+	return 0;
+}
+
+/*
+ * Copy and sort the aborted list, and build the table of its producer
+ * ids.  Both are n entries at most.  Returns 0 or -1 (out of memory).
+ */
+static int
+txn_init(struct txn *t, const struct kafka_aborted_txn *list, size_t n)
+{
+	size_t		 i, j;
+
+	memset(t, 0, sizeof(*t));
+	if (list == NULL || n == 0)
+		return 0;
+	if (n > SIZE_MAX / sizeof(*t->list) ||
+	    (t->list = malloc(n * sizeof(*t->list))) == NULL ||
+	    (t->pids = malloc(n * sizeof(*t->pids))) == NULL) {
+		txn_free(t);
+		return -1;
+	}
+	memcpy(t->list, list, n * sizeof(*t->list));
+	t->n = n;
+	qsort(t->list, n, sizeof(*t->list), txn_cmp_offset);
+	for (i = 0; i < n; i++) {
+		t->pids[i].producer_id = list[i].producer_id;
+		t->pids[i].aborted = 0;
+	}
+	qsort(t->pids, n, sizeof(*t->pids), txn_cmp_pid);
+	for (i = j = 0; i < n; i++)
+		if (j == 0 ||
+		    t->pids[i].producer_id != t->pids[j - 1].producer_id)
+			t->pids[j++] = t->pids[i];
+	t->npids = j;
+	return 0;
+}
+
+static void
+txn_free(struct txn *t)
+{
+	free(t->list);
+	free(t->pids);
+	memset(t, 0, sizeof(*t));
+}
+
+/* The table entry of a producer id, or NULL if the list never names it. */
+static struct txn_pid *
+txn_find(const struct txn *t, int64_t producer_id)
+{
+	struct txn_pid	 key;
+
+	if (t->npids == 0)
+		return NULL;
+	key.producer_id = producer_id;
+	key.aborted = 0;
+	return bsearch(&key, t->pids, t->npids, sizeof(*t->pids),
+	    txn_cmp_pid);
+}
+
+/*
+ * Move to a batch ending at offset last: every aborted transaction that
+ * starts at or before it has begun (consumeAbortedTransactionsUpTo).
+ */
+static void
+txn_reach(struct txn *t, int64_t last)
+{
+	struct txn_pid	*tp;
+
+	for (; t->next < t->n && t->list[t->next].first_offset <= last;
+	    t->next++)
+		if ((tp = txn_find(t, t->list[t->next].producer_id)) != NULL)
+			tp->aborted = 1;
+}
+
+/*
+ * Whether a control batch is an ABORT marker: the type in the key of its
+ * first record (ControlRecordType.parse).  The batch's records section is
+ * p, len (compressed per attr).  Returns 1 (ABORT), 0 (COMMIT, another
+ * type or no records) or -1.
+ */
+static int
+control_abort(struct rdec *d, const struct v2batch *b, int attr,
+    const uint8_t *p, size_t len)
+{
+	struct kreader		 r, k;
+	struct kafka_record	 rec;
+	struct obuf		 o;
+	const char		*why;
+	int64_t			 tsdelta;
+	int32_t			 delta;
+	int16_t			 version, type = -1;
+
+	if (b->count == 0)
+		return 0;
+	o.open = 0;
+	if ((attr & ATTR_CODEC) != CODEC_NONE) {
+		if (decompress(d, attr & ATTR_CODEC, 2, p, len, &o) == -1)
+			return -1;
+		p = o.p;
+		len = o.len;
+	}
+	kr_init(&r, p, len);
+	if ((why = record_next(&r, &rec, &delta, &tsdelta)) == NULL) {
+		if (rec.key_len < CONTROL_KEY_SIZE)
+			why = "key shorter than 4 bytes";
+		else {
+			kr_init(&k, rec.key, (size_t)rec.key_len);
+			version = kr_i16(&k);
+			type = kr_i16(&k);
+			if (version < 0)
+				why = "negative key version";
+		}
+	}
+	if (o.open)
+		arena_pop(d->arena);
+	if (why != NULL)
+		return rd_err(d, KAFKA_RECORDS_ECORRUPT,
+		    "control record: %s", why);
+	return type == CONTROL_ABORT;
+}
+
 static void
 advance(struct rdec *d, int64_t next)
 {
@@ -795,8 +974,9 @@ decode_v2(struct rdec *d, const uint8_t *p, size_t size)
 	struct obuf	 o;
 	const uint8_t	*recs;
 	size_t		 rlen, before;
+	struct txn_pid	*tp;
 	uint32_t	 crc, sum;
-	int64_t		 end;
+	int64_t		 end, producer_id;
 	int		 attr, rc;
 
 	if (size < V2_OVERHEAD)
@@ -816,7 +996,8 @@ decode_v2(struct rdec *d, const uint8_t *p, size_t size)
 	b.last_delta = kr_i32(&r);
 	b.base_ts = kr_i64(&r);
 	b.max_ts = kr_i64(&r);
-	kr_skip(&r, 8 + 2 + 4);	/* producerId, producerEpoch, baseSequence */
+	producer_id = kr_i64(&r);
+	kr_skip(&r, 2 + 4);	/* producerEpoch, baseSequence */
 	b.count = kr_i32(&r);
 	b.log_append = (attr & ATTR_LOG_APPEND_TIME) != 0;
 	if (b.base < 0 || b.base > BASE_OFFSET_MAX)
@@ -829,6 +1010,24 @@ decode_v2(struct rdec *d, const uint8_t *p, size_t size)
 		    b.count, b.last_delta);
 	/* Even when trailing records were compacted away. */
 	end = b.base + b.last_delta + 1;
+	/* READ_COMMITTED, for every batch: even those below next_offset. */
+	txn_reach(&d->txn, end - 1);
+	if ((attr & (ATTR_CONTROL | ATTR_TRANSACTIONAL)) != 0 &&
+	    (tp = txn_find(&d->txn, producer_id)) != NULL && tp->aborted) {
+		if (attr & ATTR_CONTROL) {
+			if ((rc = control_abort(d, &b, attr, r.p,
+			    kr_left(&r))) == -1)
+				return -1;
+			if (rc == 1)
+				tp->aborted = 0;
+		} else {
+			/* A batch belongs to one transaction: all aborted. */
+			if (end > d->info->next_offset)
+				d->info->skipped_aborted += (size_t)b.count;
+			advance(d, end);
+			return 0;
+		}
+	}
 	if ((attr & ATTR_CONTROL) || b.count == 0 ||
 	    end <= d->info->next_offset) {
 		/* Never delivered, or nothing in it to deliver. */
@@ -1044,6 +1243,16 @@ kafka_records_decode(const uint8_t *data, size_t len, int64_t min_offset,
     struct kafka_arena *arena, kafka_record_cb cb, void *arg,
     struct kafka_records_info *info)
 {
+	return kafka_records_decode_txn(data, len, min_offset, NULL, 0, arena,
+	    cb, arg, info);
+}
+
+int
+kafka_records_decode_txn(const uint8_t *data, size_t len,
+    int64_t min_offset, const struct kafka_aborted_txn *aborted,
+    size_t naborted, struct kafka_arena *arena, kafka_record_cb cb,
+    void *arg, struct kafka_records_info *info)
+{
 	struct rdec	 d;
 	struct kreader	 r, h;
 	size_t		 size;
@@ -1057,6 +1266,12 @@ kafka_records_decode(const uint8_t *data, size_t len, int64_t min_offset,
 	d.cb = cb;
 	d.arg = arg;
 	d.info = info;
+	if (txn_init(&d.txn, aborted, naborted) == -1) {
+		info->err = KAFKA_RECORDS_ENOMEM;
+		(void)snprintf(info->errmsg, sizeof(info->errmsg),
+		    "cannot copy %zu aborted transactions", naborted);
+		return -1;
+	}
 
 	kr_init(&r, data, len);
 	while (kr_left(&r) > 0) {
@@ -1105,5 +1320,6 @@ kafka_records_decode(const uint8_t *data, size_t len, int64_t min_offset,
 	if (d.lz4 != NULL)
 		(void)LZ4F_freeDecompressionContext(d.lz4);
 	ZSTD_freeDCtx(d.zstd);
+	txn_free(&d.txn);
 	return rc == -1 ? -1 : 0;
 }

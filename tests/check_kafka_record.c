@@ -33,9 +33,11 @@
 #define T_ZSTD_STREAM	104	/* content size unknown, as zstd-jni writes */
 
 #define ATTR_LOG_APPEND	0x08
+#define ATTR_TXN	0x10
 #define ATTR_CONTROL	0x20
 
 #define MAXGOT		256
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 struct tbuf {
 	uint8_t		*p;
@@ -65,6 +67,8 @@ struct bopt {
 	int32_t		 last_delta;
 	int		 set_count;	/* use count instead of n */
 	int32_t		 count;
+	int		 set_pid;	/* write pid, not -1 */
+	int64_t		 pid;
 };
 
 struct got {
@@ -388,7 +392,7 @@ enc_batch(struct tbuf *b, const struct bopt *o, const struct trec *recs,
 	tb_be32(b, (uint32_t)(o->set_last ? o->last_delta : last));
 	tb_be64(b, (uint64_t)o->base_ts);
 	tb_be64(b, (uint64_t)(o->max_ts ? o->max_ts : maxts));
-	tb_be64(b, UINT64_MAX);			/* producerId */
+	tb_be64(b, o->set_pid ? (uint64_t)o->pid : UINT64_MAX); /* producerId */
 	tb_be16(b, 0xffff);
 	tb_be32(b, 0xffffffffU);
 	tb_be32(b, (uint32_t)(o->set_count ? o->count : n));
@@ -461,9 +465,13 @@ touch(void *arg, const struct kafka_record *rec)
 	return 0;
 }
 
-/* Decode a copy of exactly len bytes, so over-reads hit ASan. */
+/*
+ * Decode a copy of exactly len bytes, so over-reads hit ASan, skipping
+ * the aborted transactions listed (READ_UNCOMMITTED if ab is NULL).
+ */
 static int
-run(const uint8_t *p, size_t len, int64_t min, size_t stop_after)
+run_txn(const uint8_t *p, size_t len, int64_t min, size_t stop_after,
+    const struct kafka_aborted_txn *ab, size_t nab)
 {
 	free(copy);
 	copy = malloc(len ? len : 1);
@@ -472,8 +480,17 @@ run(const uint8_t *p, size_t len, int64_t min, size_t stop_after)
 		memcpy(copy, p, len);
 	memset(&got, 0, sizeof(got));
 	got.stop_after = stop_after;
-	return kafka_records_decode(copy, len, min, &arena, collect, &got,
-	    &info);
+	if (ab == NULL)
+		return kafka_records_decode(copy, len, min, &arena, collect,
+		    &got, &info);
+	return kafka_records_decode_txn(copy, len, min, ab, nab, &arena,
+	    collect, &got, &info);
+}
+
+static int
+run(const uint8_t *p, size_t len, int64_t min, size_t stop_after)
+{
+	return run_txn(p, len, min, stop_after, NULL, 0);
 }
 
 static void
@@ -1655,6 +1672,8 @@ START_TEST(test_mutations)
 {
 	static const int codecs[] = { T_NONE, T_GZIP, T_SNAPPY, T_XERIAL,
 	    T_LZ4, T_ZSTD, T_ZSTD_STREAM };
+	static const struct kafka_aborted_txn ab[] = { { -1, 5 }, { -1, 0 },
+	    { 3, 3 } };
 	struct tbuf	 b = { NULL, 0, 0 }, m = { NULL, 0, 0 };
 	struct bopt	 o = { .base = 3, .codec = codecs[_i] };
 	struct trec	*r = simple_recs(12);
@@ -1698,13 +1717,507 @@ START_TEST(test_mutations)
 		copy = malloc(m.len);
 		memcpy(copy, m.p, m.len);
 		kafka_arena_init(&arena, 256 * 1024);
-		(void)kafka_records_decode(copy, m.len, 0, &arena, touch, &sum,
-		    &info);
+		/* Half the time read_committed, the batch's producer (-1)
+		 * aborted: edits to its attributes reach the skip paths. */
+		if (iter % 2)
+			(void)kafka_records_decode_txn(copy, m.len, 0, ab,
+			    NELEM(ab), &arena, touch, &sum, &info);
+		else
+			(void)kafka_records_decode(copy, m.len, 0, &arena,
+			    touch, &sum, &info);
 		ck_assert_uint_le(arena.total, 256 * 1024);
 		kafka_arena_free(&arena);
 	}
 	tb_free(&b);
 	tb_free(&m);
+}
+END_TEST
+
+/*
+ * read_committed.  A scenario is a partition's log: batches of simple
+ * records or one control record each, and the aborted transactions a
+ * broker knows about, each with the offset of its ABORT marker, so that a
+ * simulated broker can answer a fetch from any offset as Kafka does: from
+ * the batch holding that offset, at least that whole batch (KIP-74), with
+ * the aborted transactions that end at or after it
+ * (collectAbortedTransactions).
+ */
+
+#define MARK_ABORT	0
+#define MARK_COMMIT	1
+#define NOPID		(-1)
+
+struct tbatch {
+	int64_t		 base;
+	int64_t		 pid;		/* NOPID: none */
+	int		 attr;		/* ATTR_TXN, ATTR_CONTROL */
+	int		 n;		/* records; control batches: 1 */
+	int		 mark;		/* control: MARK_* */
+	int		 codec;
+};
+
+struct tabort {
+	int64_t		 pid;
+	int64_t		 first;
+	int64_t		 last;		/* offset of its ABORT marker */
+};
+
+struct scen {
+	const struct tbatch	*b;
+	int			 nb;
+	const struct tabort	*ab;
+	int			 nab;
+	const int64_t		*want;		/* offsets delivered */
+	int			 nwant;
+	size_t			 skipped;	/* info.skipped_aborted */
+	int64_t			 next;		/* final next_offset */
+};
+
+#define SCEN(b, ab, want, nwant, skipped, next)			\
+	{ b, (int)NELEM(b), ab, (int)NELEM(ab), want, nwant, skipped, next }
+
+/* Offsets after the batch. */
+static int64_t
+tb_end(const struct tbatch *b)
+{
+	return b->base + b->n;
+}
+
+/* Encode the log; starts[i] is where batch i begins, starts[nb] the end. */
+static void
+scen_build(const struct scen *sc, struct tbuf *buf, size_t *starts)
+{
+	static const struct trec abort_rec = { .key = "\0\0\0\0", .klen = 4,
+			    .val = "\0\0\0\0\0\5", .vlen = 6 };
+	static const struct trec commit_rec = { .key = "\0\0\0\1", .klen = 4,
+			    .val = "\0\0\0\0\0\5", .vlen = 6 };
+	struct bopt	 o;
+	int		 i;
+
+	buf->len = 0;
+	for (i = 0; i < sc->nb; i++) {
+		memset(&o, 0, sizeof(o));
+		o.base = sc->b[i].base;
+		o.codec = sc->b[i].codec;
+		o.attr = sc->b[i].attr;
+		o.set_pid = 1;
+		o.pid = sc->b[i].pid;
+		starts[i] = buf->len;
+		if (sc->b[i].attr & ATTR_CONTROL) {
+			ck_assert_int_eq(sc->b[i].n, 1);
+			enc_batch(buf, &o, sc->b[i].mark == MARK_ABORT ?
+			    &abort_rec : &commit_rec, 1);
+		} else
+			enc_batch(buf, &o, simple_recs(sc->b[i].n),
+			    sc->b[i].n);
+	}
+	starts[sc->nb] = buf->len;
+}
+
+/* The broker's aborted list for a fetch from pos, as sent: unsorted. */
+static size_t
+scen_aborted(const struct scen *sc, int64_t pos, struct kafka_aborted_txn *ab)
+{
+	size_t		 n = 0;
+	int		 i;
+
+	for (i = sc->nab - 1; i >= 0; i--)
+		if (sc->ab[i].last >= pos) {
+			ab[n].producer_id = sc->ab[i].pid;
+			ab[n].first_offset = sc->ab[i].first;
+			n++;
+		}
+	return n;
+}
+
+/* The record got.r[j] is the simple record it claims to be. */
+static void
+scen_check_rec(const struct scen *sc, size_t j)
+{
+	int		 i;
+
+	for (i = 0; i < sc->nb; i++)
+		if (got.r[j].offset >= sc->b[i].base &&
+		    got.r[j].offset < tb_end(&sc->b[i])) {
+			ck_assert_int_eq(sc->b[i].attr & ATTR_CONTROL, 0);
+			check_simple(&got.r[j], got.r[j].offset,
+			    (int)(got.r[j].offset - sc->b[i].base));
+			return;
+		}
+	ck_abort_msg("offset %lld in no batch", (long long)got.r[j].offset);
+}
+
+/* The whole log in one answer, and every prefix of it. */
+static void
+scen_whole(const struct scen *sc)
+{
+	struct tbuf		 buf = { NULL, 0, 0 };
+	struct kafka_aborted_txn ab[16];
+	size_t			 starts[32], cut, nab, j;
+	int64_t			 done;
+	int			 k, w;
+
+	ck_assert_int_lt(sc->nb, 32);
+	ck_assert_int_le(sc->nab, 16);
+	scen_build(sc, &buf, starts);
+	nab = scen_aborted(sc, 0, ab);
+	ck_assert_int_eq(run_txn(buf.p, buf.len, 0, 0, ab, nab), 0);
+	check_ok();
+	ck_assert_uint_eq(got.n, (size_t)sc->nwant);
+	for (j = 0; j < got.n; j++) {
+		ck_assert_int_eq(got.r[j].offset, sc->want[j]);
+		scen_check_rec(sc, j);
+	}
+	ck_assert_uint_eq(info.delivered, (size_t)sc->nwant);
+	ck_assert_uint_eq(info.skipped_aborted, sc->skipped);
+	ck_assert_int_eq(info.next_offset, sc->next);
+	ck_assert_int_eq(info.truncated, 0);
+	ck_assert_int_eq(info.stopped, 0);
+	kafka_arena_free(&arena);
+
+	/* Cut anywhere: the complete batches, next_offset after them. */
+	for (cut = 0; cut < buf.len; cut++) {
+		for (k = 0; k < sc->nb && starts[k + 1] <= cut; k++)
+			;
+		done = k > 0 ? tb_end(&sc->b[k - 1]) : 0;
+		for (w = 0; w < sc->nwant && sc->want[w] < done; w++)
+			;
+		ck_assert_int_eq(run_txn(buf.p, cut, 0, 0, ab, nab), 0);
+		check_ok();
+		ck_assert_uint_eq(got.n, (size_t)w);
+		for (j = 0; j < got.n; j++)
+			ck_assert_int_eq(got.r[j].offset, sc->want[j]);
+		ck_assert_int_eq(info.next_offset, done);
+		ck_assert_int_eq(info.truncated, cut != starts[k]);
+		kafka_arena_free(&arena);
+	}
+	tb_free(&buf);
+}
+
+/*
+ * A consumer's fetch loop against the simulated broker, answers capped at
+ * maxb bytes (every cap from 1 to the whole log), the callback stopping
+ * after stop records (every count; 0 never): it must see exactly the
+ * committed records, once each, in order, and end at sc->next.
+ */
+static void
+scen_loop(const struct scen *sc)
+{
+	struct tbuf		 buf = { NULL, 0, 0 };
+	struct kafka_aborted_txn ab[16];
+	size_t			 starts[32], maxb, stop, nab, off, len, ngot,
+				 skipped, j;
+	int64_t			 pos;
+	int			 i, iter;
+
+	scen_build(sc, &buf, starts);
+	for (maxb = 1; maxb <= buf.len; maxb++)
+		for (stop = 0; stop <= (size_t)sc->nwant; stop++) {
+			pos = 0;
+			ngot = skipped = 0;
+			for (iter = 0;; iter++) {
+				ck_assert_int_lt(iter, 1000);
+				for (i = 0; i < sc->nb &&
+				    tb_end(&sc->b[i]) <= pos; i++)
+					;
+				if (i == sc->nb)
+					break;
+				off = starts[i];
+				len = maxb > starts[i + 1] - off ? maxb :
+				    starts[i + 1] - off;
+				if (len > buf.len - off)
+					len = buf.len - off;
+				nab = scen_aborted(sc, pos, ab);
+				ck_assert_int_eq(run_txn(buf.p + off, len, pos,
+				    stop, ab, nab), 0);
+				check_ok();
+				for (j = 0; j < got.n; j++) {
+					ck_assert_uint_lt(ngot,
+					    (size_t)sc->nwant);
+					ck_assert_int_eq(got.r[j].offset,
+					    sc->want[ngot]);
+					ngot++;
+				}
+				skipped += info.skipped_aborted;
+				ck_assert_int_gt(info.next_offset, pos);
+				pos = info.next_offset;
+				kafka_arena_free(&arena);
+			}
+			ck_assert_uint_eq(ngot, (size_t)sc->nwant);
+			ck_assert_uint_eq(skipped, sc->skipped);
+			ck_assert_int_eq(pos, sc->next);
+		}
+	tb_free(&buf);
+}
+
+/* A committed transaction, then plain records; an unrelated abort. */
+static const struct tbatch s_commit_b[] = {
+	{ 0, 1, ATTR_TXN, 3, 0, T_NONE },
+	{ 3, 1, ATTR_TXN | ATTR_CONTROL, 1, MARK_COMMIT, T_NONE },
+	{ 4, NOPID, 0, 2, 0, T_GZIP },
+};
+static const struct tabort s_commit_a[] = { { 9, 0, 10 } };
+static const int64_t s_commit_w[] = { 0, 1, 2, 4, 5 };
+
+/*
+ * Producer 1 aborts, producer 2 commits meanwhile, producer 1 commits a
+ * second transaction and aborts a third; the broker lists the aborted
+ * ones out of order.
+ */
+static const struct tbatch s_inter_b[] = {
+	{ 0, 1, ATTR_TXN, 2, 0, T_NONE },
+	{ 2, 2, ATTR_TXN, 2, 0, T_GZIP },
+	{ 4, 1, ATTR_TXN, 1, 0, T_NONE },
+	{ 5, 1, ATTR_TXN | ATTR_CONTROL, 1, MARK_ABORT, T_NONE },
+	{ 6, 2, ATTR_TXN | ATTR_CONTROL, 1, MARK_COMMIT, T_NONE },
+	{ 7, 1, ATTR_TXN, 2, 0, T_NONE },
+	{ 9, 1, ATTR_TXN | ATTR_CONTROL, 1, MARK_COMMIT, T_NONE },
+	{ 10, 1, ATTR_TXN, 1, 0, T_ZSTD },
+	{ 11, 1, ATTR_TXN | ATTR_CONTROL, 1, MARK_ABORT, T_NONE },
+};
+static const struct tabort s_inter_a[] = { { 1, 0, 5 }, { 1, 10, 11 } };
+static const int64_t s_inter_w[] = { 2, 3, 7, 8 };
+
+/*
+ * An aborted transaction in two batches (one compressed) around another
+ * producer's idempotent, non-transactional batch.
+ */
+static const struct tbatch s_two_b[] = {
+	{ 100, 5, ATTR_TXN, 3, 0, T_GZIP },
+	{ 103, 6, 0, 1, 0, T_NONE },
+	{ 104, 5, ATTR_TXN, 2, 0, T_NONE },
+	{ 106, 5, ATTR_TXN | ATTR_CONTROL, 1, MARK_ABORT, T_NONE },
+	{ 107, 6, ATTR_TXN, 1, 0, T_NONE },
+	{ 108, 6, ATTR_TXN | ATTR_CONTROL, 1, MARK_COMMIT, T_NONE },
+};
+static const struct tabort s_two_a[] = { { 5, 100, 106 } };
+static const int64_t s_two_w[] = { 103, 107 };
+
+/*
+ * Only markers: a commit, the abort of a transaction with no data
+ * (compressed, so that it is decompressed to be read), and the abort of
+ * one whose data came before.
+ */
+static const struct tbatch s_marks_b[] = {
+	{ 20, 1, ATTR_TXN | ATTR_CONTROL, 1, MARK_COMMIT, T_NONE },
+	{ 21, 2, ATTR_TXN | ATTR_CONTROL, 1, MARK_ABORT, T_GZIP },
+	{ 22, 3, ATTR_TXN | ATTR_CONTROL, 1, MARK_ABORT, T_NONE },
+};
+static const struct tabort s_marks_a[] = { { 2, 21, 21 }, { 3, 15, 22 } };
+
+/* Only aborted data and its marker. */
+static const struct tbatch s_aonly_b[] = {
+	{ 30, 4, ATTR_TXN, 4, 0, T_LZ4 },
+	{ 34, 4, ATTR_TXN | ATTR_CONTROL, 1, MARK_ABORT, T_NONE },
+};
+static const struct tabort s_aonly_a[] = { { 4, 30, 34 } };
+
+static const struct scen scens[] = {
+	SCEN(s_commit_b, s_commit_a, s_commit_w, 5, 0, 6),
+	SCEN(s_inter_b, s_inter_a, s_inter_w, 4, 4, 12),
+	SCEN(s_two_b, s_two_a, s_two_w, 2, 5, 109),
+	SCEN(s_marks_b, s_marks_a, NULL, 0, 0, 23),
+	SCEN(s_aonly_b, s_aonly_a, NULL, 0, 4, 35),
+};
+
+START_TEST(test_txn_whole)
+{
+	scen_whole(&scens[_i]);
+}
+END_TEST
+
+START_TEST(test_txn_loop)
+{
+	scen_loop(&scens[_i]);
+}
+END_TEST
+
+/* READ_UNCOMMITTED sees everything but the markers. */
+START_TEST(test_txn_uncommitted)
+{
+	static const int64_t	 all[] = { 0, 1, 2, 3, 4, 7, 8, 10 };
+	struct kafka_aborted_txn one = { 1, 0 };
+	struct tbuf		 buf = { NULL, 0, 0 };
+	size_t			 starts[32], j;
+
+	scen_build(&scens[1], &buf, starts);
+	ck_assert_int_eq(run(buf.p, buf.len, 0, 0), 0);
+	check_ok();
+	ck_assert_uint_eq(got.n, NELEM(all));
+	for (j = 0; j < got.n; j++)
+		ck_assert_int_eq(got.r[j].offset, all[j]);
+	ck_assert_uint_eq(info.skipped_aborted, 0);
+	ck_assert_int_eq(info.next_offset, 12);
+	/* The same with an empty list, or a NULL one. */
+	ck_assert_int_eq(run_txn(buf.p, buf.len, 0, 0, &one, 0), 0);
+	ck_assert_uint_eq(got.n, NELEM(all));
+	ck_assert_int_eq(kafka_records_decode_txn(copy, buf.len, 0, NULL, 5,
+	    &arena, collect, &got, &info), 0);
+	ck_assert_uint_eq(info.delivered, NELEM(all));
+	tb_free(&buf);
+}
+END_TEST
+
+/*
+ * The ABORT marker below min_offset still ends the aborted state: a fetch
+ * from offset 7 (given the whole log and list) delivers the second,
+ * committed transaction of producer 1.  Without the marker in the answer
+ * the list would hold it aborted, which is why the broker leaves out the
+ * transactions that ended before the fetch offset.
+ */
+START_TEST(test_txn_marker_below_min)
+{
+	struct tbuf		 buf = { NULL, 0, 0 };
+	struct kafka_aborted_txn ab[16];
+	size_t			 starts[32], nab;
+
+	scen_build(&scens[1], &buf, starts);
+	nab = scen_aborted(&scens[1], 0, ab);
+	ck_assert_int_eq(run_txn(buf.p, buf.len, 7, 0, ab, nab), 0);
+	check_ok();
+	ck_assert_uint_eq(got.n, 2);
+	ck_assert_int_eq(got.r[0].offset, 7);
+	ck_assert_int_eq(got.r[1].offset, 8);
+	/* Batches below min_offset are not counted as skipped. */
+	ck_assert_uint_eq(info.skipped_aborted, 1);
+	ck_assert_int_eq(info.next_offset, 12);
+
+	/* From the middle of an aborted batch: counted whole. */
+	scen_build(&scens[2], &buf, starts);
+	nab = scen_aborted(&scens[2], 0, ab);
+	ck_assert_int_eq(run_txn(buf.p, buf.len, 105, 0, ab, nab), 0);
+	check_ok();
+	ck_assert_uint_eq(got.n, 1);
+	ck_assert_int_eq(got.r[0].offset, 107);
+	ck_assert_uint_eq(info.skipped_aborted, 2);
+	ck_assert_int_eq(info.next_offset, 109);
+
+	/*
+	 * An answer from offset 7 with an aborted transaction that ended
+	 * before it (which a broker leaves out) hides the committed data,
+	 * as in the Java consumer: the marker that ended it is not seen.
+	 */
+	scen_build(&scens[1], &buf, starts);
+	nab = scen_aborted(&scens[1], 0, ab);
+	ck_assert_int_eq(run_txn(buf.p + starts[5], buf.len - starts[5], 7,
+	    0, ab, nab), 0);
+	check_ok();
+	ck_assert_uint_eq(got.n, 0);
+	ck_assert_uint_eq(info.skipped_aborted, 3);
+	ck_assert_int_eq(info.next_offset, 12);
+	tb_free(&buf);
+}
+END_TEST
+
+/* A malformed control record of an aborted producer is an error. */
+START_TEST(test_txn_bad_marker)
+{
+	static const struct {
+		const char	*key;
+		int32_t		 klen;
+	} bad[] = {
+		{ NULL, -1 }, { "\0\0\0", 3 }, { "\xff\xff\0\0", 4 },
+	};
+	struct kafka_aborted_txn ab = { 7, 0 };
+	struct tbuf		 b = { NULL, 0, 0 };
+	struct bopt		 o = { .base = 0, .attr = ATTR_TXN,
+				    .set_pid = 1, .pid = 7 };
+	struct trec		 ctl = { .val = "\0\0\0\0\0\0", .vlen = 6 };
+	size_t			 i;
+
+	for (i = 0; i < NELEM(bad); i++) {
+		b.len = 0;
+		o.base = 0;
+		o.attr = ATTR_TXN;
+		enc_batch(&b, &o, simple_recs(2), 2);
+		o.base = 2;
+		o.attr = ATTR_TXN | ATTR_CONTROL;
+		ctl.key = bad[i].key;
+		ctl.klen = bad[i].klen;
+		enc_batch(&b, &o, &ctl, 1);
+		ck_assert_int_eq(run_txn(b.p, b.len, 0, 0, &ab, 1), -1);
+		ck_assert_int_eq(info.err, KAFKA_RECORDS_ECORRUPT);
+		ck_assert_msg(strstr(info.errmsg, "control record") != NULL,
+		    "%s", info.errmsg);
+		ck_assert_uint_eq(info.skipped_aborted, 2);
+		ck_assert_int_eq(info.next_offset, 2);
+		/* Not looked at when the producer is not aborted. */
+		ck_assert_int_eq(run(b.p, b.len, 0, 0), 0);
+		ck_assert_int_eq(info.next_offset, 3);
+	}
+	/* A version above 0 is read as today's layout, as Java does. */
+	b.len = 0;
+	o.base = 0;
+	o.attr = ATTR_TXN;
+	enc_batch(&b, &o, simple_recs(2), 2);
+	o.base = 2;
+	o.attr = ATTR_TXN | ATTR_CONTROL;
+	ctl.key = "\0\1\0\0";
+	ctl.klen = 4;
+	enc_batch(&b, &o, &ctl, 1);
+	o.base = 3;
+	o.attr = ATTR_TXN;
+	enc_batch(&b, &o, simple_recs(1), 1);
+	ck_assert_int_eq(run_txn(b.p, b.len, 0, 0, &ab, 1), 0);
+	check_ok();
+	ck_assert_uint_eq(got.n, 1);
+	ck_assert_int_eq(got.r[0].offset, 3);
+	tb_free(&b);
+}
+END_TEST
+
+/* Stop inside the committed data that follows aborted data. */
+START_TEST(test_txn_stop)
+{
+	struct tbuf		 buf = { NULL, 0, 0 };
+	struct kafka_aborted_txn ab[16];
+	size_t			 starts[32], nab;
+
+	scen_build(&scens[1], &buf, starts);
+	nab = scen_aborted(&scens[1], 0, ab);
+	ck_assert_int_eq(run_txn(buf.p, buf.len, 0, 1, ab, nab), 0);
+	check_ok();
+	ck_assert_int_eq(info.stopped, 1);
+	ck_assert_uint_eq(got.n, 1);
+	ck_assert_int_eq(got.r[0].offset, 2);
+	ck_assert_uint_eq(info.skipped_aborted, 2);
+	ck_assert_int_eq(info.next_offset, 3);
+	tb_free(&buf);
+}
+END_TEST
+
+/* Many aborted transactions, many producers: the list is not a cost. */
+START_TEST(test_txn_many)
+{
+	struct tbuf		 b = { NULL, 0, 0 };
+	struct kafka_aborted_txn *ab;
+	struct bopt		 o = { .attr = ATTR_TXN, .set_pid = 1 };
+	size_t			 n = 20000, i;
+
+	ab = calloc(n, sizeof(*ab));
+	ck_assert_ptr_nonnull(ab);
+	/* Producer i aborts at offset 2i; batch at 2i+1 is producer 0's. */
+	for (i = 0; i < n; i++) {
+		ab[i].producer_id = (int64_t)(n - i);
+		ab[i].first_offset = (int64_t)(2 * (n - i));
+	}
+	for (i = 1; i <= 50; i++) {
+		o.base = (int64_t)(2 * i);
+		o.pid = (int64_t)i;
+		enc_batch(&b, &o, simple_recs(1), 1);
+		o.base = (int64_t)(2 * i + 1);
+		o.pid = 0;
+		enc_batch(&b, &o, simple_recs(1), 1);
+	}
+	ck_assert_int_eq(run_txn(b.p, b.len, 0, 0, ab, n), 0);
+	check_ok();
+	ck_assert_uint_eq(got.n, 50);
+	for (i = 0; i < got.n; i++)
+		ck_assert_int_eq(got.r[i].offset, (int64_t)(2 * i + 3));
+	ck_assert_uint_eq(info.skipped_aborted, 50);
+	ck_assert_int_eq(info.next_offset, 102);
+	free(ab);
+	tb_free(&b);
 }
 END_TEST
 
@@ -1738,6 +2251,18 @@ record_suite(void)
 	tcase_add_test(tc, test_stop);
 	tcase_add_loop_test(tc, test_truncated_every_cut, 0, 4);
 	tcase_add_test(tc, test_crc_mismatch);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("txn");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, test_txn_whole, 0, (int)NELEM(scens));
+	tcase_add_loop_test(tc, test_txn_loop, 0, (int)NELEM(scens));
+	tcase_add_test(tc, test_txn_uncommitted);
+	tcase_add_test(tc, test_txn_marker_below_min);
+	tcase_add_test(tc, test_txn_bad_marker);
+	tcase_add_test(tc, test_txn_stop);
+	tcase_add_test(tc, test_txn_many);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("codecs");
