@@ -24,6 +24,8 @@ static void	 fuzz_metadata(const uint8_t *, size_t, int16_t);
 static void	 fuzz_list_offsets(const uint8_t *, size_t, int16_t);
 static void	 fuzz_fetch(const uint8_t *, size_t, int16_t);
 
+static volatile uint64_t fetch_sink;	/* every aborted entry is read */
+
 /* A view [p, p + len) must be NULL/-1 or lie inside the input. */
 static void
 in_input(const uint8_t *data, size_t size, const uint8_t *p, int64_t len)
@@ -103,8 +105,9 @@ fuzz_list_offsets(const uint8_t *data, size_t size, int16_t v)
 static void
 fuzz_fetch(const uint8_t *data, size_t size, int16_t v)
 {
-	struct kafka_fetch_resp	 r;
-	int32_t			 i;
+	struct kafka_fetch_resp		 r;
+	const struct kafka_aborted_txn	*a;
+	int32_t				 i, j;
 
 	if (kafka_dec_fetch(data, size, v, &r) == 0) {
 		if (r.count < 0 || (r.count > 0 && r.parts == NULL))
@@ -115,6 +118,17 @@ fuzz_fetch(const uint8_t *data, size_t size, int16_t v)
 			in_input(data, size, r.parts[i].records,
 			    r.parts[i].records == NULL ? -1 :
 			    (int64_t)r.parts[i].records_len);
+			/* Allocated for entries present, 16 bytes each. */
+			if (r.parts[i].naborted < 0 ||
+			    (r.parts[i].naborted > 0) !=
+			    (r.parts[i].aborted != NULL) ||
+			    (size_t)r.parts[i].naborted > size / 16)
+				abort();
+			for (j = 0; j < r.parts[i].naborted; j++) {
+				a = &r.parts[i].aborted[j];
+				fetch_sink += (uint64_t)a->producer_id ^
+				    (uint64_t)a->first_offset;
+			}
 		}
 	} else if (r.parts != NULL || r.count != 0)
 		abort();

@@ -876,13 +876,19 @@ kafka_dec_fetch(const uint8_t *buf, size_t len, int16_t version,
 			p->log_start_offset = -1;
 			if (version >= 5)		/* LogStartOffset */
 				p->log_start_offset = kr_i64(&r);
-			/* AbortedTransactions, nullable */
+			/* AbortedTransactions, nullable; bounded */
 			na = kr_array(&r, flex, 16 + TAGS_MIN(flex));
+			if (na > 0 && (p->aborted = calloc((size_t)na,
+			    sizeof(*p->aborted))) == NULL)
+				goto bad;
 			for (k = 0; k < na && !r.err; k++) {
-				(void)kr_i64(&r);	/* ProducerId */
-				(void)kr_i64(&r);	/* FirstOffset */
+				/* ProducerId, FirstOffset */
+				p->aborted[k].producer_id = kr_i64(&r);
+				p->aborted[k].first_offset = kr_i64(&r);
 				kr_tags(&r, flex);
 			}
+			if (na > 0)
+				p->naborted = na;
 			p->preferred_read_replica = -1;
 			if (version >= 11)	/* PreferredReadReplica */
 				p->preferred_read_replica = kr_i32(&r);
@@ -906,6 +912,10 @@ bad:
 void
 kafka_fetch_free(struct kafka_fetch_resp *resp)
 {
+	int32_t	 i;
+
+	for (i = 0; i < resp->count; i++)
+		free(resp->parts[i].aborted);
 	free(resp->parts);
 	memset(resp, 0, sizeof(*resp));
 }

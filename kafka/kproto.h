@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "kafka/kbuf.h"
+#include "kafka/record.h"	/* struct kafka_aborted_txn */
 
 #define KAFKA_API_FETCH			 1
 #define KAFKA_API_LIST_OFFSETS		 2
@@ -199,6 +200,9 @@ struct kafka_fetch_part {
 	int64_t		 last_stable_offset;	/* -1 if absent */
 	int64_t		 log_start_offset;	/* -1 if absent */
 	int32_t		 preferred_read_replica; /* -1 if absent */
+	/* AbortedTransactions as sent (unsorted); NULL, 0 if null or empty */
+	struct kafka_aborted_txn *aborted;	/* allocated */
+	int32_t		 naborted;
 	const uint8_t	*records;		/* view; NULL if null */
 	size_t		 records_len;
 };

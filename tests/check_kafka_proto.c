@@ -1492,6 +1492,103 @@ static const uint8_t fetch_v12[] = {
 	0x00,					/* TAG_BUFFER */
 };
 
+/* AbortedTransactions, unsorted as a broker may send them. */
+static const uint8_t fetch_v4_aborted[] = {
+	Z4,					/* ThrottleTimeMs */
+	0x00, 0x00, 0x00, 0x01,			/* Responses: 1 */
+	0x00, 0x02, 't', '1',			/*   Topic */
+	0x00, 0x00, 0x00, 0x02,			/*   Partitions: 2 */
+	0x00, 0x00, 0x00, 0x04,			/*     PartitionIndex 4 */
+	0x00, 0x00,				/*     ErrorCode */
+	Z4, 0x00, 0x00, 0x00, 0x30,		/*     HighWatermark 48 */
+	Z4, 0x00, 0x00, 0x00, 0x20,		/*     LastStableOffset 32 */
+	0x00, 0x00, 0x00, 0x02,			/*     AbortedTransactions */
+	Z4, 0x00, 0x00, 0x10, 0x00,		/*       ProducerId 4096 */
+	Z4, 0x00, 0x00, 0x00, 0x1e,		/*       FirstOffset 30 */
+	0x7f, 0xff, 0xff, 0xff, FF4,		/*       ProducerId max */
+	Z4, 0x00, 0x00, 0x00, 0x03,		/*       FirstOffset 3 */
+	0x00, 0x00, 0x00, 0x02,			/*     Records: 2 bytes */
+	0xde, 0xad,
+	0x00, 0x00, 0x00, 0x05,			/*     PartitionIndex 5 */
+	0x00, 0x00,				/*     ErrorCode */
+	Z8,					/*     HighWatermark 0 */
+	Z8,					/*     LastStableOffset 0 */
+	Z4,					/*     AbortedTxns: empty */
+	FF4,					/*     Records null */
+};
+
+static const uint8_t fetch_v11[] = {
+	Z4,					/* ThrottleTimeMs */
+	0x00, 0x00,				/* ErrorCode */
+	Z4,					/* SessionId */
+	0x00, 0x00, 0x00, 0x02,			/* Responses: 2 */
+	0x00, 0x01, 'a',			/*   Topic */
+	0x00, 0x00, 0x00, 0x01,			/*   Partitions: 1 */
+	Z4,					/*     PartitionIndex 0 */
+	0x00, 0x00,				/*     ErrorCode */
+	Z4, 0x00, 0x00, 0x01, 0x00,		/*     HighWatermark 256 */
+	Z4, 0x00, 0x00, 0x00, 0xf0,		/*     LastStableOffset 240 */
+	Z8,					/*     LogStartOffset 0 */
+	0x00, 0x00, 0x00, 0x03,			/*     AbortedTransactions */
+	Z4, 0x00, 0x00, 0x00, 0x02,		/*       ProducerId 2 */
+	Z4, 0x00, 0x00, 0x00, 0x64,		/*       FirstOffset 100 */
+	Z4, 0x00, 0x00, 0x00, 0x01,		/*       ProducerId 1 */
+	Z4, 0x00, 0x00, 0x00, 0x0a,		/*       FirstOffset 10 */
+	Z4, 0x00, 0x00, 0x00, 0x02,		/*       ProducerId 2 */
+	Z4, 0x00, 0x00, 0x00, 0x14,		/*       FirstOffset 20 */
+	FF4,					/*     PreferredReadReplica */
+	0x00, 0x00, 0x00, 0x01,			/*     Records: 1 byte */
+	0x77,
+	0x00, 0x01, 'b',			/*   Topic */
+	0x00, 0x00, 0x00, 0x01,			/*   Partitions: 1 */
+	0x00, 0x00, 0x00, 0x07,			/*     PartitionIndex 7 */
+	0x00, 0x00,				/*     ErrorCode */
+	Z4, 0x00, 0x00, 0x00, 0x01,		/*     HighWatermark 1 */
+	FF8,					/*     LastStableOffset -1 */
+	Z8,					/*     LogStartOffset 0 */
+	FF4,					/*     AbortedTxns: null */
+	0x00, 0x00, 0x00, 0x03,			/*     PreferredReadReplica 3 */
+	Z4,					/*     Records: 0 bytes */
+};
+
+static const uint8_t fetch_v12_aborted[] = {
+	Z4,					/* ThrottleTimeMs */
+	0x00, 0x00,				/* ErrorCode */
+	Z4,					/* SessionId */
+	0x02,					/* Responses: 1 */
+	0x03, 't', '1',				/*   Topic */
+	0x03,					/*   Partitions: 2 */
+	Z4,					/*     PartitionIndex 0 */
+	0x00, 0x00,				/*     ErrorCode */
+	Z4, 0x00, 0x00, 0x00, 0x64,		/*     HighWatermark 100 */
+	Z4, 0x00, 0x00, 0x00, 0x50,		/*     LastStableOffset 80 */
+	Z8,					/*     LogStartOffset 0 */
+	0x04,					/*     AbortedTransactions 3 */
+	Z4, 0x00, 0x00, 0x00, 0x0b,		/*       ProducerId 11 */
+	Z4, 0x00, 0x00, 0x00, 0x28,		/*       FirstOffset 40 */
+	0x00,					/*       TAG_BUFFER */
+	Z4, 0x00, 0x00, 0x00, 0x0c,		/*       ProducerId 12 */
+	Z4, 0x00, 0x00, 0x00, 0x05,		/*       FirstOffset 5 */
+	0x01, 0x03, 0x02, 0xaa, 0xbb,		/*       TAG_BUFFER: tag 3 */
+	FF8,					/*       ProducerId -1 */
+	FF8,					/*       FirstOffset -1 */
+	0x00,					/*       TAG_BUFFER */
+	FF4,					/*     PreferredReadReplica */
+	0x01,					/*     Records: empty */
+	0x00,					/*     TAG_BUFFER */
+	0x00, 0x00, 0x00, 0x01,			/*     PartitionIndex 1 */
+	0x00, 0x00,				/*     ErrorCode */
+	Z8,					/*     HighWatermark 0 */
+	Z8,					/*     LastStableOffset 0 */
+	Z8,					/*     LogStartOffset 0 */
+	0x01,					/*     AbortedTxns: empty */
+	FF4,					/*     PreferredReadReplica */
+	0x00,					/*     Records: null */
+	0x00,					/*     TAG_BUFFER */
+	0x00,					/*   TAG_BUFFER */
+	0x00,					/* TAG_BUFFER */
+};
+
 START_TEST(test_dec_fetch_v4)
 {
 	struct kafka_fetch_resp	 r;
@@ -1506,8 +1603,101 @@ START_TEST(test_dec_fetch_v4)
 	ck_assert_int_eq(r.parts[0].preferred_read_replica, -1);
 	ck_assert_ptr_nonnull(r.parts[0].records);
 	ck_assert_uint_eq(r.parts[0].records_len, 0);
+	ck_assert_ptr_null(r.parts[0].aborted);
+	ck_assert_int_eq(r.parts[0].naborted, 0);
 	kafka_fetch_free(&r);
 	check_truncations(KAFKA_API_FETCH, fetch_v4, sizeof(fetch_v4), 4);
+}
+END_TEST
+
+START_TEST(test_dec_fetch_aborted_v4)
+{
+	struct kafka_fetch_resp	 r;
+
+	ck_assert_int_eq(kafka_dec_fetch(fetch_v4_aborted,
+	    sizeof(fetch_v4_aborted), 4, &r), 0);
+	ck_assert_int_eq(r.count, 2);
+	ck_assert_int_eq(r.parts[0].partition, 4);
+	ck_assert(r.parts[0].last_stable_offset == 32);
+	/* As sent: not sorted. */
+	ck_assert_int_eq(r.parts[0].naborted, 2);
+	ck_assert_ptr_nonnull(r.parts[0].aborted);
+	ck_assert(r.parts[0].aborted[0].producer_id == 4096);
+	ck_assert(r.parts[0].aborted[0].first_offset == 30);
+	ck_assert(r.parts[0].aborted[1].producer_id == INT64_MAX);
+	ck_assert(r.parts[0].aborted[1].first_offset == 3);
+	ck_assert_uint_eq(r.parts[0].records_len, 2);
+	ck_assert_ptr_eq(r.parts[0].records, fetch_v4_aborted + 78);
+	ck_assert_int_eq(r.parts[1].partition, 5);
+	ck_assert_int_eq(r.parts[1].naborted, 0);
+	ck_assert_ptr_null(r.parts[1].aborted);
+	ck_assert_ptr_null(r.parts[1].records);
+	kafka_fetch_free(&r);
+	ck_assert_ptr_null(r.parts);
+	check_truncations(KAFKA_API_FETCH, fetch_v4_aborted,
+	    sizeof(fetch_v4_aborted), 4);
+}
+END_TEST
+
+START_TEST(test_dec_fetch_aborted_v11)
+{
+	struct kafka_fetch_resp	 r;
+
+	ck_assert_int_eq(kafka_dec_fetch(fetch_v11, sizeof(fetch_v11), 11,
+	    &r), 0);
+	ck_assert_int_eq(r.count, 2);
+	ck_assert_mem_eq(r.parts[0].topic.p, "a", 1);
+	ck_assert(r.parts[0].last_stable_offset == 240);
+	ck_assert_int_eq(r.parts[0].naborted, 3);
+	ck_assert(r.parts[0].aborted[0].producer_id == 2);
+	ck_assert(r.parts[0].aborted[0].first_offset == 100);
+	ck_assert(r.parts[0].aborted[1].producer_id == 1);
+	ck_assert(r.parts[0].aborted[1].first_offset == 10);
+	ck_assert(r.parts[0].aborted[2].producer_id == 2);
+	ck_assert(r.parts[0].aborted[2].first_offset == 20);
+	ck_assert_int_eq(r.parts[0].preferred_read_replica, -1);
+	ck_assert_uint_eq(r.parts[0].records_len, 1);
+	ck_assert_uint_eq(r.parts[0].records[0], 0x77);
+	ck_assert_mem_eq(r.parts[1].topic.p, "b", 1);
+	ck_assert_int_eq(r.parts[1].partition, 7);
+	ck_assert(r.parts[1].last_stable_offset == -1);
+	ck_assert_int_eq(r.parts[1].naborted, 0);
+	ck_assert_ptr_null(r.parts[1].aborted);
+	ck_assert_int_eq(r.parts[1].preferred_read_replica, 3);
+	ck_assert_ptr_nonnull(r.parts[1].records);
+	ck_assert_uint_eq(r.parts[1].records_len, 0);
+	kafka_fetch_free(&r);
+	check_truncations(KAFKA_API_FETCH, fetch_v11, sizeof(fetch_v11), 11);
+	/* The same bytes are not a v10 body (no PreferredReadReplica). */
+	ck_assert_int_eq(dec_any(KAFKA_API_FETCH, fetch_v11,
+	    sizeof(fetch_v11), 10), -1);
+}
+END_TEST
+
+START_TEST(test_dec_fetch_aborted_v12)
+{
+	struct kafka_fetch_resp	 r;
+
+	ck_assert_int_eq(kafka_dec_fetch(fetch_v12_aborted,
+	    sizeof(fetch_v12_aborted), 12, &r), 0);
+	ck_assert_int_eq(r.count, 2);
+	ck_assert_int_eq(r.parts[0].naborted, 3);
+	ck_assert(r.parts[0].aborted[0].producer_id == 11);
+	ck_assert(r.parts[0].aborted[0].first_offset == 40);
+	/* An unknown tagged field in an entry is skipped. */
+	ck_assert(r.parts[0].aborted[1].producer_id == 12);
+	ck_assert(r.parts[0].aborted[1].first_offset == 5);
+	ck_assert(r.parts[0].aborted[2].producer_id == -1);
+	ck_assert(r.parts[0].aborted[2].first_offset == -1);
+	ck_assert_ptr_nonnull(r.parts[0].records);
+	ck_assert_uint_eq(r.parts[0].records_len, 0);
+	/* Compact: 1 is empty, 0 would be null; both mean none. */
+	ck_assert_int_eq(r.parts[1].naborted, 0);
+	ck_assert_ptr_null(r.parts[1].aborted);
+	ck_assert_ptr_null(r.parts[1].records);
+	kafka_fetch_free(&r);
+	check_truncations(KAFKA_API_FETCH, fetch_v12_aborted,
+	    sizeof(fetch_v12_aborted), 12);
 }
 END_TEST
 
@@ -1532,6 +1722,11 @@ START_TEST(test_dec_fetch_v10)
 	ck_assert_ptr_eq(r.parts[0].records, fetch_v10 + 76);
 	ck_assert_uint_eq(r.parts[0].records_len, 5);
 	ck_assert_uint_eq(r.parts[0].records[4], 5);
+	ck_assert_int_eq(r.parts[0].naborted, 1);
+	ck_assert(r.parts[0].aborted[0].producer_id == 7);
+	ck_assert(r.parts[0].aborted[0].first_offset == 50);
+	ck_assert_int_eq(r.parts[1].naborted, 0);
+	ck_assert_ptr_null(r.parts[1].aborted);
 	ck_assert_mem_eq(r.parts[1].topic.p, "t1", 2);
 	ck_assert_int_eq(r.parts[1].partition, 1);
 	ck_assert_int_eq(r.parts[1].error_code, KAFKA_ERR_OFFSET_OUT_OF_RANGE);
@@ -1558,6 +1753,11 @@ START_TEST(test_dec_fetch_v12)
 	ck_assert_int_eq(r.parts[0].preferred_read_replica, -1);
 	ck_assert_uint_eq(r.parts[0].records_len, 3);
 	ck_assert_mem_eq(r.parts[0].records, "\xaa\xbb\xcc", 3);
+	ck_assert_int_eq(r.parts[0].naborted, 0);
+	ck_assert_ptr_null(r.parts[0].aborted);
+	ck_assert_int_eq(r.parts[1].naborted, 1);
+	ck_assert(r.parts[1].aborted[0].producer_id == 8);
+	ck_assert(r.parts[1].aborted[0].first_offset == 9);
 	ck_assert_int_eq(r.parts[1].partition, 3);
 	ck_assert(r.parts[1].high_watermark == 10);
 	ck_assert(r.parts[1].last_stable_offset == 5);
@@ -1839,6 +2039,9 @@ START_TEST(test_dec_cross)
 		{ fetch_v4, sizeof(fetch_v4) },
 		{ fetch_v10, sizeof(fetch_v10) },
 		{ fetch_v12, sizeof(fetch_v12) },
+		{ fetch_v4_aborted, sizeof(fetch_v4_aborted) },
+		{ fetch_v11, sizeof(fetch_v11) },
+		{ fetch_v12_aborted, sizeof(fetch_v12_aborted) },
 		{ sh_v1, sizeof(sh_v1) }, { sa_v0, sizeof(sa_v0) },
 		{ sa_v1, sizeof(sa_v1) }, { sa_v2, sizeof(sa_v2) },
 	};
@@ -1914,6 +2117,9 @@ proto_suite(void)
 	tcase_add_test(tc, test_dec_fetch_v4);
 	tcase_add_test(tc, test_dec_fetch_v10);
 	tcase_add_test(tc, test_dec_fetch_v12);
+	tcase_add_test(tc, test_dec_fetch_aborted_v4);
+	tcase_add_test(tc, test_dec_fetch_aborted_v11);
+	tcase_add_test(tc, test_dec_fetch_aborted_v12);
 	tcase_add_test(tc, test_dec_fetch_bad);
 	tcase_add_test(tc, test_dec_cross);
 	suite_add_tcase(s, tc);
