@@ -1512,9 +1512,14 @@ kop_on_fetch(struct kop *op, int16_t version, const uint8_t *body, size_t len)
 	if (kc_isolation(op->kc) == 1 && res.last_stable_offset >= 0 &&
 	    res.last_stable_offset < res.end_offset)
 		res.end_offset = res.last_stable_offset;
-	kafka_fetch_free(&fr);
-	/* records point into the connection's input buffer: still valid. */
+	res.aborted = fr.parts[i].aborted;
+	res.naborted = fr.parts[i].naborted > 0 ? (size_t)fr.parts[i].naborted : 0;
+	/*
+	 * records point into the connection's input buffer, the aborted list
+	 * into fr: both valid until after the callbacks.
+	 */
 	kop_finish(op, &res);
+	kafka_fetch_free(&fr);
 }
 
 static void

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 struct ev_loop;
+struct kafka_aborted_txn;
 struct kcluster;
 struct ksasl_conf;
 struct ntls_config;
@@ -52,6 +53,10 @@ struct kcluster_result {
 	int64_t		 offset;		/* list offset */
 	const uint8_t	*records;		/* fetch: raw record set, valid */
 	size_t		 records_len;		/*   during the callback only */
+	const struct kafka_aborted_txn *aborted; /* fetch, read_committed: the
+						   aborted transactions in this
+						   answer (callback only) */
+	size_t		 naborted;
 	int64_t		 high_watermark;
 	int64_t		 end_offset;		/* fetch: where readable data ends:
 						   the high watermark, or the last

@@ -171,8 +171,10 @@ kb_on_fetch(void *arg, const struct kcluster_result *res)
 	kafka_arena_init(&arena, 0);
 	memset(&info, 0, sizeof(info));
 	(void)bridge_fetch_begin(k->r);
-	if (kafka_records_decode(res->records, res->records_len, k->next,
-	    &arena, kb_on_record, k, &info) != 0 && info.delivered == 0) {
+	/* Under read_committed, records of aborted transactions are skipped. */
+	if (kafka_records_decode_txn(res->records, res->records_len, k->next,
+	    res->aborted, res->naborted, &arena, kb_on_record, k, &info) != 0 &&
+	    info.delivered == 0) {
 		/* Nothing good before the bad batch: say what is wrong. */
 		log_warnx("kafka: %s-%d at offset %lld: %s", k->topic,
 		    k->partition, (long long)info.next_offset, info.errmsg);
