@@ -8,10 +8,21 @@
  */
 #include "config.h"
 
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
 #include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "kafka/cluster.h"
@@ -28,9 +39,17 @@
 #define DEFAULT_MAX_OUTBOUND	(8 * 1024 * 1024)
 #define DEFAULT_REQ_TIMEOUT	10.0
 #define SECRET_MAX		65536
+#define CONFIG_FILE_MAX		(4 * 1024 * 1024)
+#define CF_MAX_BOOTSTRAP	32	/* kafka/cluster.c KC_MAX_BOOTSTRAP */
+#define CF_MAX_DEPTH		64	/* YAML nesting */
+#define CF_MAX_ANCHORS		256
 
 static const char *const cf_mechanisms[] = {
 	"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER", NULL
+};
+
+static const char *const cf_isolations[] = {
+	"read_uncommitted", "read_committed", NULL
 };
 
 void
@@ -39,6 +58,34 @@ config_init(struct kg_config *c)
 	memset(c, 0, sizeof(*c));
 	c->idle_timeout = -1;
 	c->request_timeout = -1;
+	c->max_sessions = -1;
+	c->max_handshakes = -1;
+	c->max_per_addr = -1;
+	c->isolation = -1;
+}
+
+const char *
+config_isolation_name(int i)
+{
+	return i == KG_READ_COMMITTED ? cf_isolations[1] : cf_isolations[0];
+}
+
+/* "read_uncommitted" or "read_committed", else -1. */
+static int
+cf_isolation(const char *s)
+{
+	int	 i;
+
+	for (i = 0; s != NULL && cf_isolations[i] != NULL; i++)
+		if (strcmp(s, cf_isolations[i]) == 0)
+			return i;
+	return -1;
+}
+
+int
+config_parse_isolation(const char *s)
+{
+	return cf_isolation(s);
 }
 
 static char *
@@ -55,44 +102,118 @@ cf_own(struct kg_config *c, char *s)
 }
 
 /*
- * Read a secret (password, token) from a file: at most 64 KiB, one
- * trailing newline removed.  The file should be readable by us only.
+ * Read a whole file (at most max bytes) with read(2), not stdio, whose
+ * buffers would keep a copy of secrets after fclose.  Every buffer given
+ * up on the way is wiped.  *out is NUL-terminated; the caller wipes it.
+ */
+static int
+cf_read_file(const char *file, size_t max, char **out, size_t *outlen,
+    char *err, size_t errlen)
+{
+	char	*buf, *nbuf;
+	size_t	 len = 0, size = 4096;
+	ssize_t	 n;
+	int	 fd, e;
+
+	*out = NULL;
+	*outlen = 0;
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		(void)snprintf(err, errlen, "%s: %s", file, strerror(errno));
+		return -1;
+	}
+	if ((buf = malloc(size)) == NULL)
+		goto oom;
+	for (;;) {
+		if (len + 1 == size) {
+			if (size > max) {
+				(void)snprintf(err, errlen, "%s: longer than "
+				    "%zu bytes", file, max);
+				goto bad;
+			}
+			if ((nbuf = malloc(size * 2)) == NULL)
+				goto oom;
+			memcpy(nbuf, buf, len);
+			explicit_bzero(buf, len);
+			free(buf);
+			buf = nbuf;
+			size *= 2;
+		}
+		n = read(fd, buf + len, size - 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			e = errno;
+			/* A directory opens, and fails here with EISDIR. */
+			(void)snprintf(err, errlen, "%s: %s", file, strerror(e));
+			goto bad;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	(void)close(fd);
+	if (len > max) {
+		explicit_bzero(buf, len);
+		free(buf);
+		(void)snprintf(err, errlen, "%s: longer than %zu bytes", file,
+		    max);
+		return -1;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*outlen = len;
+	return 0;
+oom:
+	(void)snprintf(err, errlen, "out of memory");
+bad:
+	(void)close(fd);
+	if (buf != NULL) {
+		explicit_bzero(buf, len);
+		free(buf);
+	}
+	return -1;
+}
+
+/*
+ * Read a secret (a password) from a file: at most 64 KiB, trailing
+ * newlines removed.  The file should be readable by us only.
  */
 static char *
 cf_read_secret(const char *file, char *err, size_t errlen)
 {
-	FILE	*fp;
 	char	*buf;
-	size_t	 n;
+	size_t	 n, len;
 
-	if ((fp = fopen(file, "r")) == NULL) {
-		(void)snprintf(err, errlen, "%s: %s", file, strerror(errno));
+	if (cf_read_file(file, SECRET_MAX, &buf, &len, err, errlen) != 0)
 		return NULL;
-	}
-	if ((buf = malloc(SECRET_MAX + 1)) == NULL) {
-		(void)fclose(fp);
-		(void)snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	n = fread(buf, 1, SECRET_MAX + 1, fp);
-	(void)fclose(fp);
-	if (n > SECRET_MAX) {
-		explicit_bzero(buf, SECRET_MAX + 1);
-		free(buf);
-		(void)snprintf(err, errlen, "%s: longer than %d bytes", file,
-		    SECRET_MAX);
-		return NULL;
-	}
+	n = len;
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		n--;
 	buf[n] = '\0';
 	if (n == 0 || strlen(buf) != n) {
-		explicit_bzero(buf, n);
+		explicit_bzero(buf, len);
 		free(buf);
 		(void)snprintf(err, errlen, "%s: empty, or holds a NUL byte", file);
 		return NULL;
 	}
 	return buf;
+}
+
+/* The token file exists and holds a bearer token; the copy is wiped. */
+static int
+cf_check_token(const char *path, const char *file, char *err, size_t errlen)
+{
+	char	*tok, e[400];
+	size_t	 len;
+
+	if (ksasl_token_read(file, &tok, &len, e, sizeof(e)) != 0) {
+		(void)snprintf(err, errlen, "route %s: OAUTHBEARER token: %s",
+		    path, e);
+		return -1;
+	}
+	explicit_bzero(tok, len);
+	free(tok);
+	return 0;
 }
 
 static void
@@ -106,9 +227,7 @@ cf_sec_free(struct kg_security *s)
 	if (s->password != NULL)
 		explicit_bzero(s->password, strlen(s->password));
 	free(s->password);
-	if (s->token != NULL)
-		explicit_bzero(s->token, strlen(s->token));
-	free(s->token);
+	free(s->token_file);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -130,7 +249,7 @@ cf_sec_equal(const struct kg_security *a, const struct kg_security *b)
 	    cf_streq(a->mechanism, b->mechanism) &&
 	    cf_streq(a->username, b->username) &&
 	    cf_streq(a->password, b->password) &&
-	    cf_streq(a->token, b->token);
+	    cf_streq(a->token_file, b->token_file);
 }
 
 /* Check a route's security settings: complete and consistent. */
@@ -148,7 +267,7 @@ cf_sec_check(const char *path, struct kg_security *s, char *err, size_t errlen)
 	}
 	if (s->mechanism == NULL) {
 		if (s->username != NULL || s->password != NULL ||
-		    s->token != NULL) {
+		    s->token_file != NULL) {
 			(void)snprintf(err, errlen, "route %s: SASL credentials "
 			    "without a mechanism", path);
 			return -1;
@@ -181,13 +300,14 @@ cf_sec_check(const char *path, struct kg_security *s, char *err, size_t errlen)
 			return -1;
 		}
 	}
-		if (strcmp(s->mechanism, "OAUTHBEARER") == 0) {
-		if (s->token == NULL) {
+	if (strcmp(s->mechanism, "OAUTHBEARER") == 0) {
+		if (s->token_file == NULL) {
 			(void)snprintf(err, errlen, "route %s: OAUTHBEARER needs "
 			    "a token (--sasl-token-file, token_file)", path);
 			return -1;
 		}
-		return 0;
+		/* Read now so that -n checks it; again at every login. */
+		return cf_check_token(path, s->token_file, err, errlen);
 	}
 	if (s->username == NULL || s->password == NULL) {
 		(void)snprintf(err, errlen, "route %s: SASL %s needs a username "
@@ -199,7 +319,7 @@ cf_sec_check(const char *path, struct kg_security *s, char *err, size_t errlen)
 
 static int
 cf_add_route(struct kg_config *c, const char *path, const char *brokers,
-    struct kg_security *sec, char *err, size_t errlen)
+    struct kg_security *sec, int isolation, char *err, size_t errlen)
 {
 	struct kg_route	*r;
 	int		 i;
@@ -228,12 +348,210 @@ cf_add_route(struct kg_config *c, const char *path, const char *brokers,
 		(void)snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	if (sec->token_file != NULL) {
+		/* kafka/sasl.h: "@path", read at every (re-)authentication. */
+		if ((r->sasl_token = malloc(strlen(sec->token_file) + 2)) ==
+		    NULL) {
+			free(r->path);
+			free(r->brokers);
+			(void)snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		r->sasl_token[0] = '@';
+		memcpy(r->sasl_token + 1, sec->token_file,
+		    strlen(sec->token_file) + 1);
+	}
 	r->sec = *sec;			/* the route owns the strings now */
 	memset(sec, 0, sizeof(*sec));
+	r->isolation = isolation >= 0 ? isolation : c->isolation >= 0 ?
+	    c->isolation : KG_READ_UNCOMMITTED;
 	r->route.path = r->path;
 	r->route.name = r->path;
 	r->route.backend = &kafka_backend;
 	c->nroutes++;
+	return 0;
+}
+
+/* ---- addresses, checked here so that -n finds what start would ---- */
+
+/* "1" to "65535", digits only. */
+static int
+cf_port(const char *s, size_t len)
+{
+	size_t	 i;
+	long	 v = 0;
+
+	if (len == 0 || len > 5)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v >= 1 && v <= 65535 ? (int)v : -1;
+}
+
+/*
+ * One broker, "host:port" or "[v6]:port", as kcluster_new() splits it
+ * (the last colon separates the port).
+ */
+static int
+cf_check_broker(const char *s, size_t len, char *err, size_t errlen)
+{
+	const char	*colon = NULL, *h;
+	size_t		 hlen, i;
+	const char	*why;
+
+	for (i = len; i > 0; i--)
+		if (s[i - 1] == ':') {
+			colon = s + i - 1;
+			break;
+		}
+	/* A comma or a space would split it in two in the broker list. */
+	if (colon == NULL || memchr(s, ',', len) != NULL ||
+	    memchr(s, ' ', len) != NULL) {
+		why = "expected host:port";
+		goto bad;
+	}
+	h = s;
+	hlen = (size_t)(colon - s);
+	if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
+		h++;
+		hlen -= 2;
+	}
+	if (hlen == 0) {
+		why = "empty host";
+		goto bad;
+	}
+	if (hlen > 255) {
+		why = "host name longer than 255 bytes";
+		goto bad;
+	}
+	if (cf_port(colon + 1, (size_t)(s + len - colon - 1)) == -1) {
+		why = "the port must be a number from 1 to 65535";
+		goto bad;
+	}
+	return 0;
+bad:
+	(void)snprintf(err, errlen, "bad broker address \"%.*s\": %s",
+	    (int)(len > 300 ? 300 : len), s, why);
+	return -1;
+}
+
+static int
+cf_check_brokers(const char *list, char *err, size_t errlen)
+{
+	const char	*p, *q;
+	int		 n = 0;
+
+	for (p = list; *p != '\0'; p = q) {
+		while (*p == ',' || *p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		for (q = p; *q != '\0' && *q != ',' && *q != ' '; q++)
+			;
+		if (++n > CF_MAX_BOOTSTRAP) {
+			(void)snprintf(err, errlen, "more than %d bootstrap "
+			    "brokers", CF_MAX_BOOTSTRAP);
+			return -1;
+		}
+		if (cf_check_broker(p, (size_t)(q - p), err, errlen) != 0)
+			return -1;
+	}
+	if (n == 0) {
+		(void)snprintf(err, errlen, "no broker address given");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A listen address as ws_server_listen() takes it: "host:port",
+ * "[v6]:port" or ":port" (every address), the host resolved as it will
+ * be at start.
+ */
+static int
+cf_check_listen(const char *addr, char *err, size_t errlen)
+{
+	struct addrinfo	 hints, *res;
+	const char	*colon, *h, *end;
+	char		 host[256];
+	size_t		 hlen;
+	int		 r;
+
+	if (addr[0] == '[') {
+		if ((end = strchr(addr, ']')) == NULL || end[1] != ':')
+			goto syntax;
+		h = addr + 1;
+		hlen = (size_t)(end - h);
+		colon = end + 1;
+	} else {
+		if ((colon = strrchr(addr, ':')) == NULL)
+			goto syntax;
+		h = addr;
+		hlen = (size_t)(colon - addr);
+		if (memchr(h, ':', hlen) != NULL) {
+			(void)snprintf(err, errlen, "listen address \"%s\": "
+			    "an IPv6 address needs brackets, [v6]:port", addr);
+			return -1;
+		}
+	}
+	if (cf_port(colon + 1, strlen(colon + 1)) == -1) {
+		(void)snprintf(err, errlen, "listen address \"%s\": the port "
+		    "must be a number from 1 to 65535", addr);
+		return -1;
+	}
+	if (hlen >= sizeof(host)) {
+		(void)snprintf(err, errlen, "listen address \"%.40s...\": "
+		    "host name too long", addr);
+		return -1;
+	}
+	if (hlen == 0)
+		return 0;		/* every address */
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((r = getaddrinfo(host, colon + 1, &hints, &res)) != 0) {
+		(void)snprintf(err, errlen, "listen address \"%s\": %s", addr,
+		    gai_strerror(r));
+		return -1;
+	}
+	freeaddrinfo(res);
+	return 0;
+syntax:
+	(void)snprintf(err, errlen, "listen address \"%s\": expected "
+	    "host:port, [v6]:port or :port", addr);
+	return -1;
+}
+
+/*
+ * Check a listen address and add it to c->listen (the string is kept, not
+ * copied): a bad address, one listed twice or a 17th fail.
+ */
+static int
+cf_add_listen(struct kg_config *c, const char *addr, char *err,
+    size_t errlen)
+{
+	int	 i;
+
+	if (c->nlisten == CONFIG_MAX_LISTEN) {
+		(void)snprintf(err, errlen, "more than %d listen addresses",
+		    CONFIG_MAX_LISTEN);
+		return -1;
+	}
+	if (cf_check_listen(addr, err, errlen) != 0)
+		return -1;
+	for (i = 0; i < c->nlisten; i++)
+		if (strcmp(c->listen[i], addr) == 0) {
+			(void)snprintf(err, errlen, "listen address \"%s\" "
+			    "listed twice", addr);
+			return -1;
+		}
+	c->listen[c->nlisten++] = addr;
 	return 0;
 }
 
@@ -291,6 +609,33 @@ cf_append(char *list, size_t size, const char *host, const char *port)
 	return n < 0 || (size_t)n >= size - len ? -1 : 0;
 }
 
+/* Check one node, host:port or host and port, and append it to list. */
+static int
+cf_node(struct cf_doc *d, yaml_node_t *n, yaml_node_t *pn, char *list,
+    size_t size, int *nb, const char *host, const char *port)
+{
+	char	 one[300], e[400];
+	int	 len;
+
+	/* A bare IPv6 address in the list form gets its brackets. */
+	len = snprintf(one, sizeof(one), port == NULL ? "%s" :
+	    strchr(host, ':') != NULL && host[0] != '[' ? "[%s]:%s" : "%s:%s",
+	    host, port);
+	if (len < 0 || (size_t)len >= sizeof(one))
+		return cf_fail(d, n, "bad node: host name too long");
+	if (cf_check_broker(one, strlen(one), e, sizeof(e)) != 0)
+		return cf_fail(d, pn != NULL && cf_port(port, strlen(port)) ==
+		    -1 ? pn : n, e);	/* the line of a bad port */
+	if (++*nb > CF_MAX_BOOTSTRAP) {
+		(void)snprintf(e, sizeof(e), "more than %d bootstrap brokers",
+		    CF_MAX_BOOTSTRAP);
+		return cf_fail(d, n, e);
+	}
+	if (cf_append(list, size, one, NULL) != 0)
+		return cf_fail(d, n, "upstream.nodes too long");
+	return 0;
+}
+
 static int
 cf_route(struct kg_config *c, struct cf_doc *d, yaml_node_t *rt)
 {
@@ -301,7 +646,8 @@ cf_route(struct kg_config *c, struct cf_doc *d, yaml_node_t *rt)
 	const char		*uri, *scheme, *host, *port, *v;
 	char			 brokers[4096] = "";
 	struct kg_security	 sec;
-	int			 rc;
+	char			 e[400];
+	int			 rc, nb = 0, isolation;
 
 	if (rt->type != YAML_MAPPING_NODE)
 		return cf_fail(d, rt, "a route must be a mapping");
@@ -318,10 +664,12 @@ cf_route(struct kg_config *c, struct cf_doc *d, yaml_node_t *rt)
 		/* APISIX map form: "host:port": weight */
 		for (p = nodes->data.mapping.pairs.start;
 		    p < nodes->data.mapping.pairs.top; p++) {
-			host = cf_scalar(yaml_document_get_node(&d->doc, p->key));
-			if (host == NULL || cf_append(brokers, sizeof(brokers),
-			    host, NULL) != 0)
+			n = yaml_document_get_node(&d->doc, p->key);
+			if ((host = cf_scalar(n)) == NULL)
 				return cf_fail(d, nodes, "bad node");
+			if (cf_node(d, n, NULL, brokers, sizeof(brokers), &nb,
+			    host, NULL) != 0)
+				return -1;
 		}
 	} else if (nodes->type == YAML_SEQUENCE_NODE) {
 		/* APISIX list form: - host: h, port: p, weight: w */
@@ -330,14 +678,22 @@ cf_route(struct kg_config *c, struct cf_doc *d, yaml_node_t *rt)
 			n = yaml_document_get_node(&d->doc, *it);
 			host = cf_scalar(cf_get(d, n, "host"));
 			port = cf_scalar(cf_get(d, n, "port"));
-			if (host == NULL || port == NULL || cf_append(brokers,
-			    sizeof(brokers), host, port) != 0)
+			if (host == NULL || port == NULL)
 				return cf_fail(d, n, "a node needs host and port");
+			if (cf_node(d, n, cf_get(d, n, "port"), brokers,
+			    sizeof(brokers), &nb, host, port) != 0)
+				return -1;
 		}
 	} else
 		return cf_fail(d, nodes, "upstream.nodes must be a map or a list");
 	if (brokers[0] == '\0')
 		return cf_fail(d, nodes, "upstream.nodes is empty");
+	isolation = -1;
+	if ((n = cf_get(d, cf_get(d, rt, "plugins"), "kafka-proxy")) != NULL &&
+	    (n = cf_get(d, n, "isolation")) != NULL &&
+	    (isolation = cf_isolation(cf_scalar(n))) == -1)
+		return cf_fail(d, n, "plugins.kafka-proxy.isolation must be "
+		    "read_uncommitted or read_committed");
 
 	/* APISIX: upstream.tls.verify; ours: ca_file, cert_file, key_file. */
 	memset(&sec, 0, sizeof(sec));
@@ -391,13 +747,19 @@ cf_route(struct kg_config *c, struct cf_doc *d, yaml_node_t *rt)
 		}
 		if ((v = cf_scalar(cf_get(d, sasl, "password_file"))) != NULL &&
 		    sec.password == NULL &&
-		    (sec.password = cf_read_secret(v, d->err, d->errlen)) == NULL)
+		    (sec.password = cf_read_secret(v, e, sizeof(e))) == NULL) {
+			cf_fail(d, sasl, e);
 			goto bad;
+		}
 		if ((v = cf_scalar(cf_get(d, sasl, "token_file"))) != NULL &&
-		    (sec.token = cf_read_secret(v, d->err, d->errlen)) == NULL)
+		    (sec.token_file = strdup(v)) == NULL) {
+			cf_fail(d, sasl, "out of memory");
 			goto bad;
+		}
 	}
-	rc = cf_add_route(c, uri, brokers, &sec, d->err, d->errlen);
+	if ((rc = cf_add_route(c, uri, brokers, &sec, isolation, e,
+	    sizeof(e))) != 0)
+		cf_fail(d, rt, e);
 	cf_sec_free(&sec);
 	return rc;
 bad:
@@ -449,10 +811,255 @@ cf_seconds(struct cf_doc *d, yaml_node_t *root, const char *key, double *out,
 	return 0;
 }
 
+/* A count: absent, given on the command line (>= 0), or min..max. */
+static int
+cf_count(struct cf_doc *d, yaml_node_t *root, const char *key, int *out,
+    int min, int max)
+{
+	yaml_node_t	*n = cf_get(d, root, key);
+	const char	*s = cf_scalar(n);
+	char		*end;
+	long		 v;
+	char		 msg[160];
+
+	if (n == NULL || *out >= 0)
+		return 0;
+	errno = 0;
+	v = s ? strtol(s, &end, 10) : -1;
+	if (s == NULL || errno != 0 || end == s || *end != '\0' || v < min ||
+	    v > max) {
+		(void)snprintf(msg, sizeof(msg), "%s: expected a number from %d "
+		    "to %d", key, min, max);
+		return cf_fail(d, n, msg);
+	}
+	*out = (int)v;
+	return 0;
+}
+
+/* true/false (yes/no); the command line can only turn it on. */
+static int
+cf_bool(struct cf_doc *d, yaml_node_t *root, const char *key, int *out)
+{
+	yaml_node_t	*n = cf_get(d, root, key);
+	const char	*s = cf_scalar(n);
+	char		 msg[160];
+
+	if (n == NULL || *out > 0)
+		return 0;
+	if (s != NULL && (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0))
+		*out = 1;
+	else if (s != NULL && (strcmp(s, "false") == 0 || strcmp(s, "no") == 0))
+		*out = 0;
+	else {
+		(void)snprintf(msg, sizeof(msg), "%s must be true or false", key);
+		return cf_fail(d, n, msg);
+	}
+	return 0;
+}
+
 static const char *const cf_known[] = {
 	"listen", "routes", "client_id", "max_frame", "max_message",
-	"max_outbound", "idle_timeout", "request_timeout", NULL
+	"max_outbound", "idle_timeout", "request_timeout", "max_sessions",
+	"max_handshakes", "max_per_addr", "reuse_port", NULL
 };
+
+/*
+ * Secrets may sit in the file (APISIX's sasl.password), and libyaml frees
+ * what it allocated without wiping it.  So the file is read into a buffer
+ * of ours, parsed event by event into a document whose scalars are
+ * copies, each event's scalar wiped before the event is freed, and the
+ * parser's input buffers, the document's scalars and the file buffer
+ * wiped before they are freed.  (libyaml's scanner may still leave a
+ * partial copy when it grows a scalar buffer with realloc: out of reach.)
+ */
+static void
+cf_event_wipe(yaml_event_t *ev)
+{
+	if (ev->type == YAML_SCALAR_EVENT && ev->data.scalar.value != NULL)
+		explicit_bzero(ev->data.scalar.value, ev->data.scalar.length);
+	yaml_event_delete(ev);
+}
+
+static void
+cf_parser_wipe(yaml_parser_t *p)
+{
+	yaml_token_t	*t;
+
+	if (p->buffer.start != NULL)
+		explicit_bzero(p->buffer.start,
+		    (size_t)(p->buffer.end - p->buffer.start));
+	if (p->raw_buffer.start != NULL)
+		explicit_bzero(p->raw_buffer.start,
+		    (size_t)(p->raw_buffer.end - p->raw_buffer.start));
+	/* Tokens scanned ahead of the last event (after an error). */
+	for (t = p->tokens.head; t != NULL && t < p->tokens.tail; t++)
+		if (t->type == YAML_SCALAR_TOKEN && t->data.scalar.value != NULL)
+			explicit_bzero(t->data.scalar.value,
+			    t->data.scalar.length);
+	yaml_parser_delete(p);
+}
+
+static void
+cf_doc_wipe(yaml_document_t *doc)
+{
+	yaml_node_t	*n;
+
+	for (n = doc->nodes.start; n != NULL && n < doc->nodes.top; n++)
+		if (n->type == YAML_SCALAR_NODE && n->data.scalar.value != NULL)
+			explicit_bzero(n->data.scalar.value,
+			    n->data.scalar.length);
+	yaml_document_delete(doc);
+}
+
+/* Attach node id to the open collection on top of the stack, if any. */
+static int
+cf_attach(yaml_document_t *doc, int *st, int *key, int depth, int id)
+{
+	yaml_node_t	*parent;
+
+	if (depth == 0)
+		return 1;
+	parent = yaml_document_get_node(doc, st[depth - 1]);
+	if (parent->type == YAML_SEQUENCE_NODE)
+		return yaml_document_append_sequence_item(doc, st[depth - 1],
+		    id);
+	if (key[depth - 1] == 0) {
+		key[depth - 1] = id;
+		return 1;
+	}
+	id = yaml_document_append_mapping_pair(doc, st[depth - 1],
+	    key[depth - 1], id);
+	key[depth - 1] = 0;
+	return id;
+}
+
+/* The first document of the stream, as yaml_parser_load() would build it. */
+static int
+cf_compose(struct cf_doc *d, yaml_parser_t *parser)
+{
+	yaml_event_t	 ev;
+	yaml_node_t	*node;
+	const char	*what = NULL;
+	char		*anchor, *names[CF_MAX_ANCHORS];
+	int		 ids[CF_MAX_ANCHORS], st[CF_MAX_DEPTH], key[CF_MAX_DEPTH];
+	int		 depth = 0, nanchors = 0, id, i, done = 0, rc = -1, open;
+
+	if (!yaml_document_initialize(&d->doc, NULL, NULL, NULL, 1, 1)) {
+		memset(&d->doc, 0, sizeof(d->doc));
+		(void)snprintf(d->err, d->errlen, "out of memory");
+		return -1;
+	}
+	while (!done) {
+		if (!yaml_parser_parse(parser, &ev)) {
+			(void)snprintf(d->err, d->errlen, "%s:%lu: %s", d->file,
+			    (unsigned long)parser->problem_mark.line + 1,
+			    parser->problem ? parser->problem : "YAML error");
+			goto out;
+		}
+		id = 0;
+		open = 0;
+		anchor = NULL;
+		switch (ev.type) {
+		case YAML_SCALAR_EVENT:
+			id = yaml_document_add_scalar(&d->doc, NULL,
+			    ev.data.scalar.value, (int)ev.data.scalar.length,
+			    ev.data.scalar.style);
+			anchor = (char *)ev.data.scalar.anchor;
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+			id = yaml_document_add_sequence(&d->doc, NULL,
+			    ev.data.sequence_start.style);
+			anchor = (char *)ev.data.sequence_start.anchor;
+			open = 1;
+			break;
+		case YAML_MAPPING_START_EVENT:
+			id = yaml_document_add_mapping(&d->doc, NULL,
+			    ev.data.mapping_start.style);
+			anchor = (char *)ev.data.mapping_start.anchor;
+			open = 1;
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_ALIAS_EVENT:
+			for (i = nanchors - 1; i >= 0; i--)
+				if (strcmp(names[i],
+				    (char *)ev.data.alias.anchor) == 0)
+					break;
+			if (i < 0) {
+				what = "undefined alias";
+				goto fail;
+			}
+			if (!cf_attach(&d->doc, st, key, depth, ids[i]))
+				goto oom;
+			break;
+		case YAML_DOCUMENT_END_EVENT:
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		default:
+			break;
+		}
+		if ((ev.type == YAML_SCALAR_EVENT || open) && id == 0)
+			goto oom;
+		if (id != 0) {
+			node = yaml_document_get_node(&d->doc, id);
+			node->start_mark = ev.start_mark;
+			node->end_mark = ev.end_mark;
+			if (anchor != NULL) {
+				if (nanchors == CF_MAX_ANCHORS) {
+					what = "too many anchors";
+					goto fail;
+				}
+				if ((names[nanchors] = strdup(anchor)) == NULL)
+					goto oom;
+				ids[nanchors++] = id;
+			}
+			if (!cf_attach(&d->doc, st, key, depth, id))
+				goto oom;
+			if (open) {
+				if (depth == CF_MAX_DEPTH) {
+					what = "nested too deeply";
+					goto fail;
+				}
+				st[depth] = id;
+				key[depth++] = 0;
+			}
+		}
+		cf_event_wipe(&ev);
+	}
+	rc = 0;
+	goto out;
+oom:
+	what = "out of memory";
+fail:
+	(void)snprintf(d->err, d->errlen, "%s:%lu: %s", d->file,
+	    (unsigned long)ev.start_mark.line + 1, what);
+	cf_event_wipe(&ev);
+out:
+	for (i = 0; i < nanchors; i++)
+		free(names[i]);
+	return rc;
+}
+
+/* A listen address from the file: checked, not twice, kept. */
+static int
+cf_listen(struct kg_config *c, struct cf_doc *d, yaml_node_t *n)
+{
+	const char	*s = cf_scalar(n);
+	char		 msg[400];
+
+	if (s == NULL)
+		return cf_fail(d, n, "bad listen entry");
+	if (cf_add_listen(c, s, msg, sizeof(msg)) != 0)
+		return cf_fail(d, n, msg);
+	if ((c->listen[c->nlisten - 1] = cf_own(c, strdup(s))) == NULL) {
+		c->nlisten--;
+		return cf_fail(d, n, "out of memory");
+	}
+	return 0;
+}
 
 static int
 cf_load(struct kg_config *c, char *err, size_t errlen)
@@ -462,33 +1069,27 @@ cf_load(struct kg_config *c, char *err, size_t errlen)
 	yaml_node_t		*root, *n, *k;
 	yaml_node_item_t	*it;
 	yaml_node_pair_t	*p;
-	FILE			*fp;
 	const char		*s;
+	char			*buf;
+	size_t			 len;
 	int			 rc = -1, i, known;
 
-	if ((fp = fopen(c->config_file, "r")) == NULL) {
-		(void)snprintf(err, errlen, "%s: %s", c->config_file,
-		    strerror(errno));
+	if (cf_read_file(c->config_file, CONFIG_FILE_MAX, &buf, &len, err,
+	    errlen) != 0)
 		return -1;
-	}
 	memset(&d, 0, sizeof(d));
 	d.file = c->config_file;
 	d.err = err;
 	d.errlen = errlen;
 	if (!yaml_parser_initialize(&parser)) {
-		(void)fclose(fp);
+		explicit_bzero(buf, len);
+		free(buf);
 		(void)snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	yaml_parser_set_input_file(&parser, fp);
-	if (!yaml_parser_load(&parser, &d.doc)) {
-		(void)snprintf(err, errlen, "%s:%lu: %s", c->config_file,
-		    (unsigned long)parser.problem_mark.line + 1,
-		    parser.problem ? parser.problem : "YAML error");
-		yaml_parser_delete(&parser);
-		(void)fclose(fp);
-		return -1;
-	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	if (cf_compose(&d, &parser) != 0)
+		goto done;
 	root = yaml_document_get_root_node(&d.doc);
 	if (root == NULL) {
 		rc = 0;			/* an empty file */
@@ -514,27 +1115,19 @@ cf_load(struct kg_config *c, char *err, size_t errlen)
 		}
 	}
 	if (c->nlisten == 0 && (n = cf_get(&d, root, "listen")) != NULL) {
-		if (cf_scalar(n) != NULL)
-			c->listen[c->nlisten++] = cf_own(c, strdup(cf_scalar(n)));
-		else if (n->type == YAML_SEQUENCE_NODE) {
+		if (cf_scalar(n) != NULL) {
+			if (cf_listen(c, &d, n) != 0)
+				goto done;
+		} else if (n->type == YAML_SEQUENCE_NODE) {
 			for (it = n->data.sequence.items.start;
-			    it < n->data.sequence.items.top; it++) {
-				s = cf_scalar(yaml_document_get_node(&d.doc, *it));
-				if (s == NULL || c->nlisten == CONFIG_MAX_LISTEN) {
-					cf_fail(&d, n, "bad listen entry");
+			    it < n->data.sequence.items.top; it++)
+				if (cf_listen(c, &d, yaml_document_get_node(
+				    &d.doc, *it)) != 0)
 					goto done;
-				}
-				c->listen[c->nlisten++] = cf_own(c, strdup(s));
-			}
 		} else {
 			cf_fail(&d, n, "listen must be an address or a list");
 			goto done;
 		}
-		for (i = 0; i < c->nlisten; i++)
-			if (c->listen[i] == NULL) {
-				cf_fail(&d, n, "out of memory");
-				goto done;
-			}
 	}
 	if (c->client_id == NULL &&
 	    (s = cf_scalar(cf_get(&d, root, "client_id"))) != NULL)
@@ -544,7 +1137,14 @@ cf_load(struct kg_config *c, char *err, size_t errlen)
 	    cf_size(&d, root, "max_outbound", &c->max_outbound, 65536,
 	    (size_t)1 << 32) != 0 ||
 	    cf_seconds(&d, root, "idle_timeout", &c->idle_timeout, 0) != 0 ||
-	    cf_seconds(&d, root, "request_timeout", &c->request_timeout, 0.1) != 0)
+	    cf_seconds(&d, root, "request_timeout", &c->request_timeout, 0.1) != 0 ||
+	    cf_count(&d, root, "max_sessions", &c->max_sessions, 0,
+	    CONFIG_MAX_COUNT) != 0 ||
+	    cf_count(&d, root, "max_handshakes", &c->max_handshakes, 0,
+	    CONFIG_MAX_COUNT) != 0 ||
+	    cf_count(&d, root, "max_per_addr", &c->max_per_addr, 0,
+	    CONFIG_MAX_COUNT) != 0 ||
+	    cf_bool(&d, root, "reuse_port", &c->reuse_port) != 0)
 		goto done;
 	if ((n = cf_get(&d, root, "routes")) != NULL) {
 		if (n->type != YAML_SEQUENCE_NODE) {
@@ -558,9 +1158,10 @@ cf_load(struct kg_config *c, char *err, size_t errlen)
 	}
 	rc = 0;
 done:
-	yaml_document_delete(&d.doc);
-	yaml_parser_delete(&parser);
-	(void)fclose(fp);
+	cf_doc_wipe(&d.doc);
+	cf_parser_wipe(&parser);
+	explicit_bzero(buf, len);
+	free(buf);
 	return rc;
 }
 
@@ -600,11 +1201,13 @@ cf_cli_route(struct kg_config *c, char *err, size_t errlen)
 		explicit_bzero((char *)env, strlen(env));
 		(void)unsetenv("KAFKAGATE_SASL_PASSWORD");
 	}
-	if (c->sasl_token_file != NULL && (sec.token =
-	    cf_read_secret(c->sasl_token_file, err, errlen)) == NULL)
+	if (c->sasl_token_file != NULL &&
+	    (sec.token_file = strdup(c->sasl_token_file)) == NULL)
+		goto oom;
+	if (cf_check_brokers(c->brokers, err, errlen) != 0)
 		goto bad;
 	rc = cf_add_route(c, c->path ? c->path : DEFAULT_PATH, c->brokers, &sec,
-	    err, errlen);
+	    -1, err, errlen);
 	cf_sec_free(&sec);
 	return rc;
 oom:
@@ -667,13 +1270,42 @@ config_wss_tls(const struct kg_config *c, char *err, size_t errlen)
 	return t;
 }
 
+/* Nothing a secret was loaded into may end up in a core dump. */
+static void
+cf_nodump(struct kg_config *c)
+{
+	int	 i;
+
+	for (i = 0; i < c->nroutes; i++)
+		if (c->routes[i].sec.password != NULL ||
+		    c->routes[i].sec.token_file != NULL ||
+		    c->routes[i].sec.key_file != NULL)
+			c->has_secrets = 1;
+	if (c->tls_key != NULL)
+		c->has_secrets = 1;
+#ifdef PR_SET_DUMPABLE
+	if (c->has_secrets && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		log_warnx("prctl(PR_SET_DUMPABLE): %s", strerror(errno));
+#endif
+}
+
 int
 config_finish(struct kg_config *c, char *err, size_t errlen)
 {
+	int	 i, n;
+
+	/* The command line's listen addresses, as the file's are. */
+	n = c->nlisten;
+	c->nlisten = 0;
+	for (i = 0; i < n; i++)
+		if (cf_add_listen(c, c->listen[i], err, errlen) != 0)
+			return -1;
 	if (c->config_file != NULL && cf_load(c, err, errlen) != 0)
 		return -1;
 	if (c->brokers != NULL && cf_cli_route(c, err, errlen) != 0)
 		return -1;
+	/* Passwords are in memory now; private keys come next. */
+	cf_nodump(c);
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
 		(void)snprintf(err, errlen, "wss needs both --tls-cert and "
 		    "--tls-key");
@@ -698,7 +1330,7 @@ config_finish(struct kg_config *c, char *err, size_t errlen)
 		    "their own keys)");
 		return -1;
 	}
-		if (c->path != NULL && c->brokers == NULL) {
+	if (c->path != NULL && c->brokers == NULL) {
 		(void)snprintf(err, errlen, "-p needs -b: the path is that of "
 		    "the -b route");
 		return -1;
@@ -724,7 +1356,74 @@ config_finish(struct kg_config *c, char *err, size_t errlen)
 		c->request_timeout = DEFAULT_REQ_TIMEOUT;
 	if (c->client_id == NULL)
 		c->client_id = "kafkagate";
+	if (c->max_sessions < 0)
+		c->max_sessions = 0;
+	if (c->max_handshakes < 0)
+		c->max_handshakes = DEFAULT_MAX_HANDSHAKES;
+	if (c->max_per_addr < 0)
+		c->max_per_addr = 0;
+	if (c->isolation < 0)
+		c->isolation = KG_READ_UNCOMMITTED;
 	return 0;
+}
+
+static void
+cf_print_limit(FILE *fp, const char *name, int v, const char *zero)
+{
+	if (v == 0)
+		(void)fprintf(fp, "  %s 0 (%s)\n", name, zero);
+	else
+		(void)fprintf(fp, "  %s %d\n", name, v);
+}
+
+void
+config_print(const struct kg_config *c, FILE *fp)
+{
+	const struct kg_route	*r;
+	const struct kg_security *s;
+	int			 i;
+
+	for (i = 0; i < c->nlisten; i++)
+		(void)fprintf(fp, "listen %s (%s)\n", c->listen[i],
+		    c->tls_cert != NULL ? "wss" : "ws");
+	for (i = 0; i < c->nroutes; i++) {
+		r = &c->routes[i];
+		s = &r->sec;
+		(void)fprintf(fp, "route %s\n  brokers %s\n", r->path,
+		    r->brokers);
+		if (!s->tls)
+			(void)fprintf(fp, "  tls off\n");
+		else
+			(void)fprintf(fp, "  tls on, %s, CA %s%s%s\n",
+			    s->verify ? "verify" : "NO VERIFICATION",
+			    s->ca_file != NULL ? s->ca_file : "(system store)",
+			    s->cert_file != NULL ? ", client certificate " : "",
+			    s->cert_file != NULL ? s->cert_file : "");
+		/* The mechanism and the user; never the secret. */
+		if (s->mechanism == NULL)
+			(void)fprintf(fp, "  sasl none\n");
+		else if (s->token_file != NULL)
+			(void)fprintf(fp, "  sasl %s, token file %s\n",
+			    s->mechanism, s->token_file);
+		else
+			(void)fprintf(fp, "  sasl %s, user %s\n", s->mechanism,
+			    s->username != NULL ? s->username : "");
+		(void)fprintf(fp, "  isolation %s\n",
+		    config_isolation_name(r->isolation));
+	}
+	(void)fprintf(fp, "limits\n");
+	cf_print_limit(fp, "max-sessions", c->max_sessions,
+	    "unlimited, bounded by file descriptors");
+	cf_print_limit(fp, "max-handshakes", c->max_handshakes, "unlimited");
+	cf_print_limit(fp, "max-per-addr", c->max_per_addr, "unlimited");
+	(void)fprintf(fp, "  reuse-port %s\n", c->reuse_port > 0 ? "on" : "off");
+	if (c->idle_timeout == 0)
+		(void)fprintf(fp, "  idle-timeout 0 (never)\n");
+	else
+		(void)fprintf(fp, "  idle-timeout %g s\n", c->idle_timeout);
+	(void)fprintf(fp, "  request-timeout %g s\n  max-frame %zu\n"
+	    "  max-message %zu\n  max-outbound %zu\n", c->request_timeout,
+	    c->max_frame, c->max_message, c->max_outbound);
 }
 
 int
@@ -739,6 +1438,7 @@ config_start(struct kg_config *c, struct ev_loop *loop, char *err, size_t errlen
 		/* Routes to the same brokers share one cluster client. */
 		for (j = 0; j < i; j++)
 			if (strcmp(c->routes[j].brokers, r->brokers) == 0 &&
+			    c->routes[j].isolation == r->isolation &&
 			    cf_sec_equal(&c->routes[j].sec, &r->sec)) {
 				r->cluster = c->routes[j].cluster;
 				break;
@@ -749,11 +1449,12 @@ config_start(struct kg_config *c, struct ev_loop *loop, char *err, size_t errlen
 			kconf.client_id = c->client_id;
 			kconf.request_timeout = c->request_timeout;
 			kconf.tls = r->tls;
+			kconf.isolation = r->isolation;
 			if (r->sec.mechanism != NULL) {
 				r->sasl.mechanism = r->sec.mechanism;
 				r->sasl.username = r->sec.username;
 				r->sasl.password = r->sec.password;
-				r->sasl.token = r->sec.token;
+				r->sasl.token = r->sasl_token;
 				kconf.sasl = &r->sasl;
 			}
 			if ((r->cluster = kcluster_new(loop, &kconf, err,
@@ -776,6 +1477,7 @@ config_free(struct kg_config *c)
 			kcluster_free(c->routes[i].cluster);
 		free(c->routes[i].path);
 		free(c->routes[i].brokers);
+		free(c->routes[i].sasl_token);
 		cf_sec_free(&c->routes[i].sec);
 		if (c->routes[i].tls != NULL)
 			ntls_config_unref(c->routes[i].tls);

@@ -6,12 +6,20 @@
 #define SRC_CONF_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "kafka/sasl.h"
 #include "src/bridge.h"
 
 #define CONFIG_MAX_LISTEN	16
 #define CONFIG_MAX_ROUTES	256
+
+/* kcluster_conf.isolation */
+#define KG_READ_UNCOMMITTED	0
+#define KG_READ_COMMITTED	1
+
+#define DEFAULT_MAX_HANDSHAKES	1024
+#define CONFIG_MAX_COUNT	10000000	/* --max-sessions etc. */
 
 struct ev_loop;
 struct kcluster;
@@ -30,7 +38,8 @@ struct kg_security {
 	char			*mechanism;	/* NULL: no SASL */
 	char			*username;
 	char			*password;
-	char			*token;		/* OAUTHBEARER */
+	char			*token_file;	/* OAUTHBEARER: read at each
+						   (re-)authentication */
 };
 
 struct kg_route {
@@ -38,9 +47,11 @@ struct kg_route {
 	char			*path;		/* owned */
 	char			*brokers;	/* owned, "h:p,h:p" */
 	struct kg_security	 sec;
+	int			 isolation;	/* KG_READ_UNCOMMITTED, ... */
 	struct kcluster		*cluster;
 	struct ntls_config	*tls;		/* to the brokers; NULL: plain */
 	struct ksasl_conf	 sasl;		/* views of sec's strings */
+	char			*sasl_token;	/* "@" token_file for sasl.token */
 	int			 owns_cluster;
 };
 
@@ -57,6 +68,12 @@ struct kg_config {
 	size_t			 max_outbound;
 	double			 idle_timeout;
 	double			 request_timeout;
+	/* Connection limits (-1: not given; 0: unlimited). */
+	int			 max_sessions;
+	int			 max_handshakes;
+	int			 max_per_addr;
+	int			 reuse_port;
+	int			 isolation;	/* -1: not given */
 	/* Security of the -b route (command line). */
 	int			 kafka_tls;
 	int			 kafka_tls_no_verify;
@@ -77,11 +94,17 @@ struct kg_config {
 	int			 nroutes;
 	char			*owned[64];	/* strings read from the file */
 	int			 nowned;
+	int			 has_secrets;	/* a password, token or key */
 };
 
 void	 config_init(struct kg_config *);
 /* Read the file if any, apply defaults, validate.  0 or -1 with err. */
 int	 config_finish(struct kg_config *, char *err, size_t errlen);
+/* What config_finish resolved, for -n: listeners, routes, limits. */
+void	 config_print(const struct kg_config *, FILE *);
+/* "read_uncommitted" 0, "read_committed" 1, else -1. */
+int	 config_parse_isolation(const char *);
+const char *config_isolation_name(int);
 /* Create the clusters (no network I/O yet). */
 int	 config_start(struct kg_config *, struct ev_loop *, char *, size_t);
 void	 config_free(struct kg_config *);

@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <ev.h>
 #include <getopt.h>
@@ -34,7 +36,9 @@ static const char usage_text[] =
 "                 [-l address:port] [-p path] [--client-id id]\n"
 "                 [--idle-timeout seconds] [--max-frame bytes]\n"
 "                 [--max-message bytes] [--max-outbound bytes]\n"
-"                 [--request-timeout seconds] [--kafka-tls]\n"
+"                 [--request-timeout seconds] [--max-sessions n]\n"
+"                 [--max-handshakes n] [--max-per-addr n] [--reuse-port]\n"
+"                 [--isolation level] [--kafka-tls]\n"
 "                 [--kafka-tls-no-verify] [--kafka-ca file]\n"
 "                 [--kafka-cert file --kafka-key file]\n"
 "                 [--sasl-mechanism name] [--sasl-username name]\n"
@@ -62,6 +66,19 @@ static const char help_text[] =
 "                             as too slow (default 8388608)\n"
 "      --request-timeout SEC  Kafka request deadline, retries included\n"
 "                             (default 10)\n"
+"      --isolation LEVEL      read_uncommitted (default, as APISIX) or\n"
+"                             read_committed (skip aborted transactions)\n"
+"\n"
+"Connection limits (0: unlimited):\n"
+"      --max-sessions N       WebSocket sessions; more get HTTP 503\n"
+"                             (default 0: bounded by file descriptors)\n"
+"      --max-handshakes N     connections still in the TLS/HTTP handshake;\n"
+"                             more are closed at accept (default 1024)\n"
+"      --max-per-addr N       connections from one IP address; more are\n"
+"                             closed at accept (default 0)\n"
+"      --reuse-port           share the port with other processes\n"
+"                             (SO_REUSEPORT); without it a port in use is\n"
+"                             an error\n"
 "\n"
 "Kafka security (the -b route; routes in a file have their own keys):\n"
 "      --kafka-tls            TLS to the brokers, verifying their certificate\n"
@@ -99,7 +116,12 @@ enum {
 	OPT_SASL_PASSWORD_FILE,
 	OPT_SASL_TOKEN_FILE,
 	OPT_TLS_CERT,
-	OPT_TLS_KEY
+	OPT_TLS_KEY,
+	OPT_MAX_SESSIONS,
+	OPT_MAX_HANDSHAKES,
+	OPT_MAX_PER_ADDR,
+	OPT_REUSE_PORT,
+	OPT_ISOLATION
 };
 
 static const struct option kg_options[] = {
@@ -129,6 +151,11 @@ static const struct option kg_options[] = {
 	{ "sasl-token-file",	required_argument, NULL, OPT_SASL_TOKEN_FILE },
 	{ "tls-cert",		required_argument, NULL, OPT_TLS_CERT },
 	{ "tls-key",		required_argument, NULL, OPT_TLS_KEY },
+	{ "max-sessions",	required_argument, NULL, OPT_MAX_SESSIONS },
+	{ "max-handshakes",	required_argument, NULL, OPT_MAX_HANDSHAKES },
+	{ "max-per-addr",	required_argument, NULL, OPT_MAX_PER_ADDR },
+	{ "reuse-port",		no_argument,	   NULL, OPT_REUSE_PORT },
+	{ "isolation",		required_argument, NULL, OPT_ISOLATION },
 	{ NULL,			0,		   NULL, 0 }
 };
 
@@ -165,6 +192,17 @@ parse_size(const char *opt, const char *s, size_t min, size_t max, size_t *out)
 }
 
 static int
+parse_count(const char *opt, const char *s, int *out)
+{
+	size_t	 v;
+
+	if (parse_size(opt, s, 0, CONFIG_MAX_COUNT, &v) != 0)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+static int
 parse_seconds(const char *opt, const char *s, double min, double *out)
 {
 	char	*end;
@@ -194,6 +232,46 @@ kg_route(void *arg, const char *path, size_t len)
 		    memcmp(kg.routes[i].route.path, path, len) == 0)
 			return &kg.routes[i].route;
 	return NULL;
+}
+
+/*
+ * Every session, listener and broker connection is a file descriptor:
+ * raise the soft limit to the hard one, and say so if --max-sessions
+ * cannot fit.
+ */
+static void
+kg_raise_nofile(void)
+{
+	struct rlimit	 rl;
+	rlim_t		 need;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warnx("getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+		return;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t	 old = rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+			log_debug("setrlimit(RLIMIT_NOFILE, %llu): %s",
+			    (unsigned long long)rl.rlim_max, strerror(errno));
+			rl.rlim_cur = old;
+		}
+	}
+	log_debug("file descriptor limit: %llu",
+	    (unsigned long long)rl.rlim_cur);
+	/* stdio, listeners (two each at most), broker connections, slack. */
+	need = (rlim_t)kg.max_sessions + (rlim_t)kg.max_handshakes +
+	    3 + 2 * (rlim_t)kg.nlisten + 4 * (rlim_t)kg.nroutes + 16;
+	if (kg.max_sessions > 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    need > rl.rlim_cur)
+		log_warnx("--max-sessions %d does not fit in the file "
+		    "descriptor limit %llu (about %llu needed with the "
+		    "handshakes and broker connections): connections beyond "
+		    "it fail at accept; raise the hard limit (ulimit -Hn, "
+		    "LimitNOFILE=)", kg.max_sessions,
+		    (unsigned long long)rl.rlim_cur, (unsigned long long)need);
 }
 
 static void
@@ -361,12 +439,42 @@ main(int argc, char *argv[])
 		case OPT_TLS_KEY:
 			kg.tls_key = optarg;
 			break;
+		case OPT_MAX_SESSIONS:
+			if (parse_count("--max-sessions", optarg,
+			    &kg.max_sessions) != 0)
+				return 2;
+			break;
+		case OPT_MAX_HANDSHAKES:
+			if (parse_count("--max-handshakes", optarg,
+			    &kg.max_handshakes) != 0)
+				return 2;
+			break;
+		case OPT_MAX_PER_ADDR:
+			if (parse_count("--max-per-addr", optarg,
+			    &kg.max_per_addr) != 0)
+				return 2;
+			break;
+		case OPT_REUSE_PORT:
+			kg.reuse_port = 1;
+			break;
+		case OPT_ISOLATION:
+			if ((kg.isolation = config_parse_isolation(optarg)) ==
+			    -1) {
+				(void)fprintf(stderr, "kafkagate: --isolation: "
+				    "expected read_uncommitted or "
+				    "read_committed, got \"%s\"\n", optarg);
+				return 2;
+			}
+			break;
 		default:
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc) {
+		(void)fprintf(stderr, "kafkagate: unexpected argument '%s'\n",
+		    argv[optind]);
 		usage();
+	}
 	log_set_level(LOG_LVL_INFO + verbose);
 
 	if (config_finish(&kg, err, sizeof(err)) != 0) {
@@ -376,9 +484,11 @@ main(int argc, char *argv[])
 	if (check) {
 		(void)printf("kafkagate: configuration OK: %d route%s\n",
 		    kg.nroutes, kg.nroutes == 1 ? "" : "s");
+		config_print(&kg, stdout);
 		config_free(&kg);
 		return 0;
 	}
+	kg_raise_nofile();
 
 	(void)signal(SIGPIPE, SIG_IGN);
 	kg_loop = ev_default_loop(EVFLAG_AUTO);
@@ -395,6 +505,10 @@ main(int argc, char *argv[])
 	wconf.max_message = kg.max_message;
 	wconf.max_outbound = kg.max_outbound;
 	wconf.idle_timeout = kg.idle_timeout;
+	wconf.max_sessions = kg.max_sessions;
+	wconf.max_handshakes = kg.max_handshakes;
+	wconf.max_per_addr = kg.max_per_addr;
+	wconf.reuse_port = kg.reuse_port > 0;
 	memset(&wcb, 0, sizeof(wcb));
 	wcb.route = kg_route;
 	wcb.open = bridge_open;
@@ -417,7 +531,12 @@ main(int argc, char *argv[])
 	for (i = 0; i < kg.nlisten; i++) {
 		if (ws_server_listen(kg_server, kg.listen[i], err,
 		    sizeof(err)) != 0) {
-			(void)fprintf(stderr, "kafkagate: %s\n", err);
+			(void)fprintf(stderr, "kafkagate: %s%s\n", err,
+			    strstr(err, strerror(EADDRINUSE)) == NULL ? "" :
+			    kg.reuse_port ? " (the process listening on it "
+			    "does not share it: it needs --reuse-port too)" :
+			    " (another process listens on it; --reuse-port "
+			    "shares the port)");
 			return 1;
 		}
 		log_info("listening on %s (%s)", kg.listen[i],

@@ -34,7 +34,7 @@ expect help 0 "--max-frame" -- "$bin" --help
 expect bad-flag 2 "usage:" -- "$bin" --no-such-flag
 expect no-route 1 "nothing to serve" -- "$bin" -n
 expect check-b 0 "configuration OK: 1 route" -- "$bin" -n -b 127.0.0.1:9092
-expect bad-broker 1 "bad broker address" -- "$bin" -l 127.0.0.1:0 -b nohostport
+expect bad-broker 1 "bad broker address" -- timeout 10 "$bin" -b nohostport
 expect bad-size 2 "expected a number" -- "$bin" -n -b h:1 --max-frame 12
 expect path-without-b 1 "-p needs -b" -- "$bin" -n -p /x
 
@@ -131,6 +131,309 @@ expect config-syntax 1 "broken.yaml:" -- "$bin" -n -c "$t/broken.yaml"
 printf 'routes:\n  - uri: /k\n    upstream:\n      scheme: redis\n      nodes: {"h:1": 1}\n' >"$t/scheme.yaml"
 expect config-scheme 1 "scheme must be kafka" -- "$bin" -n -c "$t/scheme.yaml"
 expect config-missing 1 "No such file" -- "$bin" -n -c "$t/nope.yaml"
+
+# ---- usage errors say what is wrong ----
+expect extra-arg 2 "unexpected argument 'extra-arg'" -- "$bin" -n -b h:1 extra-arg
+grep -q "^usage:" "$t/out" && ok "extra-arg: then the usage" || bad "extra-arg: no usage"
+expect config-dir 1 "kafkagate: $t: Is a directory" -- "$bin" -n -c "$t"
+expect config-nofile 1 "kafkagate: $t/nope.yaml: No such file or directory" -- "$bin" -n -c "$t/nope.yaml"
+if grep -q "input error" "$t/out"; then bad "config-nofile: libyaml's input error"; else ok "config-nofile: no input error"; fi
+
+# ---- -n checks what start checks, with the same message ----
+# same NAME PATTERN ARGS...: -n and a start both fail with exit 1 and the
+# same message matching PATTERN (the start fails before it binds anything;
+# timeout in case it does not)
+same() {
+	name=$1 pattern=$2
+	shift 2
+	"$bin" -n "$@" >"$t/n.out" 2>&1; nrc=$?
+	timeout 10 "$bin" "$@" >"$t/s.out" 2>&1; src=$?
+	if [ "$nrc" -ne 1 ] || [ "$src" -ne 1 ]; then
+		bad "$name (exit $nrc with -n, $src at start; expected 1)"; sed 's/^/      /' "$t/n.out" "$t/s.out"
+	elif ! cmp -s "$t/n.out" "$t/s.out"; then
+		bad "$name (-n and start differ)"; sed 's/^/      /' "$t/n.out" "$t/s.out"
+	elif ! grep -q -- "$pattern" "$t/n.out"; then
+		bad "$name (no \"$pattern\" in output)"; sed 's/^/      /' "$t/n.out"
+	else
+		ok "$name"
+	fi
+}
+same b-nohostport 'bad broker address "nohostport": expected host:port' -b nohostport
+same b-notaport 'bad broker address "h:notaport": the port must be a number from 1 to 65535' -b h:notaport
+same b-port0 'bad broker address "h:0": the port' -b h:0
+same b-port65536 'bad broker address "h:65536": the port' -b h:65536
+same b-emptyhost 'bad broker address ":9092": empty host' -b :9092
+same b-second 'bad broker address "k2": expected' -b k1:9092,k2
+same b-empty 'no broker address given' -b ,
+same l-nonsense 'listen address "nonsense": expected host:port' -b h:1 -l nonsense
+same l-port0 'listen address "127.0.0.1:0": the port must be' -b h:1 -l 127.0.0.1:0
+same l-port65536 'listen address "127.0.0.1:65536": the port must be' -b h:1 -l 127.0.0.1:65536
+same l-notaport 'listen address "127.0.0.1:http": the port must be' -b h:1 -l 127.0.0.1:http
+same l-bare-v6 'IPv6 address needs brackets' -b h:1 -l ::1:9080
+same l-twice 'listen address "127.0.0.1:9080" listed twice' -b h:1 -l 127.0.0.1:9080 -l 127.0.0.1:9080
+same l-unresolvable 'listen address "no-such-host.invalid:9080": ' -b h:1 -l no-such-host.invalid:9080
+# yaml NAME PATTERN LINE YAML: the same in a file, with file:line
+yaml() {
+	printf '%s\n' "$4" >"$t/$1.yaml"
+	same "yaml-$1" "$t/$1.yaml:$3: $2" -c "$t/$1.yaml"
+}
+yaml nohostport 'bad broker address "nohostport": expected host:port' 4 \
+'routes:
+  - uri: /k
+    upstream:
+      nodes: {"nohostport": 1}'
+yaml notaport 'bad broker address "h:notaport": the port must be' 4 \
+'routes:
+  - uri: /k
+    upstream:
+      nodes: {"h:notaport": 1}'
+yaml port0 'bad broker address "h:0": the port must be' 5 \
+'routes:
+  - uri: /k
+    upstream:
+      nodes:
+        - {host: h, port: 0}'
+yaml port65536 'bad broker address "h:65536": the port must be' 6 \
+'routes:
+  - uri: /k
+    upstream:
+      nodes:
+        - host: h
+          port: 65536'
+yaml emptyhost 'bad broker address ":9092": empty host' 4 \
+'routes:
+  - uri: /k
+    upstream:
+      nodes: {":9092": 1}'
+yaml listen-nonsense 'listen address "nonsense": expected host:port' 1 \
+'listen: nonsense
+routes: [{uri: /k, upstream: {nodes: {"h:1": 1}}}]'
+yaml listen-port 'listen address "127.0.0.1:65536": the port must be' 3 \
+'listen:
+  - 127.0.0.1:9080
+  - 127.0.0.1:65536
+routes: [{uri: /k, upstream: {nodes: {"h:1": 1}}}]'
+yaml listen-twice 'listen address "127.0.0.1:9080" listed twice' 1 \
+'listen: [127.0.0.1:9080, 127.0.0.1:9080]
+routes: [{uri: /k, upstream: {nodes: {"h:1": 1}}}]'
+yaml isolation 'plugins.kafka-proxy.isolation must be read_uncommitted or read_committed' 7 \
+'routes:
+  - uri: /k
+    upstream:
+      nodes: {"h:1": 1}
+    plugins:
+      kafka-proxy:
+        isolation: serializable'
+yaml max-sessions 'max_sessions: expected a number from 0 to' 1 \
+'max_sessions: lots
+routes: [{uri: /k, upstream: {nodes: {"h:1": 1}}}]'
+yaml max-handshakes 'max_handshakes: expected a number from 0 to' 1 \
+'max_handshakes: -1
+routes: [{uri: /k, upstream: {nodes: {"h:1": 1}}}]'
+yaml max-per-addr 'max_per_addr: expected a number from 0 to' 1 \
+'max_per_addr: 1.5
+routes: [{uri: /k, upstream: {nodes: {"h:1": 1}}}]'
+yaml reuse-port 'reuse_port must be true or false' 1 \
+'reuse_port: sometimes
+routes: [{uri: /k, upstream: {nodes: {"h:1": 1}}}]'
+yaml alias 'undefined alias' 1 \
+'routes: *nowhere'
+# Anchors and aliases still work (the file is composed event by event).
+cat >"$t/alias.yaml" <<'YAML'
+routes:
+  - uri: /a
+    upstream: &up
+      nodes: {"h:1": 1}
+  - uri: /b
+    upstream: *up
+YAML
+expect config-alias 0 "configuration OK: 2 routes" -- "$bin" -n -c "$t/alias.yaml"
+# A node whose host holds a comma would become two brokers.
+printf 'routes:\n  - uri: /k\n    upstream:\n      nodes: {"a,b:1": 1}\n' >"$t/comma.yaml"
+expect config-comma 1 "comma.yaml:4: bad broker address" -- "$bin" -n -c "$t/comma.yaml"
+
+# What -n prints: listeners, every route, limits; never a secret.
+printf 'a-token.1\n' >"$t/token"
+cat >"$t/print.yaml" <<YAML
+listen: [127.0.0.1:9081, "[::1]:9082"]
+max_sessions: 500
+max_per_addr: 20
+routes:
+  - uri: /plain
+    upstream:
+      nodes: {"k1:9092": 1, "k2:9092": 1}
+  - uri: /secure
+    upstream:
+      nodes:
+        - {host: k3, port: 9093, weight: 1}
+      tls: {ca_file: $ca}
+    plugins:
+      kafka-proxy:
+        sasl: {mechanism: SCRAM-SHA-512, username: app, password: inline-secret}
+        isolation: read_committed
+  - uri: /oauth
+    upstream:
+      nodes: {"k4:9094": 1}
+      tls: {verify: false}
+    plugins:
+      kafka-proxy:
+        sasl: {mechanism: OAUTHBEARER, token_file: $t/token}
+YAML
+"$bin" -n -c "$t/print.yaml" --max-handshakes 64 --isolation read_uncommitted >"$t/out" 2>&1
+rc=$?
+missing=
+for want in "configuration OK: 3 routes" "listen 127.0.0.1:9081 (ws)" "listen \[::1\]:9082 (ws)" \
+    "route /plain" "brokers k1:9092,k2:9092" "route /secure" "brokers k3:9093" \
+    "tls on, verify, CA $ca" "sasl SCRAM-SHA-512, user app" "isolation read_committed" \
+    "route /oauth" "tls on, NO VERIFICATION" "sasl OAUTHBEARER, token file $t/token" \
+    "isolation read_uncommitted" "sasl none" "tls off" "max-sessions 500" \
+    "max-handshakes 64" "max-per-addr 20" "reuse-port off" "idle-timeout 0 (never)"; do
+	grep -q -- "$want" "$t/out" || missing="$missing [$want]"
+done
+[ "$rc" -eq 0 ] && [ -z "$missing" ] && ok "check prints listeners, routes, limits" ||
+    { bad "check print (exit $rc), lacks:$missing"; sed 's/^/      /' "$t/out"; }
+if grep -q "inline-secret\|a-token" "$t/out"; then bad "check printed a secret"; else ok "check prints no secret"; fi
+expect check-defaults 0 "max-handshakes 1024" -- "$bin" -n -b h:1
+grep -q "max-sessions 0 (unlimited" "$t/out" && grep -q "max-per-addr 0 (unlimited)" "$t/out" &&
+    grep -q "isolation read_uncommitted" "$t/out" && ok "check-defaults: limits and isolation" ||
+    bad "check-defaults: limits and isolation"
+expect check-wss 0 "listen 127.0.0.1:9443 (wss)" -- "$bin" -n -b h:1 -l 127.0.0.1:9443 --tls-cert "$tls/server-chain.pem" --tls-key "$tls/server.key"
+expect limits-cli 0 "max-sessions 7" -- "$bin" -n -b h:1 --max-sessions 7 --max-handshakes 0 --max-per-addr 3 --reuse-port
+grep -q "max-handshakes 0 (unlimited)" "$t/out" && grep -q "max-per-addr 3" "$t/out" &&
+    grep -q "reuse-port on" "$t/out" && ok "limits-cli: all three and reuse-port" || bad "limits-cli"
+# The command line wins over the file's top-level settings.
+printf 'max_sessions: 9\nroutes: [{uri: /k, upstream: {nodes: {"h:1": 1}}}]\n' >"$t/lim.yaml"
+expect limits-cli-wins 0 "max-sessions 3" -- "$bin" -n -c "$t/lim.yaml" --max-sessions 3
+expect limits-file 0 "max-sessions 9" -- "$bin" -n -c "$t/lim.yaml"
+expect max-sessions-bad 2 "--max-sessions: expected a number" -- "$bin" -n -b h:1 --max-sessions -1
+expect max-handshakes-bad 2 "--max-handshakes: expected a number" -- "$bin" -n -b h:1 --max-handshakes many
+expect max-per-addr-bad 2 "--max-per-addr: expected a number" -- "$bin" -n -b h:1 --max-per-addr 1e3
+
+# ---- isolation ----
+expect isolation-cli 0 "isolation read_committed" -- "$bin" -n -b h:1 --isolation read_committed
+expect isolation-bad 2 "--isolation: expected read_uncommitted or read_committed" -- "$bin" -n -b h:1 --isolation READ_COMMITTED
+# A route's own key wins over --isolation; the others take it.
+"$bin" -n -c "$t/print.yaml" --isolation read_committed >"$t/out" 2>&1
+[ "$(grep -c "isolation read_committed" "$t/out")" = 3 ] && ok "isolation: --isolation is the default" ||
+    { bad "isolation: --isolation is the default"; sed 's/^/      /' "$t/out"; }
+sed 's/isolation: read_committed/isolation: read_uncommitted/' "$t/print.yaml" >"$t/print2.yaml"
+"$bin" -n -c "$t/print2.yaml" --isolation read_committed >"$t/out" 2>&1
+[ "$(grep -c "isolation read_committed" "$t/out")" = 2 ] && ok "isolation: the route's key wins" ||
+    { bad "isolation: the route's key wins"; sed 's/^/      /' "$t/out"; }
+
+# ---- secrets ----
+printf 'bad token\n' >"$t/badtoken"
+expect oauth-bad-token 1 "badtoken: the token has a character not allowed" -- "$bin" -n -b h:1 --sasl-mechanism OAUTHBEARER --sasl-token-file "$t/badtoken"
+if grep -q "bad token" "$t/out"; then bad "oauth-bad-token: token printed"; else ok "oauth-bad-token: token not printed"; fi
+expect oauth-token-dir 1 "$t: Is a directory" -- "$bin" -n -b h:1 --sasl-mechanism OAUTHBEARER --sasl-token-file "$t"
+expect oauth-token-ok 0 "sasl OAUTHBEARER, token file" -- "$bin" -n -b h:1 --sasl-mechanism OAUTHBEARER --sasl-token-file "$t/token"
+expect password-file-dir 1 "$t: Is a directory" -- "$bin" -n -b h:1 --sasl-mechanism PLAIN --sasl-username u --sasl-password-file "$t"
+
+# ---- running gateways (loopback, no broker behind them) ----
+# gw NAME ARGS...: start `$bin -l 127.0.0.1:$port -b 127.0.0.1:1 -v ARGS`
+# in the background ($gw_pid), output to $t/NAME.log; 0 once it listens
+gw() {
+	name=$1
+	shift
+	"$@" >"$t/$name.log" 2>&1 </dev/null &
+	gw_pid=$!
+	i=0
+	while [ $i -lt 100 ]; do
+		grep -q "^info: listening on" "$t/$name.log" && return 0
+		kill -0 "$gw_pid" 2>/dev/null || { wait "$gw_pid"; return 1; }
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+gw_stop() {
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+# a port nothing listens on: the first of 20180... that a gateway can take
+port=
+for p in $(seq 20180 20220); do
+	if gw probe "$bin" -l "127.0.0.1:$p" -b 127.0.0.1:1; then
+		gw_stop "$gw_pid"
+		port=$p
+		break
+	fi
+done
+if [ -z "$port" ]; then
+	bad "no free loopback port for the gateway tests"
+else
+	# A second gateway on a port in use fails at start, saying so.
+	if gw first "$bin" -l "127.0.0.1:$port" -b 127.0.0.1:1; then
+		first=$gw_pid
+		expect port-in-use 1 "Address already in use" -- timeout 10 "$bin" -l "127.0.0.1:$port" -b 127.0.0.1:1
+		grep -q -- "--reuse-port" "$t/out" && ok "port-in-use: suggests --reuse-port" || bad "port-in-use: no hint"
+		# ... and also with --reuse-port when the first one does not share
+		expect port-in-use-unshared 1 "needs --reuse-port too" -- timeout 10 "$bin" -l "127.0.0.1:$port" -b 127.0.0.1:1 --reuse-port
+		gw_stop "$first"
+	else
+		bad "port-in-use: the first gateway did not start"; sed 's/^/      /' "$t/first.log"
+	fi
+	# With --reuse-port on both, two processes share the port.
+	if gw share1 "$bin" -l "127.0.0.1:$port" -b 127.0.0.1:1 --reuse-port; then
+		first=$gw_pid
+		if gw share2 "$bin" -l "127.0.0.1:$port" -b 127.0.0.1:1 --reuse-port; then
+			ok "reuse-port: two gateways share a port"
+			gw_stop "$gw_pid"
+		else
+			bad "reuse-port: the second gateway did not start"; sed 's/^/      /' "$t/share2.log"
+		fi
+		gw_stop "$first"
+	else
+		bad "reuse-port: the first gateway did not start"; sed 's/^/      /' "$t/share1.log"
+	fi
+
+	# RLIMIT_NOFILE: the soft limit is raised to the hard one (-v says),
+	# and a --max-sessions that cannot fit is warned about.
+	hard=$(ulimit -Hn)
+	if [ "$hard" != unlimited ] && [ "$hard" -gt 64 ]; then
+		if (ulimit -Sn 64 && gw nofile "$bin" -l "127.0.0.1:$port" -b 127.0.0.1:1 -v && gw_stop "$gw_pid"); then
+			grep -q "file descriptor limit: $hard\$" "$t/nofile.log" && ok "nofile: soft limit raised to $hard" ||
+			    { bad "nofile: soft limit not raised to $hard"; sed 's/^/      /' "$t/nofile.log"; }
+		else
+			bad "nofile: the gateway did not start"; sed 's/^/      /' "$t/nofile.log"
+		fi
+	fi
+	if (ulimit -n 128 && gw nofit "$bin" -l "127.0.0.1:$port" -b 127.0.0.1:1 --max-sessions 1000 && gw_stop "$gw_pid"); then
+		grep -q "max-sessions 1000 does not fit in the file descriptor limit 128" "$t/nofit.log" &&
+		    ok "nofile: --max-sessions over the limit is warned about" ||
+		    { bad "nofile: no warning"; sed 's/^/      /' "$t/nofit.log"; }
+	else
+		bad "nofit: the gateway did not start"; sed 's/^/      /' "$t/nofit.log"
+	fi
+
+	# With a secret loaded the process is not dumpable: another process
+	# of the same user (without CAP_SYS_PTRACE) cannot read its memory or
+	# environment; without one it can (the control).
+	drop=
+	if [ "$(id -u)" = 0 ]; then
+		# root: drop every capability on both sides
+		setpriv --bounding-set=-all --inh-caps=-all true 2>/dev/null &&
+		    drop="setpriv --bounding-set=-all --inh-caps=-all"
+	fi
+	if [ "$(id -u)" = 0 ] && [ -z "$drop" ]; then
+		echo "SKIP  dumpable (root without setpriv)"
+	elif [ "$(uname -s)" = Linux ]; then
+		for c in plain secret; do
+			set -- $drop "$bin" -l "127.0.0.1:$port" -b 127.0.0.1:1
+			[ $c = secret ] && set -- "$@" --sasl-mechanism PLAIN --sasl-username u --sasl-password-file "$t/pw"
+			if gw "dump-$c" "$@"; then
+				if $drop cat "/proc/$gw_pid/environ" >/dev/null 2>&1; then r=readable; else r=unreadable; fi
+				gw_stop "$gw_pid"
+				case $c:$r in
+				plain:readable|secret:unreadable) ok "dumpable: $c gateway's memory $r" ;;
+				*) bad "dumpable: $c gateway's memory $r" ;;
+				esac
+			else
+				bad "dumpable: the $c gateway did not start"; sed 's/^/      /' "$t/dump-$c.log"
+			fi
+		done
+	fi
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
