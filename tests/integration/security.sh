@@ -271,6 +271,7 @@ gw_table() {
 	row oauth-garbage OAUTH - --sasl-mechanism OAUTHBEARER --sasl-token-file "$S/garbage.jwt"
 	row oauth-malformed OAUTH - --sasl-mechanism OAUTHBEARER --sasl-token-file "$S/malformed.jwt"
 	row oauth-short OAUTH - --sasl-mechanism OAUTHBEARER --sasl-token-file "$S/short.jwt"
+	row oauth-rotate OAUTH - --sasl-mechanism OAUTHBEARER --sasl-token-file "$S/rotate.jwt"
 }
 
 next_port=${KAFKAGATE_PORT_BASE:-19780}
@@ -293,6 +294,8 @@ row() { # CASE LISTENER ENV FLAGS...: start one gateway in the background
 "$PYTHON" "$here/test_security.py" --jwt admin "$(scaled 25)" >"$S/short.jwt" || fail "making a JWT failed"
 chmod 600 "$S/short.jwt"
 JWT_SHORT=$(head -n1 "$S/short.jwt")
+# rotated by the test (OauthT.test_oauthbearer_token_rotation); starts expired
+cp "$S/expired.jwt" "$S/rotate.jwt"
 gw_table
 
 # wait for every gateway to listen; a gateway that exits is recorded "dead"
@@ -341,7 +344,8 @@ for pw in admin-secret carol-secret dave-secret alice-secret wrong-secret; do
 	fi
 done
 # nor an OAUTHBEARER token, whole or its payload (the claims) alone
-for tok in "$JWT_OK" "$JWT_EXPIRED" "$JWT_GARBAGE" "$JWT_MALFORMED" "$JWT_SHORT"; do
+for tok in "$JWT_OK" "$JWT_EXPIRED" "$JWT_GARBAGE" "$JWT_MALFORMED" "$JWT_SHORT" \
+    "$(head -n1 "$S/rotate.jwt")"; do
 	for part in "$tok" "$(cut -d. -f2 <<<"$tok")"; do
 		[ ${#part} -ge 12 ] || continue
 		if grep -F -l -- "$part" "$W"/gw-*.log >/dev/null 2>&1; then

@@ -40,6 +40,8 @@ The cases (security.sh's table; listeners as in kafka-broker.sh):
                                 Kafka's client-first message parser refuses it
   oauth-short   OAUTH           OAUTHBEARER, a JWS whose exp is 25 s (scaled)
                                 after the gateways start
+  oauth-rotate  OAUTH           OAUTHBEARER, its token file (secrets/rotate.jwt)
+                                starts expired; the test renames new tokens over it
 
 Usage: test_security.py [-v] [-k SUBSTRING]... [TestClass[.test_name]]...
 Prints one line per test and a last line "N passed, M failed" (a skipped
@@ -516,6 +518,7 @@ class ReauthT(SecTest):
         n, slowest, slow = 0, (0.0, -1), 0
         t_start = time.monotonic()
         pid = GATEWAYS[case][3]
+        reauths_at_t1 = None
         port = int(LISTENERS["REAUTH"][0].rsplit(":", 1)[1])
         t1 = time.monotonic() + 1.0
         first = None
@@ -523,6 +526,7 @@ class ReauthT(SecTest):
             while time.monotonic() < until:
                 if first is None and time.monotonic() >= t1:
                     first = broker_conns(pid, port)
+                    reauths_at_t1 = read_log(self.log_of(case)).count("re-authenticated with")
                 t = time.monotonic()
                 if n % 2 == 0:
                     self.assertOffset(await c.list_offset("test-consumer", 0, -1), 30)
@@ -542,7 +546,8 @@ class ReauthT(SecTest):
             t_loop = time.monotonic()
         print("# re-auth %s: loop %.1f s, close %.1f s, %d requests over 0.5 s"
               % (case, t_loop - t_start, time.monotonic() - t_loop, slow), flush=True)
-        return n, slowest, first or set(), last
+        reauths = read_log(self.log_of(case)).count("re-authenticated with") - (reauths_at_t1 or 0)
+        return n, slowest, first or set(), last, reauths
 
     async def test_fetch_across_reauth_periods(self):
         """PLAIN and SCRAM-SHA-256 gateways, each fetching every 200 ms for
@@ -552,11 +557,15 @@ class ReauthT(SecTest):
         until = t0 + 4 * REAUTH_MS / 1000.0 + 1.0
         res = await asyncio.gather(self._hammer("reauth-plain", until),
                                    self._hammer("reauth-scram", until))
-        for case, (n, slowest, first, last) in zip(("reauth-plain", "reauth-scram"), res):
+        for case, (n, slowest, first, last, reauths) in zip(("reauth-plain", "reauth-scram"), res):
             print("# re-auth %s: %d requests in %.1f s across %d-ms sessions, slowest %.3f s (#%d);"
-                  " broker connections (local ports) at 1 s %s, at the end %s"
+                  " broker connections (local ports) at 1 s %s, at the end %s; %d re-authentications"
                   % (case, n, time.monotonic() - t0, REAUTH_MS, slowest[0], slowest[1],
-                     sorted(first), sorted(last)), flush=True)
+                     sorted(first), sorted(last), reauths), flush=True)
+            # in-band re-authentications did happen (the gateway's log;
+            # /proc/PID/fd below is closed to a non-root user once the
+            # gateway made itself non-dumpable for its secrets)
+            self.assertGreater(reauths, 0, "%s: no re-authentication after the first second" % case)
             # a gateway that stalls for a whole request timeout fails the intent
             self.assertGreaterEqual(n, int(4 * REAUTH_MS / 1000.0 / 0.2 * 0.5 / SCALE), case)
             # re-authentication must not stall requests (a request that
@@ -660,6 +669,58 @@ class OauthT(SecTest):
         # the lifetime shrinks geometrically (85-95 % each time): a handful
         # of re-authentications, not a loop
         self.assertLess(reauths, 60, "re-authentication storm before the token's exp")
+
+    async def test_oauthbearer_token_rotation(self):
+        """The token file is read at every authentication, so a token is
+        rotated by renaming a new file over the old one.  The gateway starts
+        with an expired token: refused.  Token A (exp in 15 s, scaled) is
+        renamed over it: the next attempt is answered.  Token B (exp in an
+        hour) is renamed over A at once: the broker bounds the session by
+        A's exp (KIP-368), the gateway re-authenticates before it with B,
+        and every request is answered until 3 s past A's exp.  (Before
+        rotation, the file was read once: the expired token forever.)"""
+        self.gw("oauth-rotate")
+        path = os.path.join(os.path.dirname(self.log_of("oauth-rotate")), "secrets", "rotate.jwt")
+
+        def put(tok):
+            with open(path + ".new", "w") as f:
+                f.write(tok + "\n")
+            os.chmod(path + ".new", 0o600)
+            os.replace(path + ".new", path)
+
+        life = int(15 * SCALE)
+        async with await self.connect("oauth-rotate", timeout=ERR_WAIT) as c:
+            self.assertListError(await c.list_offset("test-consumer", 0, -1), SASL_FAIL)
+            exp_a = int(time.time()) + life
+            tok_a = unsecured_jwt("admin", life, exp_a - life)
+            put(tok_a)
+            # the next attempt reads A (after the gateway's reconnect delay)
+            deadline = time.monotonic() + ERR_WAIT
+            while True:
+                r = await c.list_offset("test-consumer", 0, -1)
+                if r.WhichOneof("resp") != "error_resp" or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.25)
+            self.assertOffset(r, 30)
+            self.assertLess(time.time(), exp_a - 3, "token A was picked up too late to test its rotation")
+            tok_b = unsecured_jwt("admin", 3600)
+            put(tok_b)
+            n = 0
+            while time.time() < exp_a + 3.0:
+                self.assertOffset(await c.list_offset("test-consumer", 0, -1), 30)
+                n += 1
+                await asyncio.sleep(0.25)
+            self.assertKind(await c.ping(b"still-here"), "pong_resp")
+        log = read_log(self.log_of("oauth-rotate"))
+        print("# token rotation: %d requests answered up to 3 s past the first token's exp;"
+              " log: %d authentications, %d re-authentications"
+              % (n, log.count("authenticated with OAUTHBEARER"),
+                 log.count("re-authenticated with OAUTHBEARER")), flush=True)
+        self.assertGreater(log.count("re-authenticated with OAUTHBEARER"), 0,
+                           "no re-authentication: the rotation was not exercised")
+        for tok in (tok_a, tok_b):
+            self.assertNotIn(tok, log)
+            self.assertNotIn(tok.split(".")[1], log)
 
     def test_token_not_logged(self):
         """No gateway log holds a token (security.sh checks every log again
