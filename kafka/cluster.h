@@ -25,8 +25,8 @@ struct kcluster_conf {
 	struct ntls_config *tls;		/* TLS to the brokers, or NULL */
 	const struct ksasl_conf *sasl;		/* SASL, or NULL; kept by the
 						   caller while the cluster lives */
-	int		 isolation;		/* KAFKA_READ_UNCOMMITTED (0, the
-						   default) or KAFKA_READ_COMMITTED (1) */
+	int		 isolation;		/* 0 read_uncommitted (the default),
+						   1 read_committed */
 };
 
 /*

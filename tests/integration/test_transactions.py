@@ -108,13 +108,15 @@ class Transactions(RespAsserts, unittest.IsolatedAsyncioTestCase):
         # A segment is rolled at the first append more than segment.ms
         # after its first record.
         await asyncio.to_thread(create_topic, topic, {"segment.ms": "1000"})
-        p = tx_producer()
-        p.begin_transaction()
-        for i in range(3):
-            p.produce(topic, value=b"tx-%d" % i, partition=0)
-        p.commit_transaction(30 * SCALE)         # offsets 0-2, COMMIT at 3
-        await asyncio.sleep(1.5)
-        await asyncio.to_thread(plain_produce, topic, None, b"after")  # offset 4
+        def produce():
+            p = tx_producer()
+            p.begin_transaction()
+            for i in range(3):
+                p.produce(topic, value=b"tx-%d" % i, partition=0)
+            p.commit_transaction(30 * SCALE)     # offsets 0-2, COMMIT at 3
+            time.sleep(1.5)
+            plain_produce(topic, None, b"after")  # offset 4, a new segment
+        await asyncio.to_thread(produce)
         n = self.segments(topic)
         if n is not None:
             self.assertGreaterEqual(n, 2, "the segment was not rolled: the test means nothing")
