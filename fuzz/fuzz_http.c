@@ -5,17 +5,32 @@
  * The first two input octets pick the head size limit and a split point;
  * the rest is the request.  Besides crashes it checks that feeding the
  * input whole, in two pieces and one octet at a time gives the same
- * result, and that a valid handshake yields a well-formed 101 response.
+ * result, that an error says why, that a head accepted has at most one
+ * Host header (exactly one in HTTP/1.1), and that a valid handshake
+ * yields a well-formed 101 response.
  */
 #include "config.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ws/http.h"
 
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static size_t
+count_host(const struct http_request *req)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < req->nheaders; i++)
+		if (req->headers[i].namelen == 4 &&
+		    strncasecmp(req->headers[i].name, "host", 4) == 0)
+			n++;
+	return n;
+}
 
 static ssize_t
 parse_steps(struct http_request *req, const char *buf, size_t len,
@@ -58,6 +73,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r > 0 && (size_t)r > len)
 		abort();
 	if (r == HTTP_ERROR && status != 400 && status != 431)
+		abort();
+	if ((r == HTTP_ERROR) != (whole.why != NULL))
+		abort();
+	if (r > 0 && (count_host(&whole) > 1 || (count_host(&whole) == 0 &&
+	    whole.major == 1 && whole.minor >= 1)))
 		abort();
 
 	r2 = parse_steps(&part, buf, len, max, split ? split : 1, &status2);

@@ -167,8 +167,10 @@ END_TEST
 START_TEST(test_http_valid_splits)
 {
 	check_splits(REQ_OK, sizeof(REQ_OK) - 1, MAX);
-	check_splits("GET / HTTP/1.1\r\n\r\n", 18, MAX);
-	check_splits("GET http://h:1/a/b?q HTTP/1.1\r\nX:\r\n\r\n", 37, MAX);
+	check_splits("GET / HTTP/1.1\r\nHost: h\r\n\r\n", 27, MAX);
+	check_splits("GET http://h:1/a/b?q HTTP/1.1\r\nX:\r\nHost: h:1\r\n\r\n",
+	    48, MAX);
+	check_splits("GET / HTTP/1.0\r\n\r\n", 18, MAX);
 }
 END_TEST
 
@@ -221,6 +223,14 @@ static const struct {
 	{ "GET / HTTP/1.1\r\nX\xc3\xa9: a\r\n\r\n", 400 },
 	{ "GET / HTTP/1.1\r\n\r\r\n", 400 },
 	{ "hello\r\n\r\n", 400 },
+	/* RFC 9112 3.2: exactly one Host in HTTP/1.1, at most one in 1.0. */
+	{ "GET / HTTP/1.1\r\n\r\n", 400 },
+	{ "GET / HTTP/1.1\r\nX-Host: h\r\nHosts: h\r\n\r\n", 400 },
+	{ "GET / HTTP/1.1\r\nHost: h\r\nHost: h\r\n\r\n", 400 },
+	{ "GET / HTTP/1.1\r\nHost: h\r\nX: y\r\nhOST: other\r\n\r\n", 400 },
+	{ "GET / HTTP/1.0\r\nHost: h\r\nHost: h\r\n\r\n", 400 },
+	{ "GET / HTTP/1.9\r\n\r\n", 400 },
+	{ "GET http://h/ HTTP/1.1\r\n\r\n", 400 },
 };
 
 START_TEST(test_http_bad)
@@ -232,6 +242,7 @@ START_TEST(test_http_bad)
 	r = parse_whole(in, strlen(in), MAX, &req);
 	ck_assert_msg(r.r == HTTP_ERROR, "case %d: %zd", _i, r.r);
 	ck_assert_int_eq(r.status, bad[_i].status);
+	ck_assert_ptr_nonnull(req.why);
 	check_splits(in, strlen(in), MAX);
 }
 END_TEST
@@ -252,7 +263,10 @@ START_TEST(test_http_nul)
 }
 END_TEST
 
-/* A request with n headers "X-NNNN: v" padded to total length len. */
+/*
+ * A request with Host and n more headers "X-NNNN: v", and a Pad header
+ * of pad octets if pad > 0: 34 octets and those.
+ */
 static char *
 make_request(size_t nheaders, size_t pad, size_t *lenp)
 {
@@ -262,7 +276,7 @@ make_request(size_t nheaders, size_t pad, size_t *lenp)
 	buf = malloc(cap);
 	ck_assert_ptr_nonnull(buf);
 	p = buf;
-	p += sprintf(p, "GET / HTTP/1.1\r\n");
+	p += sprintf(p, "GET / HTTP/1.1\r\nHost: x\r\n");
 	for (i = 0; i < nheaders; i++)
 		p += sprintf(p, "X-%04zu: v\r\n", i);
 	if (pad > 0) {
@@ -283,13 +297,13 @@ START_TEST(test_http_limits)
 	char			*buf;
 	size_t			 len;
 
-	/* 64 headers are fine, 65 are too many. */
-	buf = make_request(HTTP_MAX_HEADERS, 0, &len);
+	/* 64 headers (Host and 63) are fine, 65 are too many. */
+	buf = make_request(HTTP_MAX_HEADERS - 1, 0, &len);
 	r = parse_whole(buf, len, MAX, &req);
 	ck_assert_int_eq(r.r, (ssize_t)len);
 	ck_assert_uint_eq(req.nheaders, HTTP_MAX_HEADERS);
 	free(buf);
-	buf = make_request(HTTP_MAX_HEADERS + 1, 0, &len);
+	buf = make_request(HTTP_MAX_HEADERS, 0, &len);
 	r = parse_whole(buf, len, MAX, &req);
 	ck_assert_int_eq(r.r, HTTP_ERROR);
 	ck_assert_int_eq(r.status, 431);
@@ -304,7 +318,7 @@ START_TEST(test_http_limits)
 	r = parse_whole(buf, len, MAX, &req);
 	ck_assert_int_eq(r.r, MAX);
 	free(buf);
-	buf = make_request(0, MAX - 25 + 1, &len);
+	buf = make_request(0, MAX - 34 + 1, &len);
 	ck_assert_uint_eq(len, MAX + 1);
 	r = parse_whole(buf, len, MAX, &req);
 	ck_assert_int_eq(r.r, HTTP_ERROR);
@@ -327,13 +341,14 @@ static const struct {
 	const char	*in;
 	const char	*path;
 } targets[] = {
-	{ "GET http://example.com:80/kafka?x HTTP/1.1\r\n\r\n", "/kafka" },
-	{ "GET HTTPS://example.com/a HTTP/1.1\r\n\r\n", "/a" },
-	{ "GET wss://example.com HTTP/1.1\r\n\r\n", "/" },
-	{ "GET ws://example.com?x HTTP/1.1\r\n\r\n", "/" },
-	{ "GET /a/b#frag HTTP/1.1\r\n\r\n", "/a/b" },
-	{ "GET /?q HTTP/1.1\r\n\r\n", "/" },
-	{ "GET /%41b?/c HTTP/1.1\r\n\r\n", "/%41b" },
+	{ "GET http://example.com:80/kafka?x HTTP/1.1\r\nHost: h\r\n\r\n",
+	  "/kafka" },
+	{ "GET HTTPS://example.com/a HTTP/1.1\r\nHost: h\r\n\r\n", "/a" },
+	{ "GET wss://example.com HTTP/1.1\r\nHost: h\r\n\r\n", "/" },
+	{ "GET ws://example.com?x HTTP/1.1\r\nHost: h\r\n\r\n", "/" },
+	{ "GET /a/b#frag HTTP/1.1\r\nHost: h\r\n\r\n", "/a/b" },
+	{ "GET /?q HTTP/1.1\r\nHost: h\r\n\r\n", "/" },
+	{ "GET /%41b?/c HTTP/1.1\r\nHost: h\r\n\r\n", "/%41b" },
 };
 
 START_TEST(test_http_target)
@@ -347,6 +362,51 @@ START_TEST(test_http_target)
 	    &status), (ssize_t)strlen(in));
 	ck_assert_uint_eq(req.pathlen, strlen(targets[_i].path));
 	ck_assert_int_eq(memcmp(req.path, targets[_i].path, req.pathlen), 0);
+}
+END_TEST
+
+/* RFC 9112 3.2: the Host header. */
+START_TEST(test_http_host)
+{
+	static const struct {
+		const char	*in;
+		const char	*why;		/* NULL: accepted */
+	} cases[] = {
+		{ "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n", NULL },
+		{ "GET / HTTP/1.1\r\nhost: h:1\r\n\r\n", NULL },
+		/* An empty value is allowed (no authority). */
+		{ "GET / HTTP/1.1\r\nHost:\r\n\r\n", NULL },
+		{ "GET / HTTP/1.0\r\n\r\n", NULL },
+		{ "GET / HTTP/1.0\r\nHost: h\r\n\r\n", NULL },
+		/* Not HTTP/1: the handshake check refuses it. */
+		{ "GET / HTTP/2.0\r\n\r\n", NULL },
+		{ "GET / HTTP/1.1\r\n\r\n", "no Host header" },
+		{ "GET / HTTP/1.2\r\nX: y\r\n\r\n", "no Host header" },
+		{ "GET http://h/ HTTP/1.1\r\n\r\n", "no Host header" },
+		{ "GET / HTTP/1.1\r\nHost: h\r\nHOST: h\r\n\r\n",
+		  "more than one Host header" },
+		{ "GET / HTTP/1.0\r\nHost: a\r\nX: y\r\nhost: b\r\n\r\n",
+		  "more than one Host header" },
+	};
+	struct http_request	 req;
+	struct result		 r;
+	size_t			 i, len;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		len = strlen(cases[i].in);
+		r = parse_whole(cases[i].in, len, MAX, &req);
+		if (cases[i].why == NULL) {
+			ck_assert_msg(r.r == (ssize_t)len, "case %zu: %zd", i,
+			    r.r);
+			ck_assert_ptr_null(req.why);
+		} else {
+			ck_assert_msg(r.r == HTTP_ERROR, "case %zu: %zd", i,
+			    r.r);
+			ck_assert_int_eq(r.status, 400);
+			ck_assert_str_eq(req.why, cases[i].why);
+		}
+		check_splits(cases[i].in, len, MAX);
+	}
 }
 END_TEST
 
@@ -367,6 +427,7 @@ check_hs(const char *in, struct ws_handshake *hs, char *reason, size_t rlen,
 	return ws_handshake_check(req, hs, reason, rlen);
 }
 
+#define H_HOST	"Host: x\r\n"
 #define H_UP	"Upgrade: websocket\r\n"
 #define H_CONN	"Connection: Upgrade\r\n"
 #define H_KEY	"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
@@ -377,66 +438,74 @@ static const struct {
 	int		 err;
 	const char	*reason;
 } hs_cases[] = {
-	{ "GET /k HTTP/1.1\r\n" H_UP H_CONN H_KEY H_VER "\r\n", WS_HS_OK, "" },
-	{ "GET /k HTTP/1.1\r\nupgrade: WebSocket\r\nconnection: upgrade\r\n"
+	{ "GET /k HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n",
+	  WS_HS_OK, "" },
+	{ "GET /k HTTP/1.1\r\n" H_HOST "upgrade: WebSocket\r\n"
+	  "connection: upgrade\r\n"
 	  "sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
 	  "sec-websocket-version: 13\r\n\r\n", WS_HS_OK, "" },
 	{ "GET /k HTTP/1.0\r\n" H_UP H_CONN H_KEY H_VER "\r\n",
 	  WS_HS_BAD_HTTP_VERSION, "bad http version" },
 	{ "GET /k HTTP/2.0\r\n\r\n",
 	  WS_HS_BAD_HTTP_VERSION, "bad http version" },
-	{ "GET /k HTTP/1.1\r\nHost: x\r\n\r\n",
+	{ "GET /k HTTP/1.1\r\n" H_HOST "\r\n",
 	  WS_HS_BAD_UPGRADE, "bad \"upgrade\" request header: nil" },
-	{ "GET /k HTTP/1.1\r\nUpgrade: h2c\r\n" H_CONN H_KEY H_VER "\r\n",
+	{ "GET /k HTTP/1.1\r\n" H_HOST "Upgrade: h2c\r\n" H_CONN H_KEY H_VER
+	  "\r\n",
 	  WS_HS_BAD_UPGRADE, "bad \"upgrade\" request header: h2c" },
-	{ "GET /k HTTP/1.1\r\nUpgrade:\r\n" H_CONN H_KEY H_VER "\r\n",
+	{ "GET /k HTTP/1.1\r\n" H_HOST "Upgrade:\r\n" H_CONN H_KEY H_VER
+	  "\r\n",
 	  WS_HS_BAD_UPGRADE, "bad \"upgrade\" request header: " },
-	{ "GET /k HTTP/1.1\r\n" H_UP H_KEY H_VER "\r\n",
+	{ "GET /k HTTP/1.1\r\n" H_HOST H_UP H_KEY H_VER "\r\n",
 	  WS_HS_BAD_CONNECTION, "bad \"connection\" request header" },
-	{ "GET /k HTTP/1.1\r\n" H_UP "Connection: keep-alive\r\n" H_KEY H_VER
-	  "\r\n", WS_HS_BAD_CONNECTION, "bad \"connection\" request header" },
-	{ "GET /k HTTP/1.1\r\n" H_UP "Connection: notupgrade\r\n" H_KEY H_VER
-	  "\r\n", WS_HS_BAD_CONNECTION, "bad \"connection\" request header" },
-	{ "GET /k HTTP/1.1\r\n" H_UP "Connection: keep-alive\r\n"
+	{ "GET /k HTTP/1.1\r\n" H_HOST H_UP "Connection: keep-alive\r\n"
+	  H_KEY H_VER "\r\n", WS_HS_BAD_CONNECTION,
+	  "bad \"connection\" request header" },
+	{ "GET /k HTTP/1.1\r\n" H_HOST H_UP "Connection: notupgrade\r\n"
+	  H_KEY H_VER "\r\n", WS_HS_BAD_CONNECTION,
+	  "bad \"connection\" request header" },
+	{ "GET /k HTTP/1.1\r\n" H_HOST H_UP "Connection: keep-alive\r\n"
 	  "Connection: foo ,  UPGRADE \r\n" H_KEY H_VER "\r\n", WS_HS_OK, "" },
-	{ "GET /k HTTP/1.1\r\n" H_UP H_CONN H_VER "\r\n",
+	{ "GET /k HTTP/1.1\r\n" H_HOST H_UP H_CONN H_VER "\r\n",
 	  WS_HS_BAD_KEY, "bad \"sec-websocket-key\" request header" },
-	{ "GET /k HTTP/1.1\r\n" H_UP H_CONN "Sec-WebSocket-Key: abc\r\n" H_VER
-	  "\r\n", WS_HS_BAD_KEY, "bad \"sec-websocket-key\" request header" },
-	{ "GET /k HTTP/1.1\r\n" H_UP H_CONN
+	{ "GET /k HTTP/1.1\r\n" H_HOST H_UP H_CONN "Sec-WebSocket-Key: abc\r\n"
+	  H_VER "\r\n", WS_HS_BAD_KEY,
+	  "bad \"sec-websocket-key\" request header" },
+	{ "GET /k HTTP/1.1\r\n" H_HOST H_UP H_CONN
 	  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=A\r\n" H_VER "\r\n",
 	  WS_HS_BAD_KEY, "bad \"sec-websocket-key\" request header" },
-	{ "GET /k HTTP/1.1\r\n" H_UP H_CONN
+	{ "GET /k HTTP/1.1\r\n" H_HOST H_UP H_CONN
 	  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25j*Q==\r\n" H_VER "\r\n",
 	  WS_HS_BAD_KEY, "bad \"sec-websocket-key\" request header" },
-	{ "GET /k HTTP/1.1\r\n" H_UP H_CONN H_KEY "\r\n",
+	{ "GET /k HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY "\r\n",
 	  WS_HS_BAD_WS_VERSION,
 	  "bad \"sec-websocket-version\" request header" },
-	{ "GET /k HTTP/1.1\r\n" H_UP H_CONN H_KEY
+	{ "GET /k HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY
 	  "Sec-WebSocket-Version: 8\r\n\r\n", WS_HS_BAD_WS_VERSION,
 	  "bad \"sec-websocket-version\" request header" },
 	/* APISIX's order: the first failing check wins. */
 	{ "GET /k HTTP/1.0\r\nHost: x\r\n\r\n",
 	  WS_HS_BAD_HTTP_VERSION, "bad http version" },
-	{ "GET /k HTTP/1.1\r\n" H_CONN "\r\n",
+	{ "GET /k HTTP/1.1\r\n" H_HOST H_CONN "\r\n",
 	  WS_HS_BAD_UPGRADE, "bad \"upgrade\" request header: nil" },
-	{ "GET /k HTTP/1.1\r\n" H_UP "\r\n",
+	{ "GET /k HTTP/1.1\r\n" H_HOST H_UP "\r\n",
 	  WS_HS_BAD_CONNECTION, "bad \"connection\" request header" },
-	{ "GET /k HTTP/1.1\r\n" H_UP H_CONN "Sec-WebSocket-Version: 7\r\n\r\n",
+	{ "GET /k HTTP/1.1\r\n" H_HOST H_UP H_CONN
+	  "Sec-WebSocket-Version: 7\r\n\r\n",
 	  WS_HS_BAD_KEY, "bad \"sec-websocket-key\" request header" },
 	/* Ours, after APISIX's. */
-	{ "POST /k HTTP/1.1\r\n" H_UP H_CONN H_KEY H_VER "\r\n",
+	{ "POST /k HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n",
 	  WS_HS_BAD_METHOD, "bad http method" },
-	{ "get /k HTTP/1.1\r\n" H_UP H_CONN H_KEY H_VER "\r\n",
+	{ "get /k HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n",
 	  WS_HS_BAD_METHOD, "bad http method" },
-	{ "POST /k HTTP/1.1\r\n\r\n",
+	{ "POST /k HTTP/1.1\r\n" H_HOST "\r\n",
 	  WS_HS_BAD_UPGRADE, "bad \"upgrade\" request header: nil" },
-	{ "GET /k HTTP/1.1\r\n" H_UP H_CONN H_KEY H_VER
+	{ "GET /k HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY H_VER
 	  "Content-Length: 5\r\n\r\n", WS_HS_BODY, "unexpected request body" },
-	{ "GET /k HTTP/1.1\r\n" H_UP H_CONN H_KEY H_VER
+	{ "GET /k HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY H_VER
 	  "Transfer-Encoding: chunked\r\n\r\n", WS_HS_BODY,
 	  "unexpected request body" },
-	{ "GET /k HTTP/1.1\r\n" H_UP H_CONN H_KEY H_VER
+	{ "GET /k HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY H_VER
 	  "Content-Length: 0\r\n\r\n", WS_HS_OK, "" },
 };
 
@@ -491,8 +560,8 @@ START_TEST(test_hs_response)
 	ck_assert_int_eq(ws_handshake_response(&hs, buf, 50), -1);
 
 	/* No subprotocol offered: none echoed. */
-	ck_assert_int_eq(check_hs("GET /k HTTP/1.1\r\n" H_UP H_CONN H_KEY H_VER
-	    "\r\n", &hs, reason, sizeof(reason), &req), WS_HS_OK);
+	ck_assert_int_eq(check_hs("GET /k HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY
+	    H_VER "\r\n", &hs, reason, sizeof(reason), &req), WS_HS_OK);
 	ck_assert_ptr_null(hs.protocol);
 	n = ws_handshake_response(&hs, buf, sizeof(buf));
 	ck_assert_int_gt(n, 0);
@@ -519,8 +588,8 @@ START_TEST(test_hs_protocol)
 	struct ws_handshake	 hs;
 	char			 in[512], reason[WS_REASON_MAX];
 
-	(void)snprintf(in, sizeof(in), "GET /k HTTP/1.1\r\n" H_UP H_CONN H_KEY
-	    H_VER "Sec-WebSocket-Protocol: %s\r\n"
+	(void)snprintf(in, sizeof(in), "GET /k HTTP/1.1\r\n" H_HOST H_UP H_CONN
+	    H_KEY H_VER "Sec-WebSocket-Protocol: %s\r\n"
 	    "Sec-WebSocket-Protocol: other\r\n\r\n", protos[_i].value);
 	ck_assert_int_eq(check_hs(in, &hs, reason, sizeof(reason), &req),
 	    WS_HS_OK);
@@ -586,6 +655,7 @@ ws_http_suite(void)
 	tcase_add_test(tc, test_http_limits);
 	tcase_add_loop_test(tc, test_http_target, 0,
 	    sizeof(targets) / sizeof(targets[0]));
+	tcase_add_test(tc, test_http_host);
 	tcase_add_test(tc, test_http_error_response);
 	tcase_add_test(tc, test_http_list_token);
 	suite_add_tcase(s, tc);

@@ -982,7 +982,8 @@ START_TEST(test_ws_session_bad_versions)
 	close(fd);
 
 	fd = client_connect();
-#define V8	"GET /kafka HTTP/1.1\r\nUpgrade: websocket\r\n"	\
+#define V8	"GET /kafka HTTP/1.1\r\nHost: h\r\n"			\
+	"Upgrade: websocket\r\n"					\
 	"Connection: Upgrade\r\nSec-WebSocket-Key: " KEY "\r\n"		\
 	"Sec-WebSocket-Version: 8\r\n\r\n"
 	cwrite(fd, V8, strlen(V8));

@@ -25,6 +25,7 @@ static int	 http_parse_request_line(struct http_request *, const char *,
 static int	 http_parse_header_line(struct http_request *, const char *,
 		    size_t, int *);
 static int	 http_ieq(const char *, size_t, const char *);
+static int	 http_check_host(struct http_request *);
 static int	 ws_key_valid(const char *, size_t);
 
 /* RFC 9110 5.6.2: tchar. */
@@ -142,10 +143,13 @@ http_parse_header_line(struct http_request *req, const char *line,
 	while (p < end && http_is_tchar((unsigned char)*p))
 		p++;
 	/* Also rejects obs-fold and space before the colon. */
-	if (p == name || p == end || *p != ':')
+	if (p == name || p == end || *p != ':') {
+		req->why = "malformed header line";
 		return -1;
+	}
 	if (req->nheaders == HTTP_MAX_HEADERS) {
 		*status = 431;
+		req->why = "too many header lines";
 		return -1;
 	}
 	h = &req->headers[req->nheaders];
@@ -192,10 +196,14 @@ http_request_parse(struct http_request *req, const char *buf, size_t len,
 			goto bad;
 		if (!req->started) {
 			if (http_parse_request_line(req, buf + req->off,
-			    i - 1 - req->off) == -1)
+			    i - 1 - req->off) == -1) {
+				req->why = "malformed request line";
 				goto bad;
+			}
 			req->started = 1;
 		} else if (i - 1 == req->off) {
+			if (http_check_host(req) == -1)
+				goto bad;
 			req->off = req->scanned = i + 1;
 			return (ssize_t)(i + 1);
 		} else if (http_parse_header_line(req, buf + req->off,
@@ -206,12 +214,36 @@ http_request_parse(struct http_request *req, const char *buf, size_t len,
 	req->scanned = i;
 	if (len == max) {
 		*status = 431;
+		req->why = "request head too large";
 		return HTTP_ERROR;
 	}
 	return HTTP_PARTIAL;
  bad:
 	*status = 400;
+	if (req->why == NULL)
+		req->why = "malformed request head";
 	return HTTP_ERROR;
+}
+
+/* RFC 9112 3.2: exactly one Host in HTTP/1.1, at most one before; 0 or -1. */
+static int
+http_check_host(struct http_request *req)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < req->nheaders; i++)
+		if (http_ieq(req->headers[i].name, req->headers[i].namelen,
+		    "host"))
+			n++;
+	if (n > 1) {
+		req->why = "more than one Host header";
+		return -1;
+	}
+	if (n == 0 && req->major == 1 && req->minor >= 1) {
+		req->why = "no Host header";
+		return -1;
+	}
+	return 0;
 }
 
 const struct http_header *

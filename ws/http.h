@@ -27,7 +27,10 @@
  *   absolute-form with an http, https, ws or wss scheme; anything else
  *   (asterisk-form, authority-form) is an error;
  * - any syntactically valid HTTP/x.y version is accepted here; the
- *   handshake check rejects everything but HTTP/1.1.
+ *   handshake check rejects everything but HTTP/1.1;
+ * - Host (RFC 9112 3.2): more than one Host header line is an error, and
+ *   so is none in an HTTP/1.1 (1.x, x >= 1) request; its value is not
+ *   checked (absolute-form targets carry their own authority).
  */
 #ifndef WS_HTTP_H
 #define WS_HTTP_H
@@ -60,6 +63,7 @@ struct http_request {
 	int		 minor;
 	size_t		 nheaders;
 	struct http_header headers[HTTP_MAX_HEADERS];
+	const char	*why;		/* after HTTP_ERROR: why */
 
 	/* Parser state; private. */
 	size_t		 off;		/* start of the first line not parsed */
