@@ -1366,6 +1366,41 @@ START_TEST(test_ws_session_garbage)
 }
 END_TEST
 
+/* SO_REUSEPORT only when asked: else a port in use is an error. */
+START_TEST(test_ws_session_reuse_port)
+{
+	struct ws_server_conf	 conf;
+	struct ws_server	*s2, *s3;
+	char			 err[256], addr[32], want[128];
+
+	server_start();
+	(void)snprintf(addr, sizeof(addr), "127.0.0.1:%d", g.port);
+	ws_server_conf_default(&conf);
+	s2 = ws_server_new(g.loop, &conf, &cbs, NULL);
+	ck_assert_ptr_nonnull(s2);
+	ck_assert_int_eq(ws_server_listen(s2, addr, err, sizeof(err)), -1);
+	(void)snprintf(want, sizeof(want), "%s: bind: %s", addr,
+	    strerror(EADDRINUSE));
+	ck_assert_str_eq(err, want);
+	/* Asking on one side only is not enough. */
+	conf.reuse_port = 1;
+	s3 = ws_server_new(g.loop, &conf, &cbs, NULL);
+	ck_assert_ptr_nonnull(s3);
+	ck_assert_int_eq(ws_server_listen(s3, addr, err, sizeof(err)), -1);
+	ws_server_free(s2);
+	ws_server_free(g.srv);
+	/* Both sides: the port is shared. */
+	g.conf.reuse_port = 1;
+	server_start();
+	(void)snprintf(addr, sizeof(addr), "127.0.0.1:%d", g.port);
+	ck_assert_msg(ws_server_listen(s3, addr, err, sizeof(err)) == 0, "%s",
+	    err);
+	ck_assert_int_eq(ws_server_port(s3), g.port);
+	ws_server_free(s3);
+	client_close(client_upgrade());
+}
+END_TEST
+
 /* Out of descriptors: accepting pauses, then resumes. */
 START_TEST(test_ws_session_emfile)
 {
@@ -1817,6 +1852,7 @@ ws_session_suite(void)
 	tcase_add_test(tc, test_ws_session_emfile);
 	tcase_add_test(tc, test_ws_session_garbage);
 	tcase_add_test(tc, test_ws_session_shutdown_in_callback);
+	tcase_add_test(tc, test_ws_session_reuse_port);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("wss");

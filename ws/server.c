@@ -317,8 +317,14 @@ server_listen_one(struct ws_server *srv, struct addrinfo *ai, int dual,
 		(void)snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
+	/*
+	 * SO_REUSEADDR: restart at once despite connections in TIME_WAIT.
+	 * SO_REUSEPORT only when asked: it lets another process (any
+	 * process of the same user) take a share of the connections.
+	 */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1 ||
+	    (srv->conf.reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT,
+	    &on, sizeof(on)) == -1) ||
 	    (ai->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
 	    IPV6_V6ONLY, dual ? &off : &on, sizeof(on)) == -1)) {
 		e = errno;

@@ -65,7 +65,12 @@ struct ws_server_cb {
 
 void	 ws_server_conf_default(struct ws_server_conf *);
 struct ws_server *ws_server_new(struct ev_loop *, const struct ws_server_conf *, const struct ws_server_cb *, void *arg);
-/* "host:port", "[v6]:port" or ":port"; may be called several times. SO_REUSEADDR and SO_REUSEPORT. Returns 0 or -1 with a message in err. */
+/*
+ * "host:port", "[v6]:port" or ":port"; may be called several times.
+ * SO_REUSEADDR, and SO_REUSEPORT only with conf.reuse_port (else a port
+ * in use fails: "127.0.0.1:9080: bind: Address already in use").
+ * Returns 0 or -1 with a message in err.
+ */
 int	 ws_server_listen(struct ws_server *, const char *addr, char *err, size_t errlen);
 /* Stop accepting; close every session with code/reason (close handshake, then drop after 2 s). */
 void	 ws_server_shutdown(struct ws_server *, uint16_t code, const char *reason);
