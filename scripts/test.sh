@@ -1,17 +1,89 @@
 #!/bin/sh
 # test.sh -- build kafkagate from a fresh checkout and run every test:
-# unit tests and the real-Kafka integration suite under ASan/UBSan, the
-# man page lint, a short run of every fuzz target (scripts/fuzz-smoke.sh),
-# a clang -Werror build with the unit tests,
-# then `make distcheck` (the tarball builds and passes its tests with
-# -Werror).  Installs what it needs (Debian/Ubuntu).
+# unit tests, the command-line tests and the real-Kafka integration suites
+# (README.md's commands and snippets among them) under ASan/UBSan, the man
+# page lint, a short run of every fuzz target (scripts/fuzz-smoke.sh), a
+# clang -Werror build with the unit tests, then `make distcheck` (the
+# tarball builds and passes its tests with -Werror).  Installs what it
+# needs (Debian/Ubuntu).
 #
-#   scripts/test.sh              everything
+#   scripts/test.sh              everything (about 10 minutes on two cores)
 #   scripts/test.sh --no-distcheck
+#   scripts/test.sh --summary    only count the programs and cases of the last
+#                                run from the logs in build/
+#
+# The last two lines count the test programs make check ran in build/ and
+# the test cases they ran, from their logs: a Check binary's "N%: Checks: X,
+# Failures: Y, Errors: Z" line, the last "N passed, M failed[, K skipped]"
+# line of tests/cli.sh and of each integration suite; a log without either
+# counts as one case (and says so).  The very last line is exactly
+# "N passed, M failed", or "N passed, M failed, K skipped": CI reads it.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+
+# summary BUILDDIR: print "scripts/test.sh: P test programs, C test cases"
+# (with the programs that failed or were skipped, if any), then the cases'
+# "N passed, M failed[, K skipped]".  The logs with a .trs next to them
+# are the test programs'.
+summary() {
+	for trs in "$1"/tests/*.trs "$1"/tests/integration/*.trs; do
+		[ -f "$trs" ] && [ -f "${trs%.trs}.log" ] || continue
+		printf '%s\n' "${trs%.trs}.log"
+	done | awk -v top="$1/" '
+	function note(msg) { printf "scripts/test.sh: %s\n", msg }
+	{
+		lf = $0; name = substr(lf, length(top) + 1); sub(/\.log$/, "", name)
+		result = ""
+		trs = lf; sub(/\.log$/, ".trs", trs)
+		while ((getline line < trs) > 0)
+			if (line ~ /^:test-result: /) { result = line; sub(/^:test-result: /, "", result) }
+		close(trs)
+		checks = -1; p = -1
+		while ((getline line < lf) > 0) {
+			if (line ~ /^[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+/) {
+				split(line, w, /[ ,]+/)
+				if (checks < 0) { checks = 0; cf = 0 }
+				checks += w[3]; cf += w[5] + w[7]
+			} else if (line ~ /^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$/) {
+				split(line, w, /[ ,]+/)
+				p = w[1]; f = w[3]; k = (w[5] == "") ? 0 : w[5]
+			}
+		}
+		close(lf)
+		programs++
+		if (result == "SKIP") pskip++
+		else if (result != "PASS" && result != "XFAIL") pfail++
+		if (checks >= 0) {
+			passed += checks - cf; failed += cf
+		} else if (p >= 0) {
+			passed += p; failed += f; skipped += k
+		} else if (result == "SKIP") {
+			skipped++
+			note(name ": skipped as a whole; counted as one skipped case")
+		} else {
+			if (result == "PASS" || result == "XFAIL") passed++; else failed++
+			note(name ": no test count in its log; counted as one case")
+		}
+	}
+	END {
+		extra = ""
+		if (pfail || pskip)
+			extra = sprintf(" (%d failed, %d skipped)", pfail, pskip)
+		note(sprintf("%d test programs%s, %d test cases", programs, extra, passed + failed + skipped))
+		if (skipped)
+			printf "%d passed, %d failed, %d skipped\n", passed, failed, skipped
+		else
+			printf "%d passed, %d failed\n", passed, failed
+	}'
+}
+
+if [ "${1:-}" = --summary ]; then
+	summary "$top/build"
+	exit
+fi
+
 "$top/scripts/install-deps.sh"
 
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -27,10 +99,10 @@ if ! make -j"$jobs" check; then
 		grep -q '^FAIL\|^ERROR' "${f%.log}.trs" 2>/dev/null || continue
 		echo "==== $f"; tail -n 80 "$f"
 	done
+	summary "$top/build"
 	exit 1
 fi
-summary=$(awk '/^# (PASS|FAIL|SKIP|ERROR):/ { n[$2] = $3 } END {
-	printf "%d passed, %d failed, %d skipped", n["PASS:"], n["FAIL:"] + n["ERROR:"], n["SKIP:"] }' test-suite.log)
+counts=$(summary "$top/build")
 # The fuzz targets, FUZZ_SECONDS (20) each, in build-fuzz/ (about 3 min),
 # and a second compiler: clang with warnings as errors, unit tests only.
 if command -v clang >/dev/null 2>&1; then
@@ -52,5 +124,4 @@ fi
 if [ "${1:-}" != "--no-distcheck" ]; then
 	make distcheck
 fi
-echo "scripts/test.sh: test programs: $summary"
-echo "$summary"
+printf '%s\n' "$counts"
