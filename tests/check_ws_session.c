@@ -95,7 +95,7 @@ cb_open(void *arg, struct ws_session *s, void *route)
 	ck_assert_ptr_null(ws_session_data(s));
 	ws_session_set_data(s, &g);
 	ck_assert_ptr_eq(ws_session_data(s), &g);
-	ck_assert_ptr_nonnull(strstr(ws_session_peer(s), "127.0.0.1:"));
+	ck_assert_ptr_nonnull(strstr(ws_session_peer(s), "127.0.0."));
 	g.opened++;
 	g.last = s;
 }
@@ -156,6 +156,8 @@ setup(void)
 {
 	memset(&g, 0, sizeof(g));
 	log_set_level(LOG_LVL_DEBUG);
+	/* Log lines checked must not depend on the tests before (CK_FORK=no). */
+	log_client_limit(1e6, 1e6);
 	g.loop = ev_loop_new(EVFLAG_AUTO);
 	ck_assert_ptr_nonnull(g.loop);
 	ws_server_conf_default(&g.conf);
@@ -1366,6 +1368,162 @@ START_TEST(test_ws_session_garbage)
 }
 END_TEST
 
+/* Connect from a given 127.x.y.z address. */
+static int
+client_connect_from(const char *src)
+{
+	struct sockaddr_in	 sin;
+	int			 fd;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	ck_assert_int_eq(inet_pton(AF_INET, src, &sin.sin_addr), 1);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	sin.sin_port = htons((uint16_t)g.port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	return fd;
+}
+
+static void
+upgrade_fd(int fd)
+{
+	char	 buf[1024];
+
+	cwrite(fd, UPGRADE("/echo"), strlen(UPGRADE("/echo")));
+	ck_assert_int_eq(cread_http(fd, buf, sizeof(buf)), 101);
+}
+
+/* max_handshakes: TLS or HTTP stage; over it, closed at accept. */
+START_TEST(test_ws_session_max_handshakes)
+{
+	static char	 logbuf[65536];
+	char		 buf[1024];
+	int		 fd1, fd2, fd3, fd4, fd5, fd6, fd7;
+
+	log_capture();
+	g.conf.max_handshakes = 2;
+	server_start();
+	fd1 = client_connect();
+	fd2 = client_connect();
+	pump_for(0.02);
+	fd3 = client_connect();
+	ck_assert(cwait_eof(fd3, TIMEOUT));
+	close(fd3);
+	/* Upgraded, or answered: out of the handshake. */
+	upgrade_fd(fd1);
+	cwrite(fd2, "GET /nope HTTP/1.0\r\n\r\n", 22);
+	ck_assert_int_eq(cread_http(fd2, buf, sizeof(buf)), 404);
+	fd4 = client_connect();
+	fd5 = client_connect();
+	pump_for(0.02);
+	fd6 = client_connect();
+	ck_assert(cwait_eof(fd6, TIMEOUT));
+	close(fd6);
+	/* A connection that goes away leaves the count too. */
+	close(fd5);
+	pump_for(0.05);
+	fd7 = client_connect();
+	upgrade_fd(fd7);
+	upgrade_fd(fd4);
+	ck_assert_int_eq(g.opened, 3);
+	client_close(fd1);
+	client_close(fd4);
+	client_close(fd7);
+	close(fd2);
+	log_release(logbuf, sizeof(logbuf));
+	ck_assert_ptr_nonnull(strstr(logbuf, "info: ws: 127.0.0.1:"));
+	ck_assert_ptr_nonnull(strstr(logbuf, ": refused: 2 connections in "
+	    "the handshake (--max-handshakes)\n"));
+}
+END_TEST
+
+/* max_per_addr: any state, per source address. */
+START_TEST(test_ws_session_max_per_addr)
+{
+	static char	 logbuf[65536];
+	int		 fd1, fd2, fd3, fd4, fd5, fd6;
+
+	log_capture();
+	g.conf.max_per_addr = 2;
+	server_start();
+	fd1 = client_upgrade();
+	fd2 = client_connect();
+	pump_for(0.02);
+	fd3 = client_connect();
+	ck_assert(cwait_eof(fd3, TIMEOUT));
+	close(fd3);
+	/* Another address has its own count. */
+	fd4 = client_connect_from("127.0.0.2");
+	upgrade_fd(fd4);
+	fd5 = client_connect_from("127.0.0.2");
+	fd6 = client_connect_from("127.0.0.2");
+	ck_assert(cwait_eof(fd6, TIMEOUT));
+	close(fd6);
+	/* One leaves: room for one more. */
+	client_close(fd1);
+	ck_assert(pump_until(&g.closed, 1, TIMEOUT));
+	fd1 = client_upgrade();
+	fd3 = client_connect();
+	ck_assert(cwait_eof(fd3, TIMEOUT));
+	close(fd3);
+	client_close(fd1);
+	client_close(fd4);
+	close(fd2);
+	close(fd5);
+	pump_for(0.05);
+	ck_assert_int_eq(ws_server_sessions(g.srv), 0);
+	/* Every count went back to zero. */
+	fd1 = client_upgrade();
+	fd2 = client_upgrade();
+	client_close(fd1);
+	client_close(fd2);
+	log_release(logbuf, sizeof(logbuf));
+	ck_assert_ptr_nonnull(strstr(logbuf, "info: ws: 127.0.0.2:"));
+	ck_assert_ptr_nonnull(strstr(logbuf, ": refused: 2 connections from "
+	    "this address (--max-per-addr)\n"));
+}
+END_TEST
+
+/* An IPv4 client on a dual-stack listener counts as the same IPv4 address. */
+START_TEST(test_ws_session_max_per_addr_mapped)
+{
+	struct sockaddr_in6	 sin6;
+	socklen_t		 len = sizeof(sin6);
+	char			 err[256], addr[32];
+	int			 fd, fd1, fd2, p1, p2;
+
+	g.conf.max_per_addr = 1;
+	server_start();
+	p1 = g.port;
+	/* A free port for the dual-stack listener. */
+	fd = socket(AF_INET6, SOCK_STREAM, 0);
+	if (fd == -1)
+		return;		/* no IPv6 here */
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin6, &len), 0);
+	p2 = ntohs(sin6.sin6_port);
+	close(fd);
+	(void)snprintf(addr, sizeof(addr), ":%d", p2);
+	ck_assert_msg(ws_server_listen(g.srv, addr, err, sizeof(err)) == 0,
+	    "%s", err);
+	fd1 = client_upgrade();		/* 127.0.0.1 to the IPv4 listener */
+	g.port = p2;			/* ::ffff:127.0.0.1 there */
+	fd2 = client_connect();
+	ck_assert(cwait_eof(fd2, TIMEOUT));
+	close(fd2);
+	client_close(fd1);
+	ck_assert(pump_until(&g.closed, 1, TIMEOUT));
+	client_close(client_upgrade());
+	g.port = p1;
+	client_close(client_upgrade());
+}
+END_TEST
+
 /* SO_REUSEPORT only when asked: else a port in use is an error. */
 START_TEST(test_ws_session_reuse_port)
 {
@@ -1398,6 +1556,85 @@ START_TEST(test_ws_session_reuse_port)
 	ck_assert_int_eq(ws_server_port(s3), g.port);
 	ws_server_free(s3);
 	client_close(client_upgrade());
+}
+END_TEST
+
+/* RFC 9112 3.2: no Host, or two, is a 400. */
+START_TEST(test_ws_session_host)
+{
+	static const char	 nohost[] = "GET /echo HTTP/1.1\r\n"
+	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+	    "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\n\r\n";
+	static const char	 twohosts[] = "GET /echo HTTP/1.1\r\n"
+	    "Host: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+	    "Sec-WebSocket-Key: " KEY "\r\nHost: b\r\n"
+	    "Sec-WebSocket-Version: 13\r\n\r\n";
+	char			 buf[2048];
+	int			 fd;
+
+	server_start();
+	fd = client_connect();
+	cwrite(fd, nohost, strlen(nohost));
+	ck_assert_int_eq(cread_http(fd, buf, sizeof(buf)), 400);
+	ck_assert_ptr_nonnull(strstr(buf, "\r\n\r\nno Host header\n"));
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	close(fd);
+	fd = client_connect();
+	cwrite(fd, twohosts, strlen(twohosts));
+	ck_assert_int_eq(cread_http(fd, buf, sizeof(buf)), 400);
+	ck_assert_ptr_nonnull(strstr(buf, "\r\n\r\nmore than one Host "
+	    "header\n"));
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	close(fd);
+	ck_assert_int_eq(g.opened, 0);
+}
+END_TEST
+
+/* Client bytes are escaped in the log, and client lines rate-limited. */
+START_TEST(test_ws_session_log_client)
+{
+	static const char	 badup[] = "GET /echo HTTP/1.1\r\nHost: h\r\n"
+	    "Upgrade: caf\xc3\xa9\t\\!\r\nConnection: Upgrade\r\n"
+	    "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\n\r\n";
+	static const char	 noroute[] = "GET /no\\route?secret HTTP/1.1\r\n"
+	    "Host: h\r\n\r\n";
+	static char		 logbuf[65536];
+	char			 buf[2048];
+	unsigned long long	 before;
+	int			 fd, i;
+
+	log_capture();
+	server_start();
+	fd = client_connect();
+	cwrite(fd, noroute, strlen(noroute));
+	ck_assert_int_eq(cread_http(fd, buf, sizeof(buf)), 404);
+	close(fd);
+	fd = client_connect();
+	cwrite(fd, badup, strlen(badup));
+	ck_assert_int_eq(cread_http(fd, buf, sizeof(buf)), 400);
+	close(fd);
+	/* One line a second at most, after the first two. */
+	log_client_limit(1, 2);
+	before = log_client_suppressed();
+	for (i = 0; i < 6; i++) {
+		fd = client_connect();
+		cwrite(fd, "GET / HTTP/1.1\r\n\r\n", 18);
+		ck_assert_int_eq(cread_http(fd, buf, sizeof(buf)), 400);
+		close(fd);
+	}
+	ck_assert_uint_ge(log_client_suppressed() - before, 4);
+	log_client_limit(1e6, 1e6);
+	client_close(client_upgrade());
+	log_release(logbuf, sizeof(logbuf));
+
+	ck_assert_ptr_nonnull(strstr(logbuf, ": GET /no\\\\route: no route\n"));
+	ck_assert_ptr_null(strstr(logbuf, "secret"));
+	ck_assert_ptr_nonnull(strstr(logbuf, "err: bad \"upgrade\" request "
+	    "header: caf\\xc3\\xa9\\t\\\\!\n"));
+	ck_assert_ptr_null(strstr(logbuf, "caf\xc3"));
+	ck_assert_ptr_nonnull(strstr(logbuf, "bad request head (no Host "
+	    "header), answering 400\n"));
+	ck_assert_ptr_nonnull(strstr(logbuf, "client messages suppressed"));
 }
 END_TEST
 
@@ -1853,6 +2090,11 @@ ws_session_suite(void)
 	tcase_add_test(tc, test_ws_session_garbage);
 	tcase_add_test(tc, test_ws_session_shutdown_in_callback);
 	tcase_add_test(tc, test_ws_session_reuse_port);
+	tcase_add_test(tc, test_ws_session_max_handshakes);
+	tcase_add_test(tc, test_ws_session_max_per_addr);
+	tcase_add_test(tc, test_ws_session_max_per_addr_mapped);
+	tcase_add_test(tc, test_ws_session_host);
+	tcase_add_test(tc, test_ws_session_log_client);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("wss");

@@ -32,6 +32,12 @@
  * ws_session_close() likewise queues our close frame only after the data
  * queued before it has been written.
  *
+ * Connection limits are checked right after accept(): max_handshakes
+ * (sessions in WS_ST_TLS or WS_ST_HTTP) and max_per_addr (sessions from
+ * one address, any state: a hash table keyed with SipHash under a random
+ * key, an entry per address with a live connection, IPv4-mapped IPv6
+ * addresses counted as IPv4).  A refused connection is closed at once.
+ *
  * Sessions are freed only from the reaper (an ev_prepare watcher), never
  * from inside a callback chain: session_kill() stops the watchers, closes
  * the socket and moves the session to the zombie list.
@@ -63,6 +69,9 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#ifdef HAVE_SYS_RANDOM_H
+#include <sys/random.h>
+#endif
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -73,6 +82,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -91,6 +101,8 @@
 #define WS_PEER_LEN		64
 #define WS_REPLY_MAX		512
 #define WS_TLS_OBUF		(16 * 1024)	/* one full TLS record */
+#define WS_ADDR_BUCKETS		16	/* smallest address table */
+#define WS_LOG_MAX		256	/* client bytes in one log line */
 
 enum ws_state {
 	WS_ST_TLS,
@@ -109,6 +121,13 @@ struct ws_listener {
 	int			 fd;
 };
 
+/* Connections from one address (max_per_addr). */
+struct ws_addr {
+	struct ws_addr		*next;
+	uint8_t			 a[16];	/* IPv4: ::ffff:a.b.c.d */
+	int			 n;
+};
+
 struct ws_server {
 	struct ev_loop		*loop;
 	struct ws_server_conf	 conf;
@@ -123,8 +142,14 @@ struct ws_server {
 	ev_timer		 more_timer;	/* serves the "more" list */
 	int			 nmore;
 	int			 nsessions;	/* opened and not yet closed */
+	int			 nhandshakes;	/* TLS or HTTP stage */
 	int			 shutdown;
 	struct ntls_config	*tls;		/* for new sessions; NULL: plain */
+	/* max_per_addr: a chained hash table, an entry per address. */
+	struct ws_addr		**addrs;
+	size_t			 naddrbuckets;	/* 0 or 2^n */
+	size_t			 naddrs;
+	uint64_t		 addrkey[2];	/* SipHash key */
 };
 
 struct ws_session {
@@ -143,6 +168,7 @@ struct ws_session {
 	ev_tstamp		 last_rx;	/* last octets from the peer */
 	ev_tstamp		 close_at;	/* close frame queued */
 	char			 peer[WS_PEER_LEN];
+	uint8_t			 addr[16];	/* key in srv->addrs */
 
 	/* WS_ST_HTTP */
 	char			*hbuf;
@@ -183,6 +209,8 @@ struct ws_session {
 	unsigned int		 close_pending:1;
 	unsigned int		 dead:1;
 	unsigned int		 frag:1;	/* in a fragmented message */
+	unsigned int		 in_handshake:1; /* in nhandshakes */
+	unsigned int		 addr_counted:1; /* counted in srv->addrs */
 	unsigned int		 drain_armed:1;
 	unsigned int		 eof:1;
 	unsigned int		 more:1;	/* on the server's "more" list */
@@ -239,6 +267,17 @@ static void	 session_msg_cb(wslay_event_context_ptr,
 		    const struct wslay_event_on_msg_recv_arg *, void *);
 static void	 sockaddr_format(const struct sockaddr_storage *, char *,
 		    size_t);
+static void	 server_random_key(struct ws_server *);
+static int	 server_admit(struct ws_server *,
+		    const struct sockaddr_storage *);
+static void	 addr_key(const struct sockaddr_storage *, uint8_t *);
+static uint64_t	 addr_hash(const uint64_t *, const uint8_t *);
+static struct ws_addr *server_addr_find(const struct ws_server *,
+		    const uint8_t *);
+static int	 server_addr_add(struct ws_server *, const uint8_t *);
+static void	 server_addr_del(struct ws_server *, const uint8_t *);
+static void	 server_addr_resize(struct ws_server *, size_t);
+static void	 session_handshake_done(struct ws_session *);
 
 void
 ws_server_conf_default(struct ws_server_conf *conf)
@@ -278,6 +317,13 @@ ws_server_new(struct ev_loop *loop, const struct ws_server_conf *conf,
 		srv->conf.idle_timeout = 0;
 	if (srv->conf.read_budget == 0)
 		srv->conf.read_budget = def.read_budget;
+	/* Negative limits mean none. */
+	if (srv->conf.max_sessions < 0)
+		srv->conf.max_sessions = 0;
+	if (srv->conf.max_handshakes < 0)
+		srv->conf.max_handshakes = 0;
+	if (srv->conf.max_per_addr < 0)
+		srv->conf.max_per_addr = 0;
 	if (cb != NULL)
 		srv->cb = *cb;
 	srv->arg = arg;
@@ -292,6 +338,7 @@ ws_server_new(struct ev_loop *loop, const struct ws_server_conf *conf,
 	srv->accept_timer.data = srv;
 	ev_timer_init(&srv->more_timer, server_more_cb, 0., 0.);
 	srv->more_timer.data = srv;
+	server_random_key(srv);
 	return srv;
 }
 
@@ -544,7 +591,10 @@ listener_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		fd = accept4(l->fd, (struct sockaddr *)&ss, &len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd != -1) {
-			session_new(srv, fd, &ss);
+			if (server_admit(srv, &ss))
+				session_new(srv, fd, &ss);
+			else
+				close(fd);
 			continue;
 		}
 		switch (errno) {
@@ -618,6 +668,8 @@ ws_server_free(struct ws_server *srv)
 	ev_timer_stop(srv->loop, &srv->more_timer);
 	server_reaper_cb(srv->loop, &srv->reaper, 0);
 	ntls_config_unref(srv->tls);
+	/* Every session is gone, and with it every entry. */
+	free(srv->addrs);
 	free(srv);
 }
 
@@ -700,6 +752,205 @@ sockaddr_format(const struct sockaddr_storage *ss, char *buf, size_t len)
 	(void)snprintf(buf, len, "unknown");
 }
 
+/* The key for the address table: ::ffff:a.b.c.d for IPv4. */
+static void
+addr_key(const struct sockaddr_storage *ss, uint8_t *a)
+{
+	memset(a, 0, 16);
+	if (ss->ss_family == AF_INET) {
+		a[10] = a[11] = 0xff;
+		memcpy(a + 12,
+		    &((const struct sockaddr_in *)ss)->sin_addr.s_addr, 4);
+	} else if (ss->ss_family == AF_INET6)
+		memcpy(a, ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr,
+		    16);
+}
+
+/*
+ * A key nobody outside knows, so that a client choosing its addresses
+ * (an IPv6 prefix holds plenty) cannot make them collide.
+ */
+static void
+server_random_key(struct ws_server *srv)
+{
+#ifdef HAVE_ARC4RANDOM_UNIFORM
+	arc4random_buf(srv->addrkey, sizeof(srv->addrkey));
+#else
+#ifdef HAVE_GETRANDOM
+	if (getrandom(srv->addrkey, sizeof(srv->addrkey), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(srv->addrkey))
+#endif
+	{
+		struct timespec	 ts;
+
+		(void)clock_gettime(CLOCK_REALTIME, &ts);
+		srv->addrkey[0] = (uint64_t)ts.tv_nsec ^
+		    (uint64_t)ts.tv_sec << 30 ^ (uint64_t)getpid();
+		srv->addrkey[1] = (uint64_t)(uintptr_t)srv ^
+		    (uint64_t)clock() << 17;
+	}
+#endif
+}
+
+#define SIP_ROTL(x, b)	(uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIP_ROUND(v0, v1, v2, v3) do {				\
+	v0 += v1; v1 = SIP_ROTL(v1, 13); v1 ^= v0;		\
+	v0 = SIP_ROTL(v0, 32);					\
+	v2 += v3; v3 = SIP_ROTL(v3, 16); v3 ^= v2;		\
+	v0 += v3; v3 = SIP_ROTL(v3, 21); v3 ^= v0;		\
+	v2 += v1; v1 = SIP_ROTL(v1, 17); v1 ^= v2;		\
+	v2 = SIP_ROTL(v2, 32);					\
+} while (0)
+
+/* SipHash-2-4 of a 16-octet address. */
+static uint64_t
+addr_hash(const uint64_t *k, const uint8_t *a)
+{
+	uint64_t	 v0 = 0x736f6d6570736575ULL ^ k[0];
+	uint64_t	 v1 = 0x646f72616e646f6dULL ^ k[1];
+	uint64_t	 v2 = 0x6c7967656e657261ULL ^ k[0];
+	uint64_t	 v3 = 0x7465646279746573ULL ^ k[1];
+	uint64_t	 m;
+	int		 i;
+
+	for (i = 0; i < 3; i++) {
+		if (i < 2)
+			memcpy(&m, a + 8 * i, 8);
+		else
+			m = (uint64_t)16 << 56;		/* the length */
+		v3 ^= m;
+		SIP_ROUND(v0, v1, v2, v3);
+		SIP_ROUND(v0, v1, v2, v3);
+		v0 ^= m;
+	}
+	v2 ^= 0xff;
+	for (i = 0; i < 4; i++)
+		SIP_ROUND(v0, v1, v2, v3);
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static struct ws_addr *
+server_addr_find(const struct ws_server *srv, const uint8_t *a)
+{
+	struct ws_addr	*e;
+
+	if (srv->naddrbuckets == 0)
+		return NULL;
+	for (e = srv->addrs[addr_hash(srv->addrkey, a) &
+	    (srv->naddrbuckets - 1)]; e != NULL; e = e->next)
+		if (memcmp(e->a, a, 16) == 0)
+			return e;
+	return NULL;
+}
+
+/*
+ * Rehash into n buckets (a power of two).  If there is no memory the old
+ * table stays: longer chains, nothing lost.
+ */
+static void
+server_addr_resize(struct ws_server *srv, size_t n)
+{
+	struct ws_addr	**b, *e, *next;
+	size_t		 i, h;
+
+	if ((b = calloc(n, sizeof(*b))) == NULL)
+		return;
+	for (i = 0; i < srv->naddrbuckets; i++)
+		for (e = srv->addrs[i]; e != NULL; e = next) {
+			next = e->next;
+			h = addr_hash(srv->addrkey, e->a) & (n - 1);
+			e->next = b[h];
+			b[h] = e;
+		}
+	free(srv->addrs);
+	srv->addrs = b;
+	srv->naddrbuckets = n;
+}
+
+/* One more connection from a; 0, or -1 if out of memory. */
+static int
+server_addr_add(struct ws_server *srv, const uint8_t *a)
+{
+	struct ws_addr	*e;
+	size_t		 h;
+
+	if ((e = server_addr_find(srv, a)) != NULL) {
+		e->n++;
+		return 0;
+	}
+	if (srv->naddrs >= srv->naddrbuckets)
+		server_addr_resize(srv, srv->naddrbuckets == 0 ?
+		    WS_ADDR_BUCKETS : srv->naddrbuckets * 2);
+	if (srv->naddrbuckets == 0 || (e = calloc(1, sizeof(*e))) == NULL)
+		return -1;
+	memcpy(e->a, a, 16);
+	e->n = 1;
+	h = addr_hash(srv->addrkey, a) & (srv->naddrbuckets - 1);
+	e->next = srv->addrs[h];
+	srv->addrs[h] = e;
+	srv->naddrs++;
+	return 0;
+}
+
+/* One connection less; the entry goes with the last one. */
+static void
+server_addr_del(struct ws_server *srv, const uint8_t *a)
+{
+	struct ws_addr	**pp, *e;
+
+	if (srv->naddrbuckets == 0)
+		return;
+	for (pp = &srv->addrs[addr_hash(srv->addrkey, a) &
+	    (srv->naddrbuckets - 1)]; (e = *pp) != NULL; pp = &e->next) {
+		if (memcmp(e->a, a, 16) != 0)
+			continue;
+		if (--e->n > 0)
+			return;
+		*pp = e->next;
+		free(e);
+		srv->naddrs--;
+		/* The table shrinks with the number of connections. */
+		if (srv->naddrs == 0) {
+			free(srv->addrs);
+			srv->addrs = NULL;
+			srv->naddrbuckets = 0;
+		} else if (srv->naddrbuckets > WS_ADDR_BUCKETS &&
+		    srv->naddrs < srv->naddrbuckets / 4)
+			server_addr_resize(srv, srv->naddrbuckets / 2);
+		return;
+	}
+}
+
+/* The connection limits, right after accept(); 1: go on, 0: refuse. */
+static int
+server_admit(struct ws_server *srv, const struct sockaddr_storage *ss)
+{
+	const struct ws_server_conf	*conf = &srv->conf;
+	struct ws_addr			*e;
+	uint8_t				 a[16];
+	char				 peer[WS_PEER_LEN];
+
+	if (conf->max_per_addr > 0) {
+		addr_key(ss, a);
+		if ((e = server_addr_find(srv, a)) != NULL &&
+		    e->n >= conf->max_per_addr) {
+			sockaddr_format(ss, peer, sizeof(peer));
+			log_client(LOG_LVL_INFO, "ws: %s: refused: %d "
+			    "connections from this address (--max-per-addr)",
+			    peer, e->n);
+			return 0;
+		}
+	}
+	if (conf->max_handshakes > 0 &&
+	    srv->nhandshakes >= conf->max_handshakes) {
+		sockaddr_format(ss, peer, sizeof(peer));
+		log_client(LOG_LVL_INFO, "ws: %s: refused: %d connections in "
+		    "the handshake (--max-handshakes)", peer, srv->nhandshakes);
+		return 0;
+	}
+	return 1;
+}
+
 static void
 session_new(struct ws_server *srv, int fd, const struct sockaddr_storage *ss)
 {
@@ -711,7 +962,8 @@ session_new(struct ws_server *srv, int fd, const struct sockaddr_storage *ss)
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (s->hbuf = malloc(srv->conf.max_request)) == NULL ||
 	    (s->req = malloc(sizeof(*s->req))) == NULL) {
-		log_warnx("ws: out of memory for a new connection");
+		log_client(LOG_LVL_WARN, "ws: out of memory for a new "
+		    "connection");
 		if (s != NULL) {
 			free(s->hbuf);
 			free(s);
@@ -720,15 +972,31 @@ session_new(struct ws_server *srv, int fd, const struct sockaddr_storage *ss)
 		return;
 	}
 	sockaddr_format(ss, s->peer, sizeof(s->peer));
+	addr_key(ss, s->addr);
 	if (srv->tls != NULL &&
 	    (s->tls = ntls_new(srv->tls, fd, NULL, err, sizeof(err))) == NULL) {
-		log_warnx("ws: %s: %s", s->peer, err);
+		log_client(LOG_LVL_WARN, "ws: %s: %s", s->peer, err);
 		free(s->req);
 		free(s->hbuf);
 		free(s);
 		close(fd);
 		return;
 	}
+	if (srv->conf.max_per_addr > 0) {
+		if (server_addr_add(srv, s->addr) == -1) {
+			log_client(LOG_LVL_WARN, "ws: out of memory for a "
+			    "new connection");
+			ntls_free(s->tls);
+			free(s->req);
+			free(s->hbuf);
+			free(s);
+			close(fd);
+			return;
+		}
+		s->addr_counted = 1;
+	}
+	s->in_handshake = 1;
+	srv->nhandshakes++;
 	s->srv = srv;
 	s->fd = fd;
 	s->state = s->tls != NULL ? WS_ST_TLS : WS_ST_HTTP;
@@ -775,9 +1043,15 @@ session_kill(struct ws_session *s, const char *why)
 		s->more = 0;
 		srv->nmore--;
 	}
+	session_handshake_done(s);
+	if (s->addr_counted) {
+		s->addr_counted = 0;
+		server_addr_del(srv, s->addr);
+	}
 	if (s->opened)
-		log_info("ws: %s: closed (%s), status sent %u, received %u",
-		    s->peer, why, wslay_event_get_status_code_sent(s->ctx),
+		log_client(LOG_LVL_INFO, "ws: %s: closed (%s), status sent %u, "
+		    "received %u", s->peer, why,
+		    wslay_event_get_status_code_sent(s->ctx),
 		    wslay_event_get_status_code_received(s->ctx));
 	else
 		log_debug("ws: %s: dropped (%s)", s->peer, why);
@@ -790,6 +1064,16 @@ session_kill(struct ws_session *s, const char *why)
 	TAILQ_REMOVE(&srv->sessions, s, entry);
 	TAILQ_INSERT_TAIL(&srv->zombies, s, entry);
 	ev_prepare_start(srv->loop, &srv->reaper);
+}
+
+/* The session leaves the handshake (upgraded, answered or gone). */
+static void
+session_handshake_done(struct ws_session *s)
+{
+	if (s->in_handshake) {
+		s->in_handshake = 0;
+		s->srv->nhandshakes--;
+	}
 }
 
 static void
@@ -890,7 +1174,7 @@ session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			session_kill(s, "close handshake timeout");
 			break;
 		}
-		log_info("ws: %s: idle for %.0f s", s->peer,
+		log_client(LOG_LVL_INFO, "ws: %s: idle for %.0f s", s->peer,
 		    s->srv->conf.idle_timeout);
 		ws_session_close(s, WS_CLOSE_GOING_AWAY, "idle timeout");
 		break;
@@ -1041,7 +1325,7 @@ session_tls_handshake(struct ws_session *s)
 	}
 	if (ntls_not_tls(s->tls)) {
 		/* Most likely http:// or ws:// to the wss port: say so. */
-		log_info("ws: %s: %s; answering 400", s->peer,
+		log_client(LOG_LVL_INFO, "ws: %s: %s; answering 400", s->peer,
 		    ntls_error(s->tls));
 		ntls_free(s->tls);
 		s->tls = NULL;
@@ -1049,16 +1333,18 @@ session_tls_handshake(struct ws_session *s)
 		    "this port speaks TLS: use wss:// (or https://)\n");
 		return;
 	}
-	log_info("ws: %s: %s", s->peer, ntls_error(s->tls));
+	log_client(LOG_LVL_INFO, "ws: %s: %s", s->peer, ntls_error(s->tls));
 	session_kill(s, "TLS handshake failed");
 }
 
 static void
 session_http_read(struct ws_session *s)
 {
-	size_t	 max = s->srv->conf.max_request;
-	ssize_t	 n, r;
-	int	 status;
+	size_t		 max = s->srv->conf.max_request;
+	ssize_t		 n, r;
+	const char	*why;
+	char		 body[128];
+	int		 status;
 
 	for (;;) {
 		n = session_read(s, s->hbuf + s->hlen, max - s->hlen);
@@ -1080,11 +1366,11 @@ session_http_read(struct ws_session *s)
 		if (r == HTTP_PARTIAL)
 			continue;
 		if (r == HTTP_ERROR) {
-			log_info("ws: %s: bad request head, answering %d",
-			    s->peer, status);
-			session_reply(s, status, NULL,
-			    status == 431 ? "request header too large\n" :
-			    "bad request\n");
+			why = s->req->why != NULL ? s->req->why : "bad request";
+			log_client(LOG_LVL_INFO, "ws: %s: bad request head "
+			    "(%s), answering %d", s->peer, why, status);
+			(void)snprintf(body, sizeof(body), "%s\n", why);
+			session_reply(s, status, NULL, body);
 			return;
 		}
 		session_handshake(s, (size_t)r);
@@ -1101,6 +1387,7 @@ session_handshake(struct ws_session *s, size_t headlen)
 	struct wslay_event_callbacks	 cbs;
 	char				 reason[WS_REASON_MAX];
 	char				 body[WS_REASON_MAX + 2];
+	char				 e1[WS_LOG_MAX], e2[WS_LOG_MAX];
 	void				*route;
 	size_t				 left, cap;
 	int				 err, n;
@@ -1111,16 +1398,18 @@ session_handshake(struct ws_session *s, size_t headlen)
 		return;		/* ws_server_shutdown() from the callback */
 	if (route == NULL) {
 		/* The path only: a query string may carry credentials. */
-		log_info("ws: %s: %.*s %.*s: no route", s->peer,
-		    (int)req->methodlen, req->method, (int)req->pathlen,
-		    req->path);
+		log_client(LOG_LVL_INFO, "ws: %s: %s %s: no route", s->peer,
+		    log_escape(e1, sizeof(e1), req->method, req->methodlen),
+		    log_escape(e2, sizeof(e2), req->path, req->pathlen));
 		session_reply(s, 404, NULL, "not found\n");
 		return;
 	}
 	if ((err = ws_handshake_check(req, &hs, reason, sizeof(reason))) !=
 	    WS_HS_OK) {
-		log_info("ws: %s: failed to initialize pubsub module, err: %s",
-		    s->peer, reason);
+		/* The reason may quote a header value. */
+		log_client(LOG_LVL_INFO, "ws: %s: failed to initialize pubsub "
+		    "module, err: %s", s->peer,
+		    log_escape(e1, sizeof(e1), reason, strlen(reason)));
 		(void)snprintf(body, sizeof(body), "%s\n", reason);
 		session_reply(s, 400, err == WS_HS_BAD_WS_VERSION ?
 		    "Sec-WebSocket-Version: 13\r\n" : NULL, body);
@@ -1128,8 +1417,8 @@ session_handshake(struct ws_session *s, size_t headlen)
 	}
 	if (srv->shutdown || (srv->conf.max_sessions > 0 &&
 	    srv->nsessions >= srv->conf.max_sessions)) {
-		log_info("ws: %s: too many sessions (%d), answering 503",
-		    s->peer, srv->nsessions);
+		log_client(LOG_LVL_INFO, "ws: %s: too many sessions (%d), "
+		    "answering 503", s->peer, srv->nsessions);
 		session_reply(s, 503, NULL, "too many sessions\n");
 		return;
 	}
@@ -1159,12 +1448,14 @@ session_handshake(struct ws_session *s, size_t headlen)
 	memcpy(s->ibuf, s->hbuf + headlen, left);
 	s->iend = left;
 
-	log_info("ws: %s: upgraded %.*s%s", s->peer, (int)req->pathlen,
-	    req->path, s->tls != NULL ? " (TLS)" : "");
+	log_client(LOG_LVL_INFO, "ws: %s: upgraded %s%s", s->peer,
+	    log_escape(e1, sizeof(e1), req->path, req->pathlen),
+	    s->tls != NULL ? " (TLS)" : "");
 	free(s->hbuf);
 	free(s->req);
 	s->hbuf = NULL;
 	s->req = NULL;
+	session_handshake_done(s);
 	s->state = WS_ST_OPEN;
 	s->since = s->last_rx = ev_now(srv->loop);
 	session_timer_update(s);
@@ -1204,6 +1495,7 @@ session_reply(struct ws_session *s, int status, const char *extra,
 	memcpy(s->obuf, buf, (size_t)n);
 	s->olen = (size_t)n;
 	s->ooff = 0;
+	session_handshake_done(s);
 	s->state = WS_ST_REPLY;
 	s->since = ev_now(s->srv->loop);
 	session_timer_update(s);
@@ -1348,7 +1640,7 @@ session_ws_recv(struct ws_session *s)
 		if (wslay_event_recv(s->ctx) != 0)
 			return -1;
 		if (s->fail != 0) {
-			log_info("ws: %s: %s", s->peer,
+			log_client(LOG_LVL_INFO, "ws: %s: %s", s->peer,
 			    s->fail == WS_CLOSE_TOO_BIG ? "message too big" :
 			    "bad frame header");
 			wslay_event_shutdown_read(s->ctx);

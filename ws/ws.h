@@ -43,7 +43,7 @@ struct ws_server_conf {
 	size_t	max_outbound;		/* bytes queued per session before ws_session_send fails; default 8 MiB */
 	double	handshake_timeout;	/* seconds, default 10 */
 	double	idle_timeout;		/* seconds without any frame from the client; 0 = none; default 0 */
-	int	max_sessions;		/* 0 = unlimited; over -> 503 */
+	int	max_sessions;		/* upgraded sessions; 0 = unlimited; over -> 503 */
 	size_t	read_budget;		/* octets read per session per loop iteration (fairness); default 256 KiB */
 	int	max_handshakes;		/* connections not yet upgraded (TLS or HTTP stage); 0 = unlimited; over -> closed at accept */
 	int	max_per_addr;		/* connections from one source IP address, any stage; 0 = unlimited; over -> closed at accept */
