@@ -109,7 +109,7 @@ EXTRA_DIST += tests/integration/failover.sh tests/integration/test_failover.py \
 	tests/integration/compat39.sh
 
 # Fault injection: a scripted fake broker (Python stdlib) for faults a real
-# Kafka cannot produce on demand (DESIGN.md section 6); no Java, about 20 s.
+# Kafka cannot produce on demand (docs/STYLE.md, section 6); no Java, about 20 s.
 TESTS += tests/integration/faults.sh
 EXTRA_DIST += tests/integration/faults.sh tests/integration/fault_broker.py \
 	tests/integration/test_faults.py
@@ -130,3 +130,8 @@ EXTRA_DIST += tests/integration/security.sh tests/integration/test_security.py \
 # answers.  The real daemon, no Kafka; about 40 s.
 TESTS += tests/integration/hardening.sh
 EXTRA_DIST += tests/integration/hardening.sh tests/integration/test_hardening.py
+
+# Every command and snippet of README.md, run as written against a real
+# broker and the README's own kafkagate commands; about 10 s.
+TESTS += tests/integration/readme.sh
+EXTRA_DIST += tests/integration/readme.sh tests/integration/test_readme.py

@@ -2,7 +2,7 @@
 # kafka-broker.sh — throwaway Apache Kafka (KRaft) brokers for kafkagate's
 # integration tests, run from Maven Central jars (no tarball, no Docker):
 # a single node, or a three-node cluster for leader fail-over tests.
-# See shared/reference/kafka-test-broker.md.  Not part of the product.
+# See tests/integration/README.md.  Not part of the product.
 #
 #   kafka-broker.sh start DIR                      resolve jars, configure, format, start, wait
 #   kafka-broker.sh stop DIR                       stop the broker started in DIR

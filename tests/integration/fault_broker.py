@@ -5,7 +5,7 @@ Python standard library only (asyncio + struct).  It listens on 127.0.0.1,
 one port per *mode*, and speaks just enough of the Kafka protocol to be a
 one-node cluster holding topic `t` with partition 0, led by itself (node 1,
 the port the request came in on).  A mode scripts one fault a real broker
-cannot be made to produce on demand (DESIGN.md section 6).
+cannot be made to produce on demand (docs/STYLE.md, section 6).
 
 It advertises only old, non-flexible versions -- Metadata 0-1, ListOffsets
 0-1, Fetch 0-4 -- so its codecs stay small and a client must negotiate

@@ -10,7 +10,7 @@
 # No Kafka, no Java, no network beyond 127.0.0.1.  About 20 s.
 #
 # A mock broker is used only for faults a real broker cannot produce on
-# demand (DESIGN.md §6); everything else is in run.sh against real Kafka.
+# demand (docs/STYLE.md, section 6); everything else is in run.sh against real Kafka.
 #
 # Exit status: 0 all passed, 1 failure, 77 skipped (Automake's SKIP) when a
 # prerequisite is missing — unless CI is set, where that is a failure.

@@ -95,14 +95,19 @@ if [ -n "$bootstrap" ]; then
 fi
 
 # ---- gateways -------------------------------------------------------------
-start_gw() { # NAME PORT BOOTSTRAP
-	start_gateway "$1" "$W/$1.log" "$2" "$3"
-	wait_gateway "$1" "$2" "$!" "$W/$1.log"
+start_gw() { # NAME PORT BOOTSTRAP [FLAGS...]
+	local name=$1 port=$2
+	start_gateway "$name" "$W/$name.log" "$@"
+	wait_gateway "$name" "$port" "$!" "$W/$name.log"
 }
 if [ -z "$need_url" ]; then
 	KAFKAGATE_PORT=${KAFKAGATE_PORT:-$(free_port "${KAFKAGATE_PORT_BASE:-19480}")} || fail "no free port for kafkagate"
 	start_gw kafkagate "$KAFKAGATE_PORT" "$bootstrap"
 	export KAFKAGATE_URL="ws://127.0.0.1:$KAFKAGATE_PORT/kafka"
+	# the same broker read with --isolation read_committed
+	KAFKAGATE_RC_PORT=$(free_port $((KAFKAGATE_PORT + 2))) || fail "no free port for the read_committed kafkagate"
+	start_gw kafkagate-rc "$KAFKAGATE_RC_PORT" "$bootstrap" --isolation read_committed
+	export KAFKAGATE_RC_URL="ws://127.0.0.1:$KAFKAGATE_RC_PORT/kafka"
 fi
 if [ -z "${KAFKAGATE_BAD_URL:-}" ] && [ -n "$bin" ]; then
 	# nothing listens on 59092 (APISIX's kafka.t uses the same port)

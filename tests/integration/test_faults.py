@@ -4,7 +4,7 @@
 tests/integration/faults.sh starts tests/integration/fault_broker.py (one
 port per fault mode) and one kafkagate per mode, then runs this file.  A
 mock broker is used only for faults a real broker cannot produce on demand
-(DESIGN.md section 6): hangs, malformed or oversized frames, wrong
+(docs/STYLE.md, section 6): hangs, malformed or oversized frames, wrong
 correlation ids, closed connections, NOT_LEADER/FENCED answers on cue,
 corrupt record batches, old API version ranges.
 

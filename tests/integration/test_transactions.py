@@ -15,8 +15,12 @@ librdkafka's transactional producer):
     older records and keeps the markers, so a thousand markers come
     before the live data.
 
+And read_committed (--isolation): records of aborted transactions and of
+open ones are not delivered, list_offset -1 is the last stable offset.
+
 Run by tests/integration/run.sh after test_pubsub.py, against the same
-gateway (KAFKAGATE_URL) and broker (KAFKAGATE_BOOTSTRAP; its data
+gateway (KAFKAGATE_URL), one with --isolation read_committed
+(KAFKAGATE_RC_URL), and broker (KAFKAGATE_BOOTSTRAP; its data
 directory KAFKAGATE_BROKER_DATA, to check that the segments really are as
 the test means them).
 """
@@ -37,6 +41,7 @@ from pubsub_client import PubSubClient, describe, timeout_scale  # noqa: E402
 SCALE = timeout_scale()
 PB = None
 URL = os.environ.get("KAFKAGATE_URL")
+RC_URL = os.environ.get("KAFKAGATE_RC_URL")  # --isolation read_committed
 BOOTSTRAP = os.environ.get("KAFKAGATE_BOOTSTRAP")
 DATA = os.environ.get("KAFKAGATE_BROKER_DATA")
 IN_CI = os.environ.get("CI", "") not in ("", "0", "false")
@@ -175,6 +180,49 @@ class Transactions(RespAsserts, unittest.IsolatedAsyncioTestCase):
                 offset = msgs[-1].offset + 1
             self.assertEqual(got[-1].value, b"live-data")
             self.assertEqual([m.value for m in got][-2:], [b"v999", b"live-data"])
+
+    async def test_read_committed(self):
+        if not RC_URL:
+            self.skipTest("no read_committed gateway (KAFKAGATE_RC_URL)")
+        topic = "txn-rc-" + uuid.uuid4().hex[:8]
+        await asyncio.to_thread(create_topic, topic, {})
+
+        def produce():
+            p = tx_producer()
+            p.begin_transaction()
+            p.produce(topic, value=b"aborted-0", partition=0)
+            p.produce(topic, value=b"aborted-1", partition=0)
+            p.flush(30 * SCALE)
+            p.abort_transaction(30 * SCALE)      # 0, 1; ABORT at 2
+            p.begin_transaction()
+            p.produce(topic, value=b"committed-3", partition=0)
+            p.produce(topic, value=b"committed-4", partition=0)
+            p.commit_transaction(30 * SCALE)     # 3, 4; COMMIT at 5
+            p.begin_transaction()
+            p.produce(topic, value=b"open-6", partition=0)
+            p.flush(30 * SCALE)                  # 6, still open
+            return p
+        p = await asyncio.to_thread(produce)
+        try:
+            async with await PubSubClient.connect(RC_URL, PB) as c:
+                self.assertOffset(await c.list_offset(topic, 0, -1), 6)  # the LSO
+                msgs = await self.fetch(c, topic, 0)
+                self.assertEqual([(m.offset, m.value) for m in msgs],
+                                 [(3, b"committed-3"), (4, b"committed-4")])
+                self.assertEqual(await self.fetch(c, topic, 5), [])
+            async with await PubSubClient.connect(URL, PB) as c:
+                self.assertOffset(await c.list_offset(topic, 0, -1), 7)  # the HWM
+                msgs = await self.fetch(c, topic, 0)
+                self.assertEqual([m.value for m in msgs],
+                                 [b"aborted-0", b"aborted-1", b"committed-3", b"committed-4",
+                                  b"open-6"])
+            await asyncio.to_thread(p.commit_transaction, 30 * SCALE)   # COMMIT at 7
+            async with await PubSubClient.connect(RC_URL, PB) as c:
+                self.assertOffset(await c.list_offset(topic, 0, -1), 8)
+                msgs = await self.fetch(c, topic, 5)
+                self.assertEqual([(m.offset, m.value) for m in msgs], [(6, b"open-6")])
+        finally:
+            del p
 
 
 if __name__ == "__main__":
