@@ -97,6 +97,7 @@ fi
 # ---- gateways -------------------------------------------------------------
 start_gw() { # NAME PORT BOOTSTRAP [FLAGS...]
 	local name=$1 port=$2
+	shift
 	start_gateway "$name" "$W/$name.log" "$@"
 	wait_gateway "$name" "$port" "$!" "$W/$name.log"
 }
