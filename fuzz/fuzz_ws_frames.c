@@ -182,11 +182,11 @@ cb_message(void *arg, struct ws_session *s, int opcode, const uint8_t *p,
 		fail("text message not UTF-8 delivered");
 	if (len == 8 && memcmp(p, "close me", 8) == 0) {
 		ws_session_close(s, 1000, "as you wish");
-		if (ws_session_send(s, opcode, p, len) != -1)
+		if (ws_session_send(s, opcode, p, len) != WS_SEND_CLOSED)
 			fail("send after close succeeded");
 		return;
 	}
-	if (ws_session_send(s, opcode, p, len) != 0)
+	if (ws_session_send(s, opcode, p, len) != WS_SEND_OK)
 		return;
 	if ((m = malloc(sizeof(*m) + len)) == NULL)
 		fail("out of memory");
@@ -230,6 +230,7 @@ echo_check(int opcode, const uint8_t *p, size_t len)
 	free(m);
 }
 
+/* What the server may send: it shows 1012-1014 to wslay as 1000. */
 static int
 close_code_valid(unsigned code)
 {

@@ -109,11 +109,13 @@ cb_message(void *arg, struct ws_session *s, int opcode, const uint8_t *p,
 	if (len == 8 && memcmp(p, "close me", 8) == 0) {
 		ws_session_close(s, 1000, "as you wish");
 		/* Closing: sending fails. */
-		ck_assert_int_eq(ws_session_send(s, opcode, p, len), -1);
+		ck_assert_int_eq(ws_session_send(s, opcode, p, len),
+		    WS_SEND_CLOSED);
 		return;
 	}
 	if (g.echo)
-		ck_assert_int_eq(ws_session_send(s, opcode, p, len), 0);
+		ck_assert_int_eq(ws_session_send(s, opcode, p, len),
+		    WS_SEND_OK);
 }
 
 static void
@@ -406,15 +408,14 @@ cread_http(int fd, char *buf, size_t cap)
 	return atoi(buf + 9);
 }
 
-static void
-send_frame(int fd, int fin, int op, const void *p, size_t len, int masked)
+/* A client frame in f (len + 14 octets); returns its length. */
+static size_t
+build_frame(uint8_t *f, int fin, int op, const void *p, size_t len,
+    int masked)
 {
 	static const uint8_t	 mask[4] = { 0x37, 0xfa, 0x21, 0x3d };
-	uint8_t			*f;
 	size_t			 hl = 2, i;
 
-	f = malloc(len + 14);
-	ck_assert_ptr_nonnull(f);
 	f[0] = (uint8_t)((fin ? 0x80 : 0) | op);
 	if (len < 126)
 		f[1] = (uint8_t)len;
@@ -437,7 +438,17 @@ send_frame(int fd, int fin, int op, const void *p, size_t len, int masked)
 	for (i = 0; i < len; i++)
 		f[hl + i] = ((const uint8_t *)p)[i] ^
 		    (masked ? mask[i % 4] : 0);
-	cwrite(fd, f, hl + len);
+	return hl + len;
+}
+
+static void
+send_frame(int fd, int fin, int op, const void *p, size_t len, int masked)
+{
+	uint8_t	*f;
+
+	f = malloc(len + 14);
+	ck_assert_ptr_nonnull(f);
+	cwrite(fd, f, build_frame(f, fin, op, p, len, masked));
 	free(f);
 }
 
@@ -853,11 +864,8 @@ START_TEST(test_ws_session_bad_headers)
 		{ opcode11, sizeof(opcode11), 1 },
 		{ unmasked, sizeof(unmasked), 1 },
 		{ cont, sizeof(cont), 1 },
-		/*
-		 * Status 1005 in a close frame: wslay finds this one, and
-		 * its close frame overtakes the queued reply.
-		 */
-		{ badcode, sizeof(badcode), 0 },
+		/* Status 1005 in a close frame: see bad_payloads too. */
+		{ badcode, sizeof(badcode), 1 },
 	};
 	size_t	 i;
 	int	 fd;
@@ -1101,21 +1109,30 @@ START_TEST(test_ws_session_outbound_limit)
 	ck_assert(pump_until(&g.opened, 1, TIMEOUT));
 	s = g.last;
 	ck_assert_uint_eq(ws_session_queued(s), 0);
-	ck_assert_int_eq(ws_session_send(s, 2, msg, 1001), -1);
-	ck_assert_int_eq(ws_session_send(s, 2, msg, 600), 0);
+	ck_assert_int_eq(ws_session_send(s, 2, msg, 1001), WS_SEND_FULL);
+	ck_assert_int_eq(ws_session_send(s, 2, msg, 600), WS_SEND_OK);
 	ck_assert_uint_eq(ws_session_queued(s), 600);
-	ck_assert_int_eq(ws_session_send(s, 2, msg, 600), -1);
-	ck_assert_int_eq(ws_session_send(s, 2, msg, 400), 0);
+	ck_assert_int_eq(ws_session_send(s, 2, msg, 600), WS_SEND_FULL);
+	ck_assert_int_eq(ws_session_send(s, 2, msg, 400), WS_SEND_OK);
 	ck_assert_uint_eq(ws_session_queued(s), 1000);
-	ck_assert_int_eq(ws_session_send(s, 2, msg, 1), -1);
-	ck_assert_int_eq(ws_session_send(s, 9, msg, 1), -1);
+	ck_assert_int_eq(ws_session_send(s, 2, msg, 1), WS_SEND_FULL);
+	ck_assert_int_eq(ws_session_send(s, 9, msg, 1), WS_SEND_CLOSED);
 	ck_assert_int_eq(g.drained, 0);
 	expect_message(fd, 0x2, msg, 600);
 	expect_message(fd, 0x2, msg, 400);
 	ck_assert_uint_eq(ws_session_queued(s), 0);
 	ck_assert_int_eq(g.drained, 1);
-	ck_assert_int_eq(ws_session_send(s, 2, msg, 600), 0);
-	client_close(fd);
+	ck_assert_int_eq(ws_session_send(s, 2, msg, 600), WS_SEND_OK);
+	expect_message(fd, 0x2, msg, 600);
+	/* Closing: nothing more is taken. */
+	ws_session_close(s, 1000, "done");
+	ck_assert_int_eq(ws_session_send(s, 2, msg, 1), WS_SEND_CLOSED);
+	ck_assert_int_eq(ws_session_send(s, 1, msg, 0), WS_SEND_CLOSED);
+	free(expect_close(fd, 1000));
+	send_frame(fd, 1, 0x8, "\x03\xe8", 2, 1);
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	close(fd);
+	ck_assert(pump_until(&g.closed, 1, TIMEOUT));
 }
 END_TEST
 
@@ -1365,6 +1382,147 @@ START_TEST(test_ws_session_garbage)
 	}
 	ck_assert(pump_until(&g.closed, n, TIMEOUT));
 	ck_assert_int_eq(ws_server_sessions(g.srv), 0);
+}
+END_TEST
+
+/*
+ * Bad payloads that wslay would find itself (invalid close status, close
+ * reason or text not UTF-8), each right after a request in the same
+ * write: the reply goes out first, then our close with the right status.
+ */
+struct tframe {
+	int		 fin;
+	int		 op;
+	const char	*p;
+	size_t		 len;
+};
+
+static const struct {
+	struct tframe	 f[3];
+	int		 n;
+	unsigned int	 code;
+} bad_payloads[] = {
+	{ { { 1, 0x8, "\x03\xed", 2 } }, 1, 1002 },		/* 1005 */
+	{ { { 1, 0x8, "\x03\xee" "abc", 5 } }, 1, 1002 },	/* 1006 */
+	{ { { 1, 0x8, "\x03\xf7", 2 } }, 1, 1002 },		/* 1015 */
+	{ { { 1, 0x8, "\x03\xec", 2 } }, 1, 1002 },		/* 1004 */
+	{ { { 1, 0x8, "\x03\xe7", 2 } }, 1, 1002 },		/* 999 */
+	{ { { 1, 0x8, "\x00\x00", 2 } }, 1, 1002 },		/* 0 */
+	{ { { 1, 0x8, "\x03\xf8", 2 } }, 1, 1002 },		/* 1016 */
+	{ { { 1, 0x8, "\x0b\xb7", 2 } }, 1, 1002 },		/* 2999 */
+	{ { { 1, 0x8, "\x13\x88", 2 } }, 1, 1002 },		/* 5000 */
+	{ { { 1, 0x8, "\xff\xff", 2 } }, 1, 1002 },		/* 65535 */
+	/* The reason: bad octet, overlong, surrogate, cut short. */
+	{ { { 1, 0x8, "\x03\xe8" "ok\xff", 5 } }, 1, 1007 },
+	{ { { 1, 0x8, "\x03\xe8\xc0\xaf", 4 } }, 1, 1007 },
+	{ { { 1, 0x8, "\x0f\xa0\xed\xa0\x80", 5 } }, 1, 1007 },
+	{ { { 1, 0x8, "\x03\xe8\xe2\x82", 4 } }, 1, 1007 },
+	/* Text: bad octet, overlong, surrogate, > U+10FFFF, cut short. */
+	{ { { 1, 0x1, "\xc3\x28", 2 } }, 1, 1007 },
+	{ { { 1, 0x1, "ab\xff", 3 } }, 1, 1007 },
+	{ { { 1, 0x1, "\xe0\x80\xaf", 3 } }, 1, 1007 },
+	{ { { 1, 0x1, "\xc1\xbf", 2 } }, 1, 1007 },
+	{ { { 1, 0x1, "\xed\xa0\x80", 3 } }, 1, 1007 },
+	{ { { 1, 0x1, "\xf4\x90\x80\x80", 4 } }, 1, 1007 },
+	{ { { 1, 0x1, "\xf5\x80\x80\x80", 4 } }, 1, 1007 },
+	{ { { 1, 0x1, "a\xe2\x82", 3 } }, 1, 1007 },
+	/* Across fragments. */
+	{ { { 0, 0x1, "ok\xe2", 3 }, { 1, 0x0, "\x82\x28", 2 } }, 2, 1007 },
+	{ { { 0, 0x1, "\xf0\x9f", 2 }, { 1, 0x0, "\x98", 1 } }, 2, 1007 },
+	{ { { 0, 0x1, "\xe2", 1 }, { 0, 0x0, "\x82", 1 },
+	    { 1, 0x0, "", 0 } }, 3, 1007 },
+	{ { { 0, 0x1, "ok", 2 }, { 0, 0x0, "", 0 },
+	    { 1, 0x0, "\x80", 1 } }, 3, 1007 },
+};
+
+START_TEST(test_ws_session_bad_payloads)
+{
+	uint8_t	 buf[512];
+	size_t	 off;
+	int	 fd, j;
+	char	*reason;
+
+	server_start();
+	fd = client_upgrade();
+	off = build_frame(buf, 1, 0x2, "ok", 2, 1);
+	for (j = 0; j < bad_payloads[_i].n; j++)
+		off += build_frame(buf + off, bad_payloads[_i].f[j].fin,
+		    bad_payloads[_i].f[j].op, bad_payloads[_i].f[j].p,
+		    bad_payloads[_i].f[j].len, 1);
+	cwrite(fd, buf, off);
+	expect_message(fd, 0x2, "ok", 2);
+	reason = expect_close(fd, bad_payloads[_i].code);
+	free(reason);
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	close(fd);
+	ck_assert(pump_until(&g.closed, 1, TIMEOUT));
+	ck_assert_int_eq(g.messages, 1);
+}
+END_TEST
+
+/* What must pass: every valid status, UTF-8 across fragments. */
+START_TEST(test_ws_session_good_payloads)
+{
+	static const struct {
+		const char	*p;
+		size_t		 len;
+		unsigned int	 echo;	/* the status sent back */
+	} closes[] = {
+		{ "\x03\xe8", 2, 1000 },
+		{ "\x03\xeb" "bye", 5, 1003 },
+		{ "\x03\xef", 2, 1007 },
+		{ "\x03\xf3", 2, 1011 },
+		/* IANA: wslay 1.1.1 refuses these; echoed as 1000. */
+		{ "\x03\xf4" "restart", 9, 1000 },
+		{ "\x03\xf5", 2, 1000 },
+		{ "\x03\xf6", 2, 1000 },
+		{ "\x0b\xb8" "caf\xc3\xa9", 7, 3000 },
+		{ "\x13\x87" "\xf4\x8f\xbf\xbf\xf0\x90\x80\x80", 10, 4999 },
+	};
+	static const char	 smile[] = "\xf0\x9f\x98\x80";
+	static const char	 edges[] = "\x7f\xc2\x80\xdf\xbf\xe0\xa0\x80"
+	    "\xed\x9f\xbf\xee\x80\x80\xef\xbf\xbf\xf4\x8f\xbf\xbf";
+	uint8_t			 buf[256];
+	char			*reason;
+	size_t			 i, off;
+	int			 fd;
+
+	server_start();
+	for (i = 0; i < sizeof(closes) / sizeof(closes[0]); i++) {
+		fd = client_upgrade();
+		send_frame(fd, 1, 0x8, closes[i].p, closes[i].len, 1);
+		reason = expect_close(fd, closes[i].echo);
+		ck_assert_uint_eq(strlen(reason), closes[i].len - 2);
+		ck_assert_int_eq(memcmp(reason, closes[i].p + 2,
+		    closes[i].len - 2), 0);
+		free(reason);
+		ck_assert_msg(cwait_eof(fd, TIMEOUT), "case %zu", i);
+		close(fd);
+	}
+	/* A character cut over four fragments, with a ping between. */
+	fd = client_upgrade();
+	off = 0;
+	for (i = 0; i < 4; i++) {
+		off += build_frame(buf + off, i == 3, i == 0 ? 0x1 : 0x0,
+		    smile + i, 1, 1);
+		if (i == 1)
+			off += build_frame(buf + off, 1, 0x9, "", 0, 1);
+	}
+	cwrite(fd, buf, off);
+	expect_message(fd, 0xa, "", 0);
+	expect_message(fd, 0x1, smile, 4);
+	send_frame(fd, 1, 0x1, edges, sizeof(edges) - 1, 1);
+	expect_message(fd, 0x1, edges, sizeof(edges) - 1);
+	/* Empty fragments, and a binary message is not checked. */
+	off = build_frame(buf, 0, 0x1, "\xc3", 1, 1);
+	off += build_frame(buf + off, 0, 0x0, "", 0, 1);
+	off += build_frame(buf + off, 1, 0x0, "\xa9", 1, 1);
+	off += build_frame(buf + off, 1, 0x2, "\xff\xc3", 2, 1);
+	cwrite(fd, buf, off);
+	expect_message(fd, 0x1, "\xc3\xa9", 2);
+	expect_message(fd, 0x2, "\xff\xc3", 2);
+	client_close(fd);
+	ck_assert_int_eq(g.messages, 4);
 }
 END_TEST
 
@@ -2071,6 +2229,9 @@ ws_session_suite(void)
 	tcase_add_test(tc, test_ws_session_fragment_errors);
 	tcase_add_test(tc, test_ws_session_unmasked);
 	tcase_add_test(tc, test_ws_session_bad_headers);
+	tcase_add_loop_test(tc, test_ws_session_bad_payloads, 0,
+	    sizeof(bad_payloads) / sizeof(bad_payloads[0]));
+	tcase_add_test(tc, test_ws_session_good_payloads);
 	tcase_add_test(tc, test_ws_session_invalid_utf8);
 	tcase_add_test(tc, test_ws_session_too_big);
 	tcase_add_test(tc, test_ws_session_plain_get);

@@ -16,21 +16,26 @@
  * bytes from it, reading the socket only when it is empty.  Bytes that
  * arrived with the request head (a pipelined first frame) start there.
  *
- * Before wslay sees a frame header we check it (session_scan()) and hold
- * back a bad one, let wslay finish the frames before it, then close with
- * 1002 (or 1009 for a message over max_message) ourselves, because wslay
- * 1.1.1 gets these wrong:
+ * Before wslay sees a frame we check it (session_scan()) and hold back a
+ * bad one, let wslay finish the frames before it, then close ourselves
+ * (1002; 1009 for a message over max_message; 1007 for invalid UTF-8),
+ * because wslay 1.1.1 gets these wrong:
  * - errors found by its frame layer (control frame over 125 octets or
  *   fragmented, non-minimal or 2^63+ payload length) give an empty close
  *   frame, not 1002;
  * - a one-octet close payload is taken as "no status", not an error;
  * - its close frame goes out before data already queued (replies to the
  *   frames before the bad one), and that data is then dropped;
- * - an oversized message is only noticed once payload octets arrive.
- * Left to wslay: invalid UTF-8 in text messages (1007) and invalid status
- * codes in close frames (1002); there, queued replies are dropped.
- * ws_session_close() likewise queues our close frame only after the data
- * queued before it has been written.
+ * - an oversized message is only noticed once payload octets arrive;
+ * - it refuses close status 1012-1014 (IANA registry: valid).
+ * So the scan checks every header; a close frame is checked whole (status
+ * code and UTF-8 reason, from an unmasked copy) before any of it is
+ * handed on, and 1012-1014 are shown to wslay as 1000 (which it then
+ * echoes); text payload goes through a UTF-8 DFA across frames and
+ * fragments and wslay gets the octets before the first bad one only.
+ * wslay thus never finds an error itself.  ws_session_close() likewise
+ * queues our close frame only after the data queued before it has been
+ * written.
  *
  * Connection limits are checked right after accept(): max_handshakes
  * (sessions in WS_ST_TLS or WS_ST_HTTP) and max_per_addr (sessions from
@@ -103,6 +108,10 @@
 #define WS_TLS_OBUF		(16 * 1024)	/* one full TLS record */
 #define WS_ADDR_BUCKETS		16	/* smallest address table */
 #define WS_LOG_MAX		256	/* client bytes in one log line */
+
+/* UTF-8 DFA states (utf8_next()); every other value is a partial sequence. */
+#define UTF8_ACCEPT		0
+#define UTF8_REJECT		8
 
 enum ws_state {
 	WS_ST_TLS,
@@ -192,8 +201,13 @@ struct ws_session {
 	size_t			 ivalid;	/* checked up to here */
 	size_t			 iend;		/* received up to here */
 	uint64_t		 fleft;		/* payload left to check */
+	uint64_t		 flen;		/* its payload length */
 	uint64_t		 msglen;	/* data message so far */
+	uint8_t			 fmask[4];	/* its masking key */
+	uint8_t			 utf8;		/* DFA state */
 	uint16_t		 fail;		/* close status for bad input */
+	const char		*failwhy;	/* for the log */
+	uint16_t		 close_rcvd;	/* if rewritten */
 	size_t			 rbudget;
 	void			*data;
 	/*
@@ -209,6 +223,9 @@ struct ws_session {
 	unsigned int		 close_pending:1;
 	unsigned int		 dead:1;
 	unsigned int		 frag:1;	/* in a fragmented message */
+	unsigned int		 text:1;	/* a text message */
+	unsigned int		 ffin:1;	/* frame ends it */
+	unsigned int		 fcheck:1;	/* check UTF-8 */
 	unsigned int		 in_handshake:1; /* in nhandshakes */
 	unsigned int		 addr_counted:1; /* counted in srv->addrs */
 	unsigned int		 drain_armed:1;
@@ -278,6 +295,9 @@ static int	 server_addr_add(struct ws_server *, const uint8_t *);
 static void	 server_addr_del(struct ws_server *, const uint8_t *);
 static void	 server_addr_resize(struct ws_server *, size_t);
 static void	 session_handshake_done(struct ws_session *);
+static int	 session_check_close(struct ws_session *, uint8_t *, size_t);
+static int	 close_code_valid(unsigned int);
+static unsigned int utf8_next(unsigned int, unsigned int);
 
 void
 ws_server_conf_default(struct ws_server_conf *conf)
@@ -1052,6 +1072,7 @@ session_kill(struct ws_session *s, const char *why)
 		log_client(LOG_LVL_INFO, "ws: %s: closed (%s), status sent %u, "
 		    "received %u", s->peer, why,
 		    wslay_event_get_status_code_sent(s->ctx),
+		    s->close_rcvd != 0 ? s->close_rcvd :
 		    wslay_event_get_status_code_received(s->ctx));
 	else
 		log_debug("ws: %s: dropped (%s)", s->peer, why);
@@ -1640,9 +1661,9 @@ session_ws_recv(struct ws_session *s)
 		if (wslay_event_recv(s->ctx) != 0)
 			return -1;
 		if (s->fail != 0) {
-			log_client(LOG_LVL_INFO, "ws: %s: %s", s->peer,
-			    s->fail == WS_CLOSE_TOO_BIG ? "message too big" :
-			    "bad frame header");
+			log_client(LOG_LVL_INFO, "ws: %s: %s, closing with %u",
+			    s->peer, s->failwhy != NULL ? s->failwhy :
+			    "bad frame", s->fail);
 			wslay_event_shutdown_read(s->ctx);
 			session_start_close(s, s->fail, NULL);
 		}
@@ -1723,9 +1744,105 @@ session_ws_update(struct ws_session *s)
 }
 
 /*
- * Check frame headers in ibuf[ivalid..iend) before wslay sees them; see
- * the comment at the top of this file.  Sets s->fail to the close status
- * and stops at the start of a bad frame.
+ * One step of a UTF-8 decoder (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF): the state after octet c, or
+ * UTF8_REJECT.  States 1-3: that many continuation octets (80-BF) to go;
+ * 4: after E0 (A0-BF next), 5: after ED (80-9F), 6: after F0 (90-BF),
+ * 7: after F4 (80-8F), each then with 1 or 2 continuation octets to go.
+ */
+static unsigned int
+utf8_next(unsigned int state, unsigned int c)
+{
+	switch (state) {
+	case UTF8_ACCEPT:
+		if (c < 0x80)
+			return UTF8_ACCEPT;
+		if (c >= 0xc2 && c <= 0xdf)
+			return 1;
+		if (c == 0xe0)
+			return 4;
+		if (c == 0xed)
+			return 5;
+		if (c >= 0xe1 && c <= 0xef)
+			return 2;
+		if (c == 0xf0)
+			return 6;
+		if (c >= 0xf1 && c <= 0xf3)
+			return 3;
+		if (c == 0xf4)
+			return 7;
+		return UTF8_REJECT;
+	case 1:
+	case 2:
+	case 3:
+		return (c & 0xc0) == 0x80 ? state - 1 : UTF8_REJECT;
+	case 4:
+		return c >= 0xa0 && c <= 0xbf ? 1 : UTF8_REJECT;
+	case 5:
+		return c >= 0x80 && c <= 0x9f ? 1 : UTF8_REJECT;
+	case 6:
+		return c >= 0x90 && c <= 0xbf ? 2 : UTF8_REJECT;
+	case 7:
+		return c >= 0x80 && c <= 0x8f ? 2 : UTF8_REJECT;
+	default:
+		return UTF8_REJECT;
+	}
+}
+
+/*
+ * Close status codes a peer may send (RFC 6455 7.4, and the IANA
+ * registry for 1012-1014); 1004-1006 and 1015 never go on the wire.
+ */
+static int
+close_code_valid(unsigned int code)
+{
+	return (code >= 1000 && code <= 1003) ||
+	    (code >= 1007 && code <= 1014) ||
+	    (code >= 3000 && code <= 4999);
+}
+
+/*
+ * A close frame, whole in ibuf (p: its masked payload of len <= 125
+ * octets, the masking key in s->fmask): 0 if wslay may have it, else
+ * the status to fail with.  Checked on an unmasked copy.  wslay refuses
+ * 1012-1014: it is shown 1000 instead, which it echoes.
+ */
+static int
+session_check_close(struct ws_session *s, uint8_t *p, size_t len)
+{
+	uint8_t		 c[125];
+	unsigned int	 code, st = UTF8_ACCEPT;
+	size_t		 i;
+
+	if (len == 0)
+		return 0;		/* no status */
+	for (i = 0; i < len; i++)
+		c[i] = p[i] ^ s->fmask[i & 3];
+	code = (unsigned int)c[0] << 8 | c[1];
+	if (!close_code_valid(code)) {
+		s->failwhy = "invalid close status";
+		return WS_CLOSE_PROTOCOL_ERROR;
+	}
+	for (i = 2; i < len && st != UTF8_REJECT; i++)
+		st = utf8_next(st, c[i]);
+	if (st != UTF8_ACCEPT) {
+		s->failwhy = "close reason not UTF-8";
+		return WS_CLOSE_INVALID_DATA;
+	}
+	if (code >= 1012 && code <= 1014) {
+		s->close_rcvd = (uint16_t)code;
+		p[0] = (uint8_t)((WS_CLOSE_NORMAL >> 8) ^ s->fmask[0]);
+		p[1] = (uint8_t)((WS_CLOSE_NORMAL & 0xff) ^ s->fmask[1]);
+	}
+	return 0;
+}
+
+/*
+ * Check input in ibuf[ivalid..iend) before wslay sees it; see the comment
+ * at the top of this file.  Sets s->fail to the close status and stops at
+ * the start of a bad frame, or before the first octet of a text message that
+ * is not UTF-8 (before the last octet of a frame that ends the message in
+ * the middle of a character; before its header if it has no payload).
  */
 static void
 session_scan(struct ws_session *s)
@@ -1733,12 +1850,24 @@ session_scan(struct ws_session *s)
 	const uint8_t	*p;
 	uint64_t	 plen, msglen;
 	size_t		 avail, hl, n, i;
-	unsigned int	 len7, op, fin;
+	unsigned int	 len7, op, fin, st;
 
 	while (s->fail == 0 && s->ivalid < s->iend) {
 		avail = s->iend - s->ivalid;
 		if (s->fleft > 0) {
 			n = avail < s->fleft ? avail : (size_t)s->fleft;
+			for (i = 0; s->fcheck && i < n; i++) {
+				st = utf8_next(s->utf8, s->ibuf[s->ivalid + i] ^
+				    s->fmask[(s->flen - s->fleft + i) & 3]);
+				if (st == UTF8_REJECT || (s->ffin &&
+				    i + 1 == s->fleft && st != UTF8_ACCEPT)) {
+					s->fail = WS_CLOSE_INVALID_DATA;
+					s->failwhy = "text message not UTF-8";
+					n = i;
+					break;
+				}
+				s->utf8 = (uint8_t)st;
+			}
 			s->ivalid += n;
 			s->fleft -= n;
 			continue;
@@ -1760,6 +1889,7 @@ session_scan(struct ws_session *s)
 		    (op == 0x0 && !s->frag) ||
 		    ((op == 0x1 || op == 0x2) && s->frag)) {
 			s->fail = WS_CLOSE_PROTOCOL_ERROR;
+			s->failwhy = "bad frame header";
 			break;
 		}
 		/* Check the length before the mask key arrives. */
@@ -1777,24 +1907,48 @@ session_scan(struct ws_session *s)
 		    (len7 == 127 && (plen < 65536 || (plen >> 63) != 0)) ||
 		    (op == 0x8 && plen == 1)) {
 			s->fail = WS_CLOSE_PROTOCOL_ERROR;
+			s->failwhy = "bad frame header";
 			break;
 		}
 		/* s->msglen <= max_message < 2^63: no overflow. */
 		msglen = op == 0x0 ? s->msglen + plen : plen;
 		if ((op & 0x8) == 0 && msglen > s->srv->conf.max_message) {
 			s->fail = WS_CLOSE_TOO_BIG;
+			s->failwhy = "message too big";
 			break;
 		}
 		hl += 4;
 		if (avail < hl)
 			break;
+		memcpy(s->fmask, p + hl - 4, 4);
+		/* A close frame is checked whole (at most 127 + 4 octets). */
+		if (op == 0x8) {
+			if (avail - hl < plen)
+				break;
+			if ((s->fail = (uint16_t)session_check_close(s,
+			    s->ibuf + s->ivalid + hl, (size_t)plen)) != 0)
+				break;
+		}
+		/* An empty last fragment, the text cut in a character. */
+		if (op == 0x0 && fin && plen == 0 && s->text &&
+		    s->utf8 != UTF8_ACCEPT) {
+			s->fail = WS_CLOSE_INVALID_DATA;
+			s->failwhy = "text message not UTF-8";
+			break;
+		}
 		/* The header is complete: commit. */
 		if ((op & 0x8) == 0) {
 			s->msglen = msglen;
 			s->frag = !fin;
+			if (op != 0x0) {
+				s->text = op == 0x1;
+				s->utf8 = UTF8_ACCEPT;
+			}
 		}
+		s->fcheck = (op & 0x8) == 0 && s->text;
+		s->ffin = fin != 0;
 		s->ivalid += hl;
-		s->fleft = plen;
+		s->fleft = s->flen = plen;
 	}
 }
 
@@ -1823,7 +1977,10 @@ session_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
 			wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 			return -1;
 		}
-		/* At most an incomplete header is left: move it first. */
+		/*
+		 * At most an incomplete header (or close frame) is left:
+		 * move it first.
+		 */
 		if (s->ipos > 0) {
 			memmove(s->ibuf, s->ibuf + s->ipos, s->iend - s->ipos);
 			s->iend -= s->ipos;
@@ -1930,24 +2087,31 @@ ws_session_send(struct ws_session *s, int opcode, const uint8_t *data,
 {
 	struct wslay_event_msg	 msg;
 	size_t			 q, max = s->srv->conf.max_outbound;
+	int			 r;
 
-	if (s->dead || s->state != WS_ST_OPEN || s->closing ||
-	    (opcode != WS_OP_TEXT && opcode != WS_OP_BINARY))
-		return -1;
+	if (s->dead || s->state != WS_ST_OPEN || s->closing)
+		return WS_SEND_CLOSED;
+	if (opcode != WS_OP_TEXT && opcode != WS_OP_BINARY) {
+		log_warnx("ws: %s: ws_session_send: bad opcode %d", s->peer,
+		    opcode);
+		return WS_SEND_CLOSED;
+	}
 	q = ws_session_queued(s);
 	if (len > max || q > max - len) {
 		s->drain_armed = 1;
-		return -1;
+		return WS_SEND_FULL;
 	}
 	msg.opcode = (uint8_t)opcode;
 	msg.msg = data;
 	msg.msg_length = len;
-	if (wslay_event_queue_msg(s->ctx, &msg) != 0)
-		return -1;
+	if ((r = wslay_event_queue_msg(s->ctx, &msg)) != 0)
+		/* wslay queued a close frame itself, or malloc failed. */
+		return r == WSLAY_ERR_NO_MORE_MSG ? WS_SEND_CLOSED :
+		    WS_SEND_NOMEM;
 	if (q + len >= max / 2)
 		s->drain_armed = 1;
 	session_set_events(s, s->events | EV_WRITE);
-	return 0;
+	return WS_SEND_OK;
 }
 
 size_t

@@ -33,8 +33,8 @@ struct ws_session;
 /* Close status codes (RFC 6455 7.4.1) that the library itself sends. */
 #define WS_CLOSE_NORMAL		1000
 #define WS_CLOSE_GOING_AWAY	1001	/* shutdown, idle timeout */
-#define WS_CLOSE_PROTOCOL_ERROR	1002
-#define WS_CLOSE_INVALID_DATA	1007	/* text message not UTF-8 */
+#define WS_CLOSE_PROTOCOL_ERROR	1002	/* also a bad close status */
+#define WS_CLOSE_INVALID_DATA	1007	/* text message or close reason not UTF-8 */
 #define WS_CLOSE_TOO_BIG	1009
 
 struct ws_server_conf {
@@ -83,7 +83,13 @@ void	 ws_server_free(struct ws_server *);
 #define WS_SEND_FULL		(-2)	/* would exceed max_outbound */
 #define WS_SEND_NOMEM		(-3)
 
-/* Queue a message (copied). Returns WS_SEND_OK or one of the errors above. */
+/*
+ * Queue a message (copied). Returns WS_SEND_OK or one of the errors above;
+ * nothing is queued on error.  WS_SEND_CLOSED: not open, closing (our
+ * close, the peer's, or a protocol error) or dead; also for an opcode
+ * other than WS_OP_TEXT or WS_OP_BINARY (a bug: logged).  WS_SEND_FULL
+ * arms the drained callback.
+ */
 int	 ws_session_send(struct ws_session *, int opcode, const uint8_t *, size_t);
 /*
  * Flow control: pause (1) stops reading the socket and delivering
