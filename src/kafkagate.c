@@ -499,6 +499,11 @@ main(int argc, char *argv[])
 
 	bconf.max_frame = kg.max_frame;
 	bconf.max_inflight = 64;
+	/*
+	 * Answers waiting behind a pending request: at most half of what may
+	 * be queued to the client, so that they always fit once they can go.
+	 */
+	bconf.max_held = kg.max_outbound / 2;
 	bridge_init(&bconf);
 
 	ws_server_conf_default(&wconf);
