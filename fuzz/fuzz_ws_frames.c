@@ -15,12 +15,13 @@
  * head.  Control bits 0-2 pick how the stream is cut into writes (whole,
  * 1, 2, 3, 5, 8, 13 or 64 octets, the loop running between writes, so that
  * headers arrive in pieces); bit 3 sends the first piece with the request
- * head (a pipelined first frame).
+ * head (a pipelined first frame); bit 4 makes the message callback pause
+ * the session (ws_session_pause()), resumed before each loop iteration.
  *
  * The server echoes every message ("close me" closes with 1000).  Besides
  * the sanitizers' checks:
  * - a message delivered is at most max_message octets; a text message is
- *   valid UTF-8;
+ *   valid UTF-8; no message is delivered to a paused session;
  * - the server answers 101, then sends only well-formed frames: unmasked,
  *   no RSV bits, known opcodes, control frames short and unfragmented;
  *   nothing after its close frame, whose status, if any, is valid;
@@ -80,6 +81,9 @@ static struct {
 	int			 route_tag;
 	int			 opened;
 	int			 closed;
+	int			 pausing;	/* control bit 4 */
+	int			 paused;
+	struct ws_session	*sess;
 	struct fmsg		*queued;	/* echoes queued, oldest first */
 	struct fmsg		**qtail;
 
@@ -162,6 +166,7 @@ cb_open(void *arg, struct ws_session *s, void *route)
 	if (route != &g.route_tag)
 		fail("open: wrong route");
 	ws_session_set_data(s, &g);
+	g.sess = s;
 	g.opened++;
 }
 
@@ -180,6 +185,12 @@ cb_message(void *arg, struct ws_session *s, int opcode, const uint8_t *p,
 		fail("message over max_message delivered");
 	if (opcode == WS_OP_TEXT && !utf8_valid(p, len))
 		fail("text message not UTF-8 delivered");
+	if (g.paused)
+		fail("message delivered to a paused session");
+	if (g.pausing) {
+		ws_session_pause(s, 1);
+		g.paused = 1;
+	}
 	if (len == 8 && memcmp(p, "close me", 8) == 0) {
 		ws_session_close(s, 1000, "as you wish");
 		if (ws_session_send(s, opcode, p, len) != WS_SEND_CLOSED)
@@ -205,6 +216,8 @@ cb_closed(void *arg, struct ws_session *s)
 	(void)arg;
 	if (ws_session_data(s) != &g)
 		fail("closed: lost the session data");
+	g.sess = NULL;
+	g.paused = 0;
 	g.closed++;
 }
 
@@ -327,6 +340,17 @@ parse_output(void)
 	}
 }
 
+/* Resume a session the message callback paused; then run the loop once. */
+static void
+run_loop(void)
+{
+	if (g.paused && g.sess != NULL) {
+		g.paused = 0;
+		ws_session_pause(g.sess, 0);
+	}
+	ev_run(g.loop, EVRUN_NOWAIT);
+}
+
 /* Read what is there; 1 if anything came. */
 static int
 client_read(int fd)
@@ -377,7 +401,7 @@ client_write(int fd, const uint8_t *p, size_t len)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			ev_run(g.loop, EVRUN_NOWAIT);
+			run_loop();
 			(void)client_read(fd);
 			continue;
 		}
@@ -464,6 +488,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (step == 0)
 		step = size > 0 ? size : 1;
 	g.opened = g.closed = 0;
+	g.pausing = (data[-1] & 0x10) != 0;
+	g.paused = 0;
+	g.sess = NULL;
 	g.inlen = g.inpos = 0;
 	g.got101 = g.gotclose = g.eof = 0;
 	g.msglen = 0;
@@ -482,7 +509,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ev_now_update(g.loop);
 	deadline = ev_now(g.loop) + FUZZ_DEADLINE;
 	while (!broken && (g.opened == 0 || !g.got101)) {
-		ev_run(g.loop, EVRUN_NOWAIT);
+		run_loop();
 		idle = client_read(fd) ? 0 : idle + 1;
 		if (idle > 8) {
 			/* Only if the kernel is slower than usual. */
@@ -498,7 +525,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		n = size - off < step ? size - off : step;
 		broken = client_write(fd, data + off, n) == -1;
 		off += n;
-		ev_run(g.loop, EVRUN_NOWAIT);
+		run_loop();
 		(void)client_read(fd);
 	}
 	/*
@@ -506,14 +533,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * drops the session with whatever it had queued.
 	 */
 	for (idle = 0; !broken && !g.eof && idle < 3; ) {
-		ev_run(g.loop, EVRUN_NOWAIT);
+		run_loop();
 		idle = client_read(fd) ? 0 : idle + 1;
 	}
 	(void)shutdown(fd, SHUT_WR);
 	/* Until the server has closed and the session is freed. */
 	idle = 0;
 	while (!g.eof || g.closed != g.opened) {
-		ev_run(g.loop, EVRUN_NOWAIT);
+		run_loop();
 		idle = client_read(fd) ? 0 : idle + 1;
 		if (idle > 8) {
 			pfd.fd = fd;
@@ -524,7 +551,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fail("the session did not end");
 	}
 	/* One more run: the reaper frees the session before the loop sleeps. */
-	ev_run(g.loop, EVRUN_NOWAIT);
+	run_loop();
 	if (ws_server_sessions(g.srv) != 0 || g.opened != 1 || g.closed != 1)
 		fail("session count");
 	close(fd);

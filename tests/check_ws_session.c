@@ -60,6 +60,7 @@ static struct {
 	int			 messages;
 	int			 drained;
 	int			 echo;		/* message callback echoes */
+	int			 pause_after;	/* pause at this message */
 	struct ws_session	*last;
 	int			 route_tag;
 	struct ntls_config	*ccfg;		/* TLS client: trusts ca.pem */
@@ -116,6 +117,10 @@ cb_message(void *arg, struct ws_session *s, int opcode, const uint8_t *p,
 	if (g.echo)
 		ck_assert_int_eq(ws_session_send(s, opcode, p, len),
 		    WS_SEND_OK);
+	if (g.pause_after > 0 && g.messages == g.pause_after) {
+		ws_session_pause(s, 1);
+		g.last = s;
+	}
 }
 
 static void
@@ -450,6 +455,19 @@ send_frame(int fd, int fin, int op, const void *p, size_t len, int masked)
 	ck_assert_ptr_nonnull(f);
 	cwrite(fd, f, build_frame(f, fin, op, p, len, masked));
 	free(f);
+}
+
+/* 1 if nothing (not even EOF) has come from the server for secs. */
+static int
+cquiet(int fd, double secs)
+{
+	char	 c;
+	ssize_t	 r;
+	short	 events;
+
+	pump_for(secs);
+	r = crecv(fd, &c, 1, &events);
+	return r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 /* Read one server frame; returns the payload (malloc'd). */
@@ -1526,6 +1544,224 @@ START_TEST(test_ws_session_good_payloads)
 }
 END_TEST
 
+/* Message i of n octets for the pause tests: "NNN" then a letter. */
+static void
+numbered(char *p, size_t i, size_t n)
+{
+	char	 num[16];
+
+	ck_assert_uint_ge(n, 3);
+	memset(p, (int)('a' + i % 26), n);
+	(void)snprintf(num, sizeof(num), "%03zu", i % 1000);
+	memcpy(p, num, 3);
+}
+
+static size_t
+numbered_frame(uint8_t *f, size_t i, size_t n)
+{
+	char	 p[256];
+
+	ck_assert_uint_le(n, sizeof(p));
+	numbered(p, i, n);
+	return build_frame(f, 1, 0x2, p, n, 1);
+}
+
+static void
+expect_numbered(int fd, size_t i, size_t n)
+{
+	char	 p[256];
+
+	ck_assert_uint_le(n, sizeof(p));
+	numbered(p, i, n);
+	expect_message(fd, 0x2, p, n);
+}
+
+/*
+ * Paused from the message callback: not another callback, though the
+ * other frames came in the same segment (in ibuf and in wslay's buffer)
+ * until resumed; then the rest in order, without new input.
+ */
+static void
+pause_batch(int tls, size_t n, size_t size)
+{
+	uint8_t	*buf;
+	size_t	 i, off;
+	int	 fd;
+
+	g.pause_after = 1;
+	if (tls) {
+		tls_server_start("server.pem", "server.key");
+		fd = tls_upgrade();
+	} else {
+		server_start();
+		fd = client_upgrade();
+	}
+	buf = malloc(n * (size + 14));
+	ck_assert_ptr_nonnull(buf);
+	for (i = 0, off = 0; i < n; i++)
+		off += numbered_frame(buf + off, i, size);
+	cwrite(fd, buf, off);
+	free(buf);
+	expect_numbered(fd, 0, size);
+	ck_assert(cquiet(fd, 0.2));
+	ck_assert_int_eq(g.messages, 1);
+	g.pause_after = 0;
+	ws_session_pause(g.last, 0);
+	/* Not from inside the call. */
+	ck_assert_int_eq(g.messages, 1);
+	for (i = 1; i < n; i++)
+		expect_numbered(fd, i, size);
+	ck_assert_int_eq(g.messages, (int)n);
+	client_close(fd);
+}
+
+START_TEST(test_ws_session_pause_batch)
+{
+	pause_batch(0, 100, 4);
+}
+END_TEST
+
+/* Pausing from outside a callback, across partial frames. */
+START_TEST(test_ws_session_pause_partial)
+{
+	struct ws_session	*s;
+	uint8_t			 a[64], b[64], c[64];
+	size_t			 na, nb, nc;
+	int			 fd;
+
+	server_start();
+	fd = client_upgrade();
+	ck_assert(pump_until(&g.opened, 1, TIMEOUT));
+	s = g.last;
+	na = numbered_frame(a, 1, 20);
+	nb = numbered_frame(b, 2, 5);
+	nc = numbered_frame(c, 3, 30);
+	/* Half a header, paused, the rest and another frame. */
+	cwrite(fd, a, 3);
+	pump_for(0.02);
+	ws_session_pause(s, 1);
+	ws_session_pause(s, 1);
+	cwrite(fd, a + 3, na - 3);
+	cwrite(fd, b, nb);
+	ck_assert(cquiet(fd, 0.1));
+	ck_assert_int_eq(g.messages, 0);
+	ws_session_pause(s, 0);
+	ck_assert_int_eq(g.messages, 0);
+	expect_numbered(fd, 1, 20);
+	expect_numbered(fd, 2, 5);
+	/* Paused in the middle of a payload. */
+	cwrite(fd, c, 12);
+	pump_for(0.02);
+	ws_session_pause(s, 1);
+	cwrite(fd, c + 12, nc - 12);
+	ck_assert(cquiet(fd, 0.1));
+	ck_assert_int_eq(g.messages, 2);
+	/* Resumed and paused again before the loop runs: still paused. */
+	ws_session_pause(s, 0);
+	ws_session_pause(s, 1);
+	ck_assert(cquiet(fd, 0.1));
+	ck_assert_int_eq(g.messages, 2);
+	ws_session_pause(s, 0);
+	expect_numbered(fd, 3, 30);
+	ck_assert_int_eq(g.messages, 3);
+	client_close(fd);
+}
+END_TEST
+
+/* The close handshake goes on while paused, either side starting it. */
+START_TEST(test_ws_session_pause_close)
+{
+	struct ws_session	*s;
+	uint8_t			 buf[256];
+	size_t			 i, off;
+	char			*reason;
+	int			 fd;
+
+	/* The peer closes after messages the paused session holds. */
+	g.echo = 0;
+	g.pause_after = 1;
+	server_start();
+	fd = client_upgrade();
+	for (i = 0, off = 0; i < 3; i++)
+		off += numbered_frame(buf + off, i, 10);
+	off += build_frame(buf + off, 1, 0x8, "\x03\xe8" "bye", 5, 1);
+	cwrite(fd, buf, off);
+	ck_assert(cquiet(fd, 0.2));
+	ck_assert_int_eq(g.messages, 1);
+	ck_assert_int_eq(g.closed, 0);
+	g.pause_after = 0;
+	ws_session_pause(g.last, 0);
+	reason = expect_close(fd, 1000);
+	ck_assert_str_eq(reason, "bye");
+	free(reason);
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	close(fd);
+	ck_assert(pump_until(&g.closed, 1, TIMEOUT));
+	ck_assert_int_eq(g.messages, 3);
+
+	/* We close while paused: input is read again, not delivered. */
+	fd = client_upgrade();
+	ck_assert(pump_until(&g.opened, 2, TIMEOUT));
+	s = g.last;
+	ws_session_pause(s, 1);
+	send_frame(fd, 1, 0x2, "late", 4, 1);
+	ck_assert(cquiet(fd, 0.05));
+	ws_session_close(s, 1001, "going");
+	reason = expect_close(fd, 1001);
+	ck_assert_str_eq(reason, "going");
+	free(reason);
+	send_frame(fd, 1, 0x8, "\x03\xe9", 2, 1);
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	close(fd);
+	ck_assert(pump_until(&g.closed, 2, TIMEOUT));
+	ck_assert_int_eq(g.messages, 3);
+
+	/* The peer goes away while paused: seen once resumed. */
+	fd = client_upgrade();
+	ck_assert(pump_until(&g.opened, 3, TIMEOUT));
+	s = g.last;
+	ws_session_pause(s, 1);
+	close(fd);
+	pump_for(0.05);
+	ck_assert_int_eq(g.closed, 2);
+	ws_session_pause(s, 0);
+	ck_assert(pump_until(&g.closed, 3, TIMEOUT));
+	ck_assert_int_eq(ws_server_sessions(g.srv), 0);
+}
+END_TEST
+
+/* Paused time is not idle time; output goes on. */
+START_TEST(test_ws_session_pause_idle)
+{
+	ev_tstamp	 t0;
+	char		*reason;
+	int		 fd;
+
+	g.conf.idle_timeout = 0.3;
+	server_start();
+	fd = client_upgrade();
+	ck_assert(pump_until(&g.opened, 1, TIMEOUT));
+	ws_session_pause(g.last, 1);
+	ck_assert_int_eq(ws_session_send(g.last, 2, (const uint8_t *)"out",
+	    3), WS_SEND_OK);
+	expect_message(fd, 0x2, "out", 3);
+	ck_assert(cquiet(fd, 0.6));
+	ck_assert_int_eq(g.closed, 0);
+	ev_now_update(g.loop);
+	t0 = ev_now(g.loop);
+	ws_session_pause(g.last, 0);
+	reason = expect_close(fd, 1001);
+	ck_assert_str_eq(reason, "idle timeout");
+	free(reason);
+	ev_now_update(g.loop);
+	ck_assert_double_ge(ev_now(g.loop) - t0, 0.2);
+	send_frame(fd, 1, 0x8, "\x03\xe9", 2, 1);
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	close(fd);
+	ck_assert(pump_until(&g.closed, 1, TIMEOUT));
+}
+END_TEST
+
 /* Connect from a given 127.x.y.z address. */
 static int
 client_connect_from(const char *src)
@@ -2181,6 +2417,13 @@ START_TEST(test_wss_read_budget)
 }
 END_TEST
 
+/* Paused with decrypted input left in mbedTLS (more than ibuf holds). */
+START_TEST(test_wss_pause)
+{
+	pause_batch(1, 100, 100);
+}
+END_TEST
+
 START_TEST(test_wss_shutdown)
 {
 	char	*reason;
@@ -2250,10 +2493,14 @@ ws_session_suite(void)
 	tcase_add_test(tc, test_ws_session_emfile);
 	tcase_add_test(tc, test_ws_session_garbage);
 	tcase_add_test(tc, test_ws_session_shutdown_in_callback);
-	tcase_add_test(tc, test_ws_session_reuse_port);
+	tcase_add_test(tc, test_ws_session_pause_batch);
+	tcase_add_test(tc, test_ws_session_pause_partial);
+	tcase_add_test(tc, test_ws_session_pause_close);
+	tcase_add_test(tc, test_ws_session_pause_idle);
 	tcase_add_test(tc, test_ws_session_max_handshakes);
 	tcase_add_test(tc, test_ws_session_max_per_addr);
 	tcase_add_test(tc, test_ws_session_max_per_addr_mapped);
+	tcase_add_test(tc, test_ws_session_reuse_port);
 	tcase_add_test(tc, test_ws_session_host);
 	tcase_add_test(tc, test_ws_session_log_client);
 	suite_add_tcase(s, tc);
@@ -2269,6 +2516,7 @@ ws_session_suite(void)
 	tcase_add_test(tc, test_wss_reload);
 	tcase_add_test(tc, test_wss_big);
 	tcase_add_test(tc, test_wss_read_budget);
+	tcase_add_test(tc, test_wss_pause);
 	tcase_add_test(tc, test_wss_shutdown);
 	suite_add_tcase(s, tc);
 	return s;

@@ -37,6 +37,17 @@
  * queues our close frame only after the data queued before it has been
  * written.
  *
+ * wslay is handed one frame at a time: the receive callback never gives
+ * it octets past the end of the frame it is reading, so its own 4 KiB
+ * buffer holds nothing of the next frame, and a session paused
+ * (ws_session_pause()) from a message callback gets no other callback:
+ * the next read is refused.  A paused session is not read and has no
+ * idle timeout; resuming puts it on the "more" list (below), so that
+ * buffered input is served from the loop without new socket data.  Once
+ * the session is closing, pausing no longer matters: no message is
+ * delivered then, and reading goes on so that the peer's close frame is
+ * seen.
+ *
  * Connection limits are checked right after accept(): max_handshakes
  * (sessions in WS_ST_TLS or WS_ST_HTTP) and max_per_addr (sessions from
  * one address, any state: a hash table keyed with SipHash under a random
@@ -176,6 +187,7 @@ struct ws_session {
 	ev_tstamp		 since;		/* entered the current state */
 	ev_tstamp		 last_rx;	/* last octets from the peer */
 	ev_tstamp		 close_at;	/* close frame queued */
+	ev_tstamp		 paused_at;
 	char			 peer[WS_PEER_LEN];
 	uint8_t			 addr[16];	/* key in srv->addrs */
 
@@ -226,6 +238,7 @@ struct ws_session {
 	unsigned int		 text:1;	/* a text message */
 	unsigned int		 ffin:1;	/* frame ends it */
 	unsigned int		 fcheck:1;	/* check UTF-8 */
+	unsigned int		 paused:1;	/* ws_session_pause() */
 	unsigned int		 in_handshake:1; /* in nhandshakes */
 	unsigned int		 addr_counted:1; /* counted in srv->addrs */
 	unsigned int		 drain_armed:1;
@@ -295,6 +308,7 @@ static int	 server_addr_add(struct ws_server *, const uint8_t *);
 static void	 server_addr_del(struct ws_server *, const uint8_t *);
 static void	 server_addr_resize(struct ws_server *, size_t);
 static void	 session_handshake_done(struct ws_session *);
+static int	 session_paused(const struct ws_session *);
 static int	 session_check_close(struct ws_session *, uint8_t *, size_t);
 static int	 close_code_valid(unsigned int);
 static unsigned int utf8_next(unsigned int, unsigned int);
@@ -1142,7 +1156,8 @@ session_deadline(const struct ws_session *s)
 	case WS_ST_OPEN:
 		if (s->closing)
 			return s->close_at + WS_CLOSE_TIMEOUT;
-		if (conf->idle_timeout > 0)
+		/* Paused, the session waits for us: it is not idle. */
+		if (conf->idle_timeout > 0 && !s->paused)
 			return s->last_rx + conf->idle_timeout;
 		return 0;
 	}
@@ -1618,6 +1633,16 @@ session_queue_close(struct ws_session *s)
 	    (const uint8_t *)s->close_reason, s->close_reasonlen) == 0;
 }
 
+/*
+ * Paused by the application, and not closing: once closing, no message
+ * is delivered anyway, and the peer's close frame must be read.
+ */
+static int
+session_paused(const struct ws_session *s)
+{
+	return s->paused && !s->closing;
+}
+
 /* One round of WebSocket I/O; readable: the socket may have input. */
 static void
 session_ws_run(struct ws_session *s, int readable)
@@ -1630,7 +1655,7 @@ session_ws_run(struct ws_session *s, int readable)
 	}
 	if (s->tls != NULL && ntls_pending(s->tls) > 0)
 		readable = 1;
-	if (wslay_event_want_read(s->ctx) &&
+	if (wslay_event_want_read(s->ctx) && !session_paused(s) &&
 	    ws_session_queued(s) < s->srv->conf.max_outbound &&
 	    (readable || s->ipos < s->iend) && session_ws_recv(s) == -1) {
 		session_kill(s, s->eof ? "eof" : s->err != 0 ?
@@ -1668,7 +1693,7 @@ session_ws_recv(struct ws_session *s)
 			session_start_close(s, s->fail, NULL);
 		}
 		if (!wslay_event_get_read_enabled(s->ctx) ||
-		    s->ivalid == s->ipos)
+		    session_paused(s) || s->ivalid == s->ipos)
 			break;
 	}
 	if (!wslay_event_get_read_enabled(s->ctx))
@@ -1727,7 +1752,7 @@ session_ws_update(struct ws_session *s)
 			return;
 		}
 	}
-	if (wslay_event_get_read_enabled(ctx) &&
+	if (wslay_event_get_read_enabled(ctx) && !session_paused(s) &&
 	    ws_session_queued(s) < s->srv->conf.max_outbound) {
 		events |= s->rwait;
 		/* Decrypted input waits in mbedTLS: no fd says so. */
@@ -1736,7 +1761,9 @@ session_ws_update(struct ws_session *s)
 	}
 	if (s->olen > 0 || wslay_event_want_write(ctx))
 		events |= s->wwait;
-	if (events == 0) {
+	/* Paused with nothing to write: waiting for ws_session_pause(, 0). */
+	if (events == 0 && !(wslay_event_get_read_enabled(ctx) &&
+	    session_paused(s))) {
 		session_kill(s, "nothing left to do");
 		return;
 	}
@@ -1839,8 +1866,10 @@ session_check_close(struct ws_session *s, uint8_t *p, size_t len)
 
 /*
  * Check input in ibuf[ivalid..iend) before wslay sees it; see the comment
- * at the top of this file.  Sets s->fail to the close status and stops at
- * the start of a bad frame, or before the first octet of a text message that
+ * at the top of this file.  One frame at a time: the next frame header is
+ * looked at only once wslay has taken all of the current frame
+ * (ipos == ivalid).  Sets s->fail to the close status and stops at the
+ * start of a bad frame, or before the first octet of a text message that
  * is not UTF-8 (before the last octet of a frame that ends the message in
  * the middle of a character; before its header if it has no payload).
  */
@@ -1872,6 +1901,8 @@ session_scan(struct ws_session *s)
 			s->fleft -= n;
 			continue;
 		}
+		if (s->ipos < s->ivalid)
+			break;	/* wslay is still on the last frame */
 		if (avail < 2)
 			break;
 		p = s->ibuf + s->ivalid;
@@ -1962,6 +1993,11 @@ session_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
 
 	(void)flags;
 	for (;;) {
+		/* Paused: not even a frame already in ibuf. */
+		if (session_paused(s)) {
+			wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+			return -1;
+		}
 		session_scan(s);
 		if ((avail = s->ivalid - s->ipos) > 0 && len > 0) {
 			if (avail > len)
@@ -2112,6 +2148,30 @@ ws_session_send(struct ws_session *s, int opcode, const uint8_t *data,
 		s->drain_armed = 1;
 	session_set_events(s, s->events | EV_WRITE);
 	return WS_SEND_OK;
+}
+
+void
+ws_session_pause(struct ws_session *s, int pause)
+{
+	ev_tstamp	 now;
+
+	if (s->dead || (pause != 0) == s->paused)
+		return;
+	now = ev_now(s->srv->loop);
+	if (pause) {
+		/* session_recv_cb() refuses wslay's next read. */
+		s->paused = 1;
+		s->paused_at = now;
+	} else {
+		s->paused = 0;
+		/* The idle timeout does not count the paused time. */
+		if (now > s->paused_at)
+			s->last_rx += now - s->paused_at;
+		/* Buffered input first, from the loop: a zero timer. */
+		if (s->state == WS_ST_OPEN)
+			session_more(s);
+	}
+	session_timer_update(s);
 }
 
 size_t

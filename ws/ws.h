@@ -97,7 +97,11 @@ int	 ws_session_send(struct ws_session *, int opcode, const uint8_t *, size_t);
  * frames already received.  Resume (0) picks up where it stopped,
  * buffered input first, from the loop (never from inside this call).
  * Output, timers and the close handshake go on while paused; the idle
- * timeout does not count paused time.
+ * timeout does not count paused time.  Pausing twice is pausing once.
+ * A paused session does not notice that the peer went away until it is
+ * resumed or closed; once closing (ws_session_close(), or a protocol
+ * error) it reads again to finish the close handshake, delivering
+ * nothing.
  */
 void	 ws_session_pause(struct ws_session *, int pause);
 size_t	 ws_session_queued(const struct ws_session *);
