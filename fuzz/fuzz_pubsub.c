@@ -242,7 +242,7 @@ check_answer(const PubSubReq *req, const PubSubResp *resp, size_t framelen)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct bridge_conf	 c = { FUZZ_MAX_FRAME, 8 };
+	struct bridge_conf	 c = { FUZZ_MAX_FRAME, 8, 4 * FUZZ_MAX_FRAME };
 
 	(void)argc;
 	(void)argv;
