@@ -549,6 +549,21 @@ class Afterwards(unittest.IsolatedAsyncioTestCase):
                 r = await c.ping(mode.encode())
                 self.assertEqual(r.WhichOneof("resp"), "pong_resp", "%s: %s" % (mode, describe(r)))
 
+    def test_one_warning_per_broker_connection(self):
+        """A broker connection that fails is reported once: a connection
+        killed from inside its own read callback must not be logged (and
+        backed off) twice.  Needs the gateways' -v log ('connecting to')."""
+        for mode, g in GATEWAYS.items():
+            if not g.get("log"):
+                continue
+            with open(g["log"], errors="replace") as f:
+                lines = f.read().splitlines()
+            connects = sum("debug: kafka: connecting to " in l for l in lines)
+            warns = [l for l in lines if l.startswith("warning: kafka: broker ")]
+            self.assertLessEqual(len(warns), connects,
+                                 "%s: %d broker warnings for %d connections:\n  %s"
+                                 % (mode, len(warns), connects, "\n  ".join(warns[:10])))
+
     def test_negotiated_versions(self):
         st = stats()
         for mode, s in st.items():
