@@ -132,7 +132,26 @@ int	 kafka_records_decode_txn(const uint8_t *data, size_t len,
 	    size_t naborted, struct kafka_arena *, kafka_record_cb, void *arg,
 	    struct kafka_records_info *);
 
-/* CRC-32C (Castagnoli), as used by record batches. */
+/*
+ * CRC-32C (Castagnoli), as used by record batches: crc is 0 for the first
+ * piece, or the result for the bytes before, to continue (as zlib's
+ * crc32()).  Runs the CPU's CRC instruction where it has one (x86-64 with
+ * SSE4.2, found at the first call), slice-by-8 tables elsewhere.  Any
+ * thread.
+ */
 uint32_t kafka_crc32c(uint32_t crc, const void *, size_t);
+
+/*
+ * For the tests and measurements: one implementation of kafka_crc32c(),
+ * with its contract, to be called directly.  Returns NULL for
+ * KAFKA_CRC32C_HW when this build or CPU has no CRC instruction.
+ */
+enum kafka_crc32c_which {
+	KAFKA_CRC32C_BEST,	/* what kafka_crc32c() runs */
+	KAFKA_CRC32C_SW,	/* slice-by-8 tables, always there */
+	KAFKA_CRC32C_HW		/* x86-64 SSE4.2 crc32 instruction */
+};
+typedef uint32_t (*kafka_crc32c_fn)(uint32_t, const void *, size_t);
+kafka_crc32c_fn kafka_crc32c_impl(enum kafka_crc32c_which);
 
 #endif /* KAFKA_RECORD_H */

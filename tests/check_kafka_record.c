@@ -569,31 +569,227 @@ check_simple(const struct kafka_record *r, int64_t offset, int i)
 
 /* crc */
 
-START_TEST(test_crc_check_value)
+/*
+ * Each crc test runs once per implementation: kafka_crc32c() itself, then
+ * each one kafka_crc32c_impl() names, all against ref_crc32c().
+ */
+static const struct {
+	enum kafka_crc32c_which	 which;
+	const char		*name;
+} crc_impls[] = {
+	{ KAFKA_CRC32C_BEST,	"kafka_crc32c()" },
+	{ KAFKA_CRC32C_SW,	"software" },
+	{ KAFKA_CRC32C_HW,	"hardware" },
+};
+
+/* Implementation i of crc_impls, or NULL (said on stdout) if absent. */
+static kafka_crc32c_fn
+crc_impl(int i)
 {
-	ck_assert_uint_eq(kafka_crc32c(0, "123456789", 9), 0xE3069283U);
-	ck_assert_uint_eq(ref_crc32c((const uint8_t *)"123456789", 9),
-	    0xE3069283U);
-	ck_assert_uint_eq(kafka_crc32c(0, "", 0), 0);
+	kafka_crc32c_fn	 f;
+
+	if (crc_impls[i].which == KAFKA_CRC32C_BEST)
+		return kafka_crc32c;
+	f = kafka_crc32c_impl(crc_impls[i].which);
+	if (f == NULL)
+		printf("note: no %s CRC-32C in this build or on this CPU: "
+		    "its tests skipped\n", crc_impls[i].name);
+	return f;
+}
+
+/* A CPU with SSE4.2 gets the instruction, and kafka_crc32c() runs it. */
+START_TEST(test_crc_dispatch)
+{
+	kafka_crc32c_fn	 sw, hw, best;
+
+	sw = kafka_crc32c_impl(KAFKA_CRC32C_SW);
+	hw = kafka_crc32c_impl(KAFKA_CRC32C_HW);
+	best = kafka_crc32c_impl(KAFKA_CRC32C_BEST);
+	ck_assert_ptr_nonnull(sw);
+	ck_assert_ptr_nonnull(best);
+	ck_assert_ptr_ne(sw, hw);
+	ck_assert(best == (hw != NULL ? hw : sw));
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+	ck_assert_int_eq(hw != NULL, __builtin_cpu_supports("sse4.2") != 0);
+#endif
+	printf("note: kafka_crc32c() runs the %s CRC-32C\n",
+	    hw != NULL ? "hardware" : "software");
 }
 END_TEST
 
+/* The check value of the CRC catalogue and RFC 3720 B.4's iSCSI vectors. */
+START_TEST(test_crc_vectors)
+{
+	static const uint8_t	 pdu[48] = {	/* an iSCSI read command */
+		0x01, 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x14, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00,
+		0x00, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00, 0x18,
+		0x28, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00
+	};
+	kafka_crc32c_fn		 f = crc_impl(_i);
+	uint8_t			 v[4][32];
+	int			 i;
+
+	if (f == NULL)
+		return;
+	for (i = 0; i < 32; i++) {
+		v[0][i] = 0;
+		v[1][i] = 0xff;
+		v[2][i] = (uint8_t)i;
+		v[3][i] = (uint8_t)(31 - i);
+	}
+	ck_assert_uint_eq(ref_crc32c((const uint8_t *)"123456789", 9),
+	    0xE3069283U);
+	ck_assert_uint_eq(f(0, "123456789", 9), 0xE3069283U);
+	ck_assert_uint_eq(f(0, "", 0), 0);
+	ck_assert_uint_eq(f(0xE3069283U, "", 0), 0xE3069283U);
+	ck_assert_uint_eq(f(0, "a", 1), 0xC1D04330U);
+	ck_assert_uint_eq(f(0, v[0], 32), 0x8A9136AAU);
+	ck_assert_uint_eq(f(0, v[1], 32), 0x62A8AB43U);
+	ck_assert_uint_eq(f(0, v[2], 32), 0x46DD794EU);
+	ck_assert_uint_eq(f(0, v[3], 32), 0x113FDB5CU);
+	ck_assert_uint_eq(f(0, pdu, sizeof(pdu)), 0xD9963A56U);
+	ck_assert_uint_eq(ref_crc32c(pdu, sizeof(pdu)), 0xD9963A56U);
+}
+END_TEST
+
+/*
+ * Every length 0..1024 at every alignment 0..15, random bytes, ending at
+ * the end of their allocation (so that ASan sees any read past it); the
+ * reference advances one byte per length.
+ */
+START_TEST(test_crc_every_length)
+{
+	kafka_crc32c_fn	 f = crc_impl(_i);
+	kafka_crc32c_fn	 sw = kafka_crc32c_impl(KAFKA_CRC32C_SW);
+	uint8_t		 src[1024], *p;
+	uint32_t	 ref;
+	size_t		 align, len;
+	int		 k;
+
+	if (f == NULL)
+		return;
+	for (align = 0; align < 16; align++) {
+		for (len = 0; len < sizeof(src); len++)
+			src[len] = (uint8_t)rng();
+		ref = 0xffffffffU;
+		for (len = 0; len <= sizeof(src); len++) {
+			p = malloc(align + len + 1);
+			ck_assert_ptr_nonnull(p);
+			memcpy(p + align, src, len);
+			ck_assert_uint_eq(f(0, p + align, len), ~ref);
+			ck_assert_uint_eq(f(0, p + align, len),
+			    sw(0, p + align, len));
+			free(p);
+			if (len == sizeof(src))
+				break;
+			ref ^= src[len];
+			for (k = 0; k < 8; k++)
+				ref = (ref & 1) ? (ref >> 1) ^ 0x82f63b78U :
+				    ref >> 1;
+		}
+	}
+}
+END_TEST
+
+/*
+ * Big buffers, around the edges of the three interleaved streams (3 x 256
+ * and 3 x 8192 bytes in record.c) and past them, at every alignment.
+ */
+START_TEST(test_crc_big)
+{
+	static const size_t	 lens[] = {
+		767, 768, 769, 775, 776, 1535, 1536, 1537, 24575, 24576,
+		24577, 24576 + 768 + 7, 2 * 24576 + 3 * 768 + 5, 100003,
+		1024 * 1024
+	};
+	kafka_crc32c_fn		 f = crc_impl(_i);
+	uint8_t			*src, *p;
+	uint32_t		 want;
+	size_t			 i, j, align;
+
+	if (f == NULL)
+		return;
+	src = malloc(lens[NELEM(lens) - 1]);
+	ck_assert_ptr_nonnull(src);
+	for (j = 0; j < lens[NELEM(lens) - 1]; j++)
+		src[j] = (uint8_t)rng();
+	for (i = 0; i < NELEM(lens); i++) {
+		want = ref_crc32c(src, lens[i]);
+		for (align = 0; align < 16; align++) {
+			p = malloc(align + lens[i]);
+			ck_assert_ptr_nonnull(p);
+			memcpy(p + align, src, lens[i]);
+			ck_assert_uint_eq(f(0, p + align, lens[i]), want);
+			free(p);
+		}
+	}
+	free(src);
+}
+END_TEST
+
+/*
+ * Continuing a CRC, as zlib's crc32() does: cut in two at every offset and
+ * in three, fed one byte at a time, and handed from one implementation to
+ * another (they share the crc convention).
+ */
+START_TEST(test_crc_split)
+{
+	kafka_crc32c_fn	 f = crc_impl(_i);
+	kafka_crc32c_fn	 sw = kafka_crc32c_impl(KAFKA_CRC32C_SW);
+	uint8_t		 buf[2400];
+	uint32_t	 want, c;
+	size_t		 i, cut, cut2;
+
+	if (f == NULL)
+		return;
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)rng();
+	want = ref_crc32c(buf, sizeof(buf));
+	ck_assert_uint_eq(f(0, buf, sizeof(buf)), want);
+	for (cut = 0; cut <= sizeof(buf); cut++) {
+		ck_assert_uint_eq(f(f(0, buf, cut), buf + cut,
+		    sizeof(buf) - cut), want);
+		ck_assert_uint_eq(sw(f(0, buf, cut), buf + cut,
+		    sizeof(buf) - cut), want);
+		ck_assert_uint_eq(f(sw(0, buf, cut), buf + cut,
+		    sizeof(buf) - cut), want);
+	}
+	for (cut = 0; cut <= sizeof(buf); cut += 7)
+		for (cut2 = cut; cut2 <= sizeof(buf); cut2 += 131) {
+			c = f(0, buf, cut);
+			c = f(c, buf + cut, cut2 - cut);
+			ck_assert_uint_eq(f(c, buf + cut2, sizeof(buf) - cut2),
+			    want);
+		}
+	for (c = 0, i = 0; i < sizeof(buf); i++)
+		c = f(c, buf + i, 1);
+	ck_assert_uint_eq(c, want);
+}
+END_TEST
+
+/* The same random test as before the hardware path: 8 offsets, chained. */
 START_TEST(test_crc_vs_reference)
 {
+	kafka_crc32c_fn	 f = crc_impl(_i);
 	uint8_t		 buf[1100];
 	size_t		 i, off, len, cut;
 
+	if (f == NULL)
+		return;
 	for (i = 0; i < sizeof(buf); i++)
 		buf[i] = (uint8_t)rng();
 	for (off = 0; off < 8; off++)
 		for (len = 0; len + off <= sizeof(buf); len += len < 64 ?
 		    1 : 37) {
-			ck_assert_uint_eq(kafka_crc32c(0, buf + off, len),
+			ck_assert_uint_eq(f(0, buf + off, len),
 			    ref_crc32c(buf + off, len));
 			/* Chaining continues a CRC as zlib's crc32() does. */
 			cut = len / 3;
-			ck_assert_uint_eq(kafka_crc32c(kafka_crc32c(0,
-			    buf + off, cut), buf + off + cut, len - cut),
+			ck_assert_uint_eq(f(f(0, buf + off, cut),
+			    buf + off + cut, len - cut),
 			    ref_crc32c(buf + off, len));
 		}
 }
@@ -601,10 +797,14 @@ END_TEST
 
 START_TEST(test_crc_golden)
 {
+	kafka_crc32c_fn	 f = crc_impl(_i);
+
+	if (f == NULL)
+		return;
 	ck_assert_uint_eq(ref_crc32c(golden_v2 + 21, sizeof(golden_v2) - 21),
 	    0xc622acfaU);
-	ck_assert_uint_eq(kafka_crc32c(0, golden_v2 + 21,
-	    sizeof(golden_v2) - 21), 0xc622acfaU);
+	ck_assert_uint_eq(f(0, golden_v2 + 21, sizeof(golden_v2) - 21),
+	    0xc622acfaU);
 }
 END_TEST
 
@@ -2227,11 +2427,17 @@ record_suite(void)
 	Suite	*s = suite_create("kafka_record");
 	TCase	*tc;
 	int	 ncodecs = (int)(sizeof(all_codecs) / sizeof(all_codecs[0]));
+	int	 ncrc = (int)NELEM(crc_impls);
 
 	tc = tcase_create("crc");
-	tcase_add_test(tc, test_crc_check_value);
-	tcase_add_test(tc, test_crc_vs_reference);
-	tcase_add_test(tc, test_crc_golden);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_crc_dispatch);
+	tcase_add_loop_test(tc, test_crc_vectors, 0, ncrc);
+	tcase_add_loop_test(tc, test_crc_every_length, 0, ncrc);
+	tcase_add_loop_test(tc, test_crc_big, 0, ncrc);
+	tcase_add_loop_test(tc, test_crc_split, 0, ncrc);
+	tcase_add_loop_test(tc, test_crc_vs_reference, 0, ncrc);
+	tcase_add_loop_test(tc, test_crc_golden, 0, ncrc);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("plain");
