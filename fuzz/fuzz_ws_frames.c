@@ -26,6 +26,8 @@
  *   no RSV bits, known opcodes, control frames short and unfragmented;
  *   nothing after its close frame, whose status, if any, is valid;
  * - the echoed messages are, in order, a prefix of the messages queued;
+ *   a close frame (ours or the echo of the client's) comes after all of
+ *   them, since every echo is queued before the server can see a close;
  * - the session ends (EOF on both sides) and no memory is leaked.
  */
 #include "config.h"
@@ -312,6 +314,8 @@ parse_output(void)
 			if (plen >= 2 && !close_code_valid((unsigned)p[0] << 8 |
 			    p[1]))
 				fail("server sent an invalid close status");
+			if (g.queued != NULL)
+				fail("close frame before the echoes queued");
 			g.gotclose = 1;
 			break;
 		case 0x9:

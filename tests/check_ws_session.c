@@ -61,6 +61,7 @@ static struct {
 	int			 drained;
 	int			 echo;		/* message callback echoes */
 	int			 pause_after;	/* pause at this message */
+	size_t			 answer;	/* if > 0: answer this many octets */
 	struct ws_session	*last;
 	int			 route_tag;
 	struct ntls_config	*ccfg;		/* TLS client: trusts ca.pem */
@@ -114,7 +115,16 @@ cb_message(void *arg, struct ws_session *s, int opcode, const uint8_t *p,
 		    WS_SEND_CLOSED);
 		return;
 	}
-	if (g.echo)
+	if (g.answer > 0) {
+		uint8_t	*a;
+
+		a = malloc(g.answer);
+		ck_assert_ptr_nonnull(a);
+		memset(a, 'a', g.answer);
+		ck_assert_int_eq(ws_session_send(s, WS_OP_BINARY, a,
+		    g.answer), WS_SEND_OK);
+		free(a);
+	} else if (g.echo)
 		ck_assert_int_eq(ws_session_send(s, opcode, p, len),
 		    WS_SEND_OK);
 	if (g.pause_after > 0 && g.messages == g.pause_after) {
@@ -1478,6 +1488,132 @@ START_TEST(test_ws_session_bad_payloads)
 }
 END_TEST
 
+/*
+ * A request and a valid close frame in one write ("ask, then close when
+ * done"): the answer goes out before the close echo, which carries the
+ * peer's status.  Frames after the close frame are ignored: no message
+ * is delivered for them.  wslay alone would send its echo first and
+ * drop the answer.
+ */
+static void
+request_close(int tls)
+{
+	static const struct {
+		size_t		 reqlen;	/* the request: reqlen octets */
+		int		 ping;		/* a ping after it */
+		const char	*close;
+		size_t		 closelen;
+		unsigned int	 code;
+		const char	*reason;
+		int		 late;		/* a request after the close */
+	} cases[] = {
+		{ 3, 0, "\x03\xe8", 2, 1000, "", 0 },
+		{ 3, 0, "\x0f\xa0" "done", 6, 4000, "done", 0 },
+		{ 3, 1, "\x0f\xa0" "done", 6, 4000, "done", 1 },
+		{ 60000, 0, "\x03\xe8" "bye", 5, 1000, "bye", 1 },
+		/* Shown to wslay as 1000 (see server.c). */
+		{ 3, 0, "\x03\xf4", 2, 1000, "", 0 },
+	};
+	uint8_t	*req, *buf;
+	size_t	 i, j, off;
+	char	*reason;
+	int	 fd;
+
+	if (tls)
+		tls_server_start("server.pem", "server.key");
+	else
+		server_start();
+	req = malloc(60000);
+	buf = malloc(2 * 60000 + 256);
+	ck_assert_ptr_nonnull(req);
+	ck_assert_ptr_nonnull(buf);
+	for (i = 0; i < 60000; i++)
+		req[i] = (uint8_t)(i * 13 + (i >> 9));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fd = tls ? tls_upgrade() : client_upgrade();
+		off = build_frame(buf, 1, 0x2, req, cases[i].reqlen, 1);
+		if (cases[i].ping)
+			off += build_frame(buf + off, 1, 0x9, "p", 1, 1);
+		off += build_frame(buf + off, 1, 0x8, cases[i].close,
+		    cases[i].closelen, 1);
+		if (cases[i].late) {
+			off += build_frame(buf + off, 1, 0x2, req,
+			    cases[i].reqlen, 1);
+			off += build_frame(buf + off, 1, 0x8, "\x03\xe9", 2, 1);
+		}
+		cwrite(fd, buf, off);
+		/* wslay sends control frames first: the pong leads. */
+		if (cases[i].ping)
+			expect_message(fd, 0xa, "p", 1);
+		expect_message(fd, 0x2, req, cases[i].reqlen);
+		reason = expect_close(fd, cases[i].code);
+		ck_assert_str_eq(reason, cases[i].reason);
+		free(reason);
+		ck_assert(cwait_eof(fd, TIMEOUT));
+		cclose(fd);
+		ck_assert(pump_until(&g.closed, (int)i + 1, TIMEOUT));
+		ck_assert_int_eq(g.messages, (int)i + 1);
+	}
+	/* The same, the close frame in pieces after the request. */
+	fd = tls ? tls_upgrade() : client_upgrade();
+	off = build_frame(buf, 1, 0x2, req, 3, 1);
+	off += build_frame(buf + off, 1, 0x8, "\x0f\xa1" "x", 3, 1);
+	for (j = 0; j < off; j += 2) {
+		cwrite(fd, buf + j, off - j < 2 ? off - j : 2);
+		pump_for(0.002);
+	}
+	expect_message(fd, 0x2, req, 3);
+	reason = expect_close(fd, 4001);
+	ck_assert_str_eq(reason, "x");
+	free(reason);
+	ck_assert(cwait_eof(fd, TIMEOUT));
+	cclose(fd);
+	ck_assert(pump_until(&g.closed, (int)i + 1, TIMEOUT));
+	ck_assert_int_eq(g.messages, (int)i + 1);
+	free(buf);
+	free(req);
+}
+
+START_TEST(test_ws_session_request_close)
+{
+	request_close(0);
+}
+END_TEST
+
+/*
+ * Request and close, and the peer does not read: the answer, larger than
+ * the socket buffers, cannot all be written.  The close timeout still
+ * ends the session; what the peer got is the answer, not the close.
+ */
+START_TEST(test_ws_session_request_close_unread)
+{
+	static char	 logbuf[65536];
+	uint8_t		 buf[64];
+	size_t		 off;
+	int		 fd;
+
+	g.answer = 8 * 1024 * 1024;
+	g.conf.max_outbound = 4 * g.answer;
+	g.rcvbuf = 8192;
+	log_capture();
+	server_start();
+	fd = client_upgrade();
+	off = build_frame(buf, 1, 0x2, "ask", 3, 1);
+	off += build_frame(buf + off, 1, 0x8, "\x03\xe8", 2, 1);
+	cwrite(fd, buf, off);
+	/* The close timeout is 2 s. */
+	ck_assert(pump_until(&g.closed, 1, 2.0 + 1.5));
+	log_release(logbuf, sizeof(logbuf));
+	ck_assert_int_eq(g.messages, 1);
+	ck_assert_ptr_nonnull(strstr(logbuf, "closed (close handshake "
+	    "timeout), status sent 1006, received 1000\n"));
+	ck_assert_uint_eq(cread(fd, buf, 2, TIMEOUT), 2);
+	ck_assert_uint_eq(buf[0], 0x82);
+	ck_assert_uint_eq(buf[1], 127);
+	close(fd);
+}
+END_TEST
+
 /* What must pass: every valid status, UTF-8 across fragments. */
 START_TEST(test_ws_session_good_payloads)
 {
@@ -2417,6 +2553,13 @@ START_TEST(test_wss_read_budget)
 }
 END_TEST
 
+/* Request and close in one TLS record; the 60000-octet answer is staged. */
+START_TEST(test_wss_request_close)
+{
+	request_close(1);
+}
+END_TEST
+
 /* Paused with decrypted input left in mbedTLS (more than ibuf holds). */
 START_TEST(test_wss_pause)
 {
@@ -2475,6 +2618,8 @@ ws_session_suite(void)
 	tcase_add_loop_test(tc, test_ws_session_bad_payloads, 0,
 	    sizeof(bad_payloads) / sizeof(bad_payloads[0]));
 	tcase_add_test(tc, test_ws_session_good_payloads);
+	tcase_add_test(tc, test_ws_session_request_close);
+	tcase_add_test(tc, test_ws_session_request_close_unread);
 	tcase_add_test(tc, test_ws_session_invalid_utf8);
 	tcase_add_test(tc, test_ws_session_too_big);
 	tcase_add_test(tc, test_ws_session_plain_get);
@@ -2517,6 +2662,7 @@ ws_session_suite(void)
 	tcase_add_test(tc, test_wss_big);
 	tcase_add_test(tc, test_wss_read_budget);
 	tcase_add_test(tc, test_wss_pause);
+	tcase_add_test(tc, test_wss_request_close);
 	tcase_add_test(tc, test_wss_shutdown);
 	suite_add_tcase(s, tc);
 	return s;

@@ -37,6 +37,18 @@
  * queues our close frame only after the data queued before it has been
  * written.
  *
+ * A valid close frame from the peer has the same problem: wslay queues
+ * its echo ahead of the answers already queued (to requests that came
+ * before the close, "ask, then close when done") and then drops them.
+ * So while output is queued (in wslay or, with TLS, in obuf) the scan
+ * holds a complete close frame back (close_held): the session is closing
+ * from then on (no message is delivered, ws_session_send() refuses, the
+ * close timeout runs, a pause no longer matters), the socket is not read
+ * (what follows a close frame is ignored), and once the output is
+ * written session_ws_run() hands wslay the close frame, whose echo then
+ * goes out last.  A peer that does not read is dropped by the close
+ * timeout as before.  Answers queued after the close frame are refused.
+ *
  * wslay is handed one frame at a time: the receive callback never gives
  * it octets past the end of the frame it is reading, so its own 4 KiB
  * buffer holds nothing of the next frame, and a session paused
@@ -219,7 +231,7 @@ struct ws_session {
 	uint8_t			 utf8;		/* DFA state */
 	uint16_t		 fail;		/* close status for bad input */
 	const char		*failwhy;	/* for the log */
-	uint16_t		 close_rcvd;	/* if rewritten */
+	uint16_t		 close_rcvd;	/* peer's close status, as sent */
 	size_t			 rbudget;
 	void			*data;
 	/*
@@ -233,6 +245,7 @@ struct ws_session {
 	unsigned int		 opened:1;
 	unsigned int		 closing:1;
 	unsigned int		 close_pending:1;
+	unsigned int		 close_held:1;	/* peer's close frame, in ibuf */
 	unsigned int		 dead:1;
 	unsigned int		 frag:1;	/* in a fragmented message */
 	unsigned int		 text:1;	/* a text message */
@@ -309,6 +322,7 @@ static void	 server_addr_del(struct ws_server *, const uint8_t *);
 static void	 server_addr_resize(struct ws_server *, size_t);
 static void	 session_handshake_done(struct ws_session *);
 static int	 session_paused(const struct ws_session *);
+static int	 session_out_pending(struct ws_session *);
 static int	 session_check_close(struct ws_session *, uint8_t *, size_t);
 static int	 close_code_valid(unsigned int);
 static unsigned int utf8_next(unsigned int, unsigned int);
@@ -1643,10 +1657,22 @@ session_paused(const struct ws_session *s)
 	return s->paused && !s->closing;
 }
 
+/*
+ * Output not yet written: queued in wslay (and writable), or in obuf.
+ * While there is some, session_scan() holds the peer's close frame back.
+ */
+static int
+session_out_pending(struct ws_session *s)
+{
+	return s->olen > 0 || wslay_event_want_write(s->ctx);
+}
+
 /* One round of WebSocket I/O; readable: the socket may have input. */
 static void
 session_ws_run(struct ws_session *s, int readable)
 {
+	int	 i;
+
 	if (s->dead)
 		return;
 	if (s->olen > 0 && session_flush(s) == -1) {
@@ -1655,18 +1681,27 @@ session_ws_run(struct ws_session *s, int readable)
 	}
 	if (s->tls != NULL && ntls_pending(s->tls) > 0)
 		readable = 1;
-	if (wslay_event_want_read(s->ctx) && !session_paused(s) &&
-	    ws_session_queued(s) < s->srv->conf.max_outbound &&
-	    (readable || s->ipos < s->iend) && session_ws_recv(s) == -1) {
-		session_kill(s, s->eof ? "eof" : s->err != 0 ?
-		    session_strerror(s) : "receive failed");
-		return;
-	}
-	if (s->olen == 0 && wslay_event_want_write(s->ctx) &&
-	    session_ws_send(s) == -1) {
-		session_kill(s, s->err != 0 ? session_strerror(s) :
-		    "send failed");
-		return;
+	/*
+	 * A second round if the output that held the peer's close frame
+	 * back is now written: wslay gets the frame, its echo goes out.
+	 */
+	for (i = 0; i < 2; i++) {
+		if (wslay_event_want_read(s->ctx) && !session_paused(s) &&
+		    ws_session_queued(s) < s->srv->conf.max_outbound &&
+		    (readable || s->ipos < s->iend) &&
+		    session_ws_recv(s) == -1) {
+			session_kill(s, s->eof ? "eof" : s->err != 0 ?
+			    session_strerror(s) : "receive failed");
+			return;
+		}
+		if (s->olen == 0 && wslay_event_want_write(s->ctx) &&
+		    session_ws_send(s) == -1) {
+			session_kill(s, s->err != 0 ? session_strerror(s) :
+			    "send failed");
+			return;
+		}
+		if (!s->close_held || session_out_pending(s))
+			break;
 	}
 	session_ws_update(s);
 }
@@ -1752,7 +1787,9 @@ session_ws_update(struct ws_session *s)
 			return;
 		}
 	}
+	/* A held close frame: nothing more is read. */
 	if (wslay_event_get_read_enabled(ctx) && !session_paused(s) &&
+	    !s->close_held &&
 	    ws_session_queued(s) < s->srv->conf.max_outbound) {
 		events |= s->rwait;
 		/* Decrypted input waits in mbedTLS: no fd says so. */
@@ -1832,7 +1869,10 @@ close_code_valid(unsigned int code)
  * A close frame, whole in ibuf (p: its masked payload of len <= 125
  * octets, the masking key in s->fmask): 0 if wslay may have it, else
  * the status to fail with.  Checked on an unmasked copy.  wslay refuses
- * 1012-1014: it is shown 1000 instead, which it echoes.
+ * 1012-1014: it is shown 1000 instead, which it echoes.  The status is
+ * kept for the log (close_rcvd): wslay may never see the frame (held
+ * back, then the close timeout), or see it rewritten.  A frame held
+ * back is checked again (1000 then): the first status stays.
  */
 static int
 session_check_close(struct ws_session *s, uint8_t *p, size_t len)
@@ -1841,8 +1881,11 @@ session_check_close(struct ws_session *s, uint8_t *p, size_t len)
 	unsigned int	 code, st = UTF8_ACCEPT;
 	size_t		 i;
 
-	if (len == 0)
-		return 0;		/* no status */
+	if (len == 0) {
+		if (s->close_rcvd == 0)
+			s->close_rcvd = WSLAY_CODE_NO_STATUS_RCVD;
+		return 0;
+	}
 	for (i = 0; i < len; i++)
 		c[i] = p[i] ^ s->fmask[i & 3];
 	code = (unsigned int)c[0] << 8 | c[1];
@@ -1856,8 +1899,9 @@ session_check_close(struct ws_session *s, uint8_t *p, size_t len)
 		s->failwhy = "close reason not UTF-8";
 		return WS_CLOSE_INVALID_DATA;
 	}
-	if (code >= 1012 && code <= 1014) {
+	if (s->close_rcvd == 0)
 		s->close_rcvd = (uint16_t)code;
+	if (code >= 1012 && code <= 1014) {
 		p[0] = (uint8_t)((WS_CLOSE_NORMAL >> 8) ^ s->fmask[0]);
 		p[1] = (uint8_t)((WS_CLOSE_NORMAL & 0xff) ^ s->fmask[1]);
 	}
@@ -1952,13 +1996,21 @@ session_scan(struct ws_session *s)
 		if (avail < hl)
 			break;
 		memcpy(s->fmask, p + hl - 4, 4);
-		/* A close frame is checked whole (at most 127 + 4 octets). */
+		/*
+		 * A close frame is checked whole (at most 127 + 4 octets),
+		 * and held back while output is queued: wslay would send
+		 * its echo first and drop the rest.
+		 */
 		if (op == 0x8) {
 			if (avail - hl < plen)
 				break;
 			if ((s->fail = (uint16_t)session_check_close(s,
 			    s->ibuf + s->ivalid + hl, (size_t)plen)) != 0)
 				break;
+			if ((s->close_held = session_out_pending(s)) != 0) {
+				session_closing(s);
+				break;
+			}
 		}
 		/* An empty last fragment, the text cut in a character. */
 		if (op == 0x0 && fin && plen == 0 && s->text &&
@@ -2009,7 +2061,9 @@ session_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
 			wslay_event_set_error(ctx, 0);
 			return (ssize_t)avail;
 		}
-		if (s->fail != 0 || len == 0 || s->rbudget == 0) {
+		/* Held close frame: ignore what follows it. */
+		if (s->fail != 0 || s->close_held || len == 0 ||
+		    s->rbudget == 0) {
 			wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 			return -1;
 		}
