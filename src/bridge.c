@@ -669,56 +669,46 @@ br_check_cmd_field(uint64_t field, const uint8_t *p, size_t n, void *arg)
 	return NULL;
 }
 
+/* The command the request ends up with: the oneof field seen last. */
+static const char *
+br_last_cmd(uint64_t field, const uint8_t *p, size_t n, void *arg)
+{
+	uint64_t	*last = arg;
+
+	(void)p;
+	(void)n;
+	if (field >= BRIDGE_CMD_MIN && field <= BRIDGE_CMD_MAX)
+		*last = field;
+	return NULL;
+}
+
 static const char *
 br_check_req_field(uint64_t field, const uint8_t *p, size_t n, void *arg)
 {
+	const uint64_t	*cmd = arg;
 	const char	*why = NULL;
 
-	(void)arg;
-	if (field == PUB_SUB_REQ__REQ_CMD_KAFKA_FETCH ||
-	    field == PUB_SUB_REQ__REQ_CMD_KAFKA_LIST_OFFSET)
+	if (field == *cmd && (field == PUB_SUB_REQ__REQ_CMD_KAFKA_FETCH ||
+	    field == PUB_SUB_REQ__REQ_CMD_KAFKA_LIST_OFFSET))
 		(void)br_wire_walk(p, n, br_check_cmd_field, NULL, &why);
 	return why;
 }
 
-/* Why the request's strings are unusable, or NULL if they are fine. */
+/*
+ * Why the request's strings are unusable, or NULL if they are fine.  Only
+ * the command protobuf-c keeps is checked (a oneof: the last one seen),
+ * every occurrence of it (occurrences of a message field merge).
+ */
 static const char *
 br_check_strings(const uint8_t *p, size_t n)
 {
 	const char	*why = NULL;
+	uint64_t	 cmd = 0;
 
-	(void)br_wire_walk(p, n, br_check_req_field, NULL, &why);
+	(void)br_wire_walk(p, n, br_last_cmd, &cmd, &why);
+	if (cmd != 0)
+		(void)br_wire_walk(p, n, br_check_req_field, &cmd, &why);
 	return why;
-}
-
-/* The request's sequence (field 1, last one wins), for an early answer. */
-static int64_t
-br_sequence(const uint8_t *p, size_t n)
-{
-	const uint8_t	*end = p + n;
-	uint64_t	 key, v, seq = 0;
-
-	while (p < end) {
-		if (br_wire_varint(&p, end, &key) != 0)
-			break;
-		if ((key & 7) == 0) {
-			if (br_wire_varint(&p, end, &v) != 0)
-				break;
-			if (key >> 3 == 1)
-				seq = v;
-		} else if ((key & 7) == 2) {
-			if (br_wire_varint(&p, end, &v) != 0 ||
-			    v > (uint64_t)(end - p))
-				break;
-			p += v;
-		} else if ((key & 7) == 1 && end - p >= 8)
-			p += 8;
-		else if ((key & 7) == 5 && end - p >= 4)
-			p += 4;
-		else
-			break;
-	}
-	return (int64_t)seq;
 }
 
 /* ---- ws callbacks ---- */
@@ -768,18 +758,6 @@ bridge_message(void *arg, struct ws_session *ws, int opcode,
 		    len > BRIDGE_QUOTE_MAX ? BRIDGE_QUOTE_MAX + 1 : len));
 		return;
 	}
-	/*
-	 * protobuf-c hands strings over NUL-terminated and does not check
-	 * UTF-8: "t\0x" would read as "t".  Check the wire bytes first.
-	 */
-	if ((why = br_check_strings(data, len)) != NULL) {
-		if ((r = br_req_new(s, br_sequence(data, len))) == NULL)
-			return;
-		bridge_reply_error(r, BRIDGE_E_BAD_REQUEST, "bad request: %s",
-		    why);
-		br_flow(s);
-		return;
-	}
 	req = pub_sub_req__unpack(NULL, len, data);
 	if (req == NULL) {
 		if ((r = br_req_new(s, 0)) == NULL)
@@ -793,6 +771,18 @@ bridge_message(void *arg, struct ws_session *ws, int opcode,
 		pub_sub_req__free_unpacked(req, NULL);
 		ws_session_close(ws, 1011, "out of memory");
 		br_stop(s);
+		return;
+	}
+	/*
+	 * protobuf-c hands strings over NUL-terminated and does not check
+	 * UTF-8: "t\0x" would read as "t".  Check the wire bytes before
+	 * anything uses them.
+	 */
+	if ((why = br_check_strings(data, len)) != NULL) {
+		bridge_reply_error(r, BRIDGE_E_BAD_REQUEST, "bad request: %s",
+		    why);
+		pub_sub_req__free_unpacked(req, NULL);
+		br_flow(s);
 		return;
 	}
 	c = (int)req->req_case;
