@@ -1,13 +1,17 @@
 /*
  * backend_kafka.c -- the Kafka backend of the pubsub bridge: list offset
- * and fetch, answered from a shared kcluster, errors in APISIX's words.
+ * from a shared kcluster; fetch through partition readers (kafka/reader.h:
+ * a window decoded once, answered from memory, one Fetch in flight per
+ * partition, read-ahead); errors in APISIX's words.
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kafka/cluster.h"
+#include "kafka/reader.h"
 #include "kafka/record.h"
 #include "net/log.h"
 #include "src/bridge.h"
@@ -15,12 +19,11 @@
 
 struct kreq {
 	struct bridge_req	*r;
-	void			*backend;	/* the kcluster */
 	char			*topic;
 	int32_t			 partition;
 	int64_t			 offset;	/* asked for */
-	int64_t			 next;		/* fetch: where to read next */
-	int			 refetches;	/* past offsets without data */
+	struct kreader		*rd;		/* fetch: the partition's reader */
+	struct kreader_req	 rq;
 };
 
 static struct kreq *
@@ -38,7 +41,6 @@ kreq_new(struct bridge_req *r, const char *topic, int32_t partition,
 	k->r = r;
 	k->partition = partition;
 	k->offset = offset;
-	k->next = offset;
 	return k;
 }
 
@@ -50,9 +52,6 @@ kreq_free(struct kreq *k)
 }
 
 #define KAFKA_ERR_INVALID_TOPIC	17	/* INVALID_TOPIC_EXCEPTION */
-
-/* Fetches in a row past offsets without data records, for one answer. */
-#define KB_MAX_REFETCH		100000
 
 /*
  * Kafka's topic name rule: 1 to 249 of [A-Za-z0-9._-].  Anything else
@@ -149,75 +148,146 @@ kb_on_record(void *arg, const struct kafka_record *rec)
 	    rec->key_len, rec->value, rec->value_len) != 0;
 }
 
+/* ---- fetch: partition readers (kafka/reader.h) over the kcluster ---- */
+
+static struct kcache	*kb_cache;
+
+/* One Fetch a reader asked for. */
+struct kfetch {
+	struct kreader	*rd;
+	int64_t		 offset;
+};
+
 static void
-kb_on_fetch(void *arg, const struct kcluster_result *res)
+kb_reader_fetched(void *arg, const struct kcluster_result *res)
 {
-	struct kreq			*k = arg;
-	struct kafka_arena		 arena;
-	struct kafka_records_info	 info;
+	struct kfetch		*f = arg;
+	struct kreader_fail	 fail;
 
 	if (res->err != KCE_OK) {
-		bridge_reply_error(k->r, kb_code(res), "failed to fetch message, "
-		    "topic: %s, partition: %d, err: %s", k->topic, k->partition,
-		    res->errmsg);
-		kreq_free(k);
-		return;
+		memset(&fail, 0, sizeof(fail));
+		fail.err = (int)res->err;
+		fail.kafka_error = res->kafka_error;
+		fail.errmsg = res->errmsg;
+		kreader_failed(f->rd, f->offset, &fail, kafkagate_now());
+	} else
+		kreader_fetched(f->rd, f->offset, res->records, res->records_len,
+		    res->aborted, res->naborted, res->end_offset, kafkagate_now());
+	free(f);
+}
+
+static int
+kb_reader_fetch(void *owner, struct kreader *rd, const char *topic,
+    int32_t partition, int64_t offset)
+{
+	struct kfetch	*f;
+
+	if ((f = malloc(sizeof(*f))) == NULL)
+		return -1;
+	f->rd = rd;
+	f->offset = offset;
+	log_trace("kafka: %s-%d: fetch from %lld", topic, partition,
+	    (long long)offset);
+	if (kcluster_fetch(owner, topic, partition, offset,
+	    kafkagate_fetch_bytes(), kb_reader_fetched, f) != 0) {
+		free(f);
+		return -1;
 	}
-	if (bridge_req_gone(k->r)) {
-		bridge_reply_error(k->r, BRIDGE_E_SHUTDOWN, "client gone");
-		kreq_free(k);
-		return;
-	}
-	kafka_arena_init(&arena, 0);
-	memset(&info, 0, sizeof(info));
+	return 0;
+}
+
+/* The answer: the records from the reader's window, cut to the frame. */
+static void
+kb_answer(struct kreq *k)
+{
+	int64_t	 next;
+	double	 now = kafkagate_now();
+
 	(void)bridge_fetch_begin(k->r);
-	/* Under read_committed, records of aborted transactions are skipped. */
-	if (kafka_records_decode_txn(res->records, res->records_len, k->next,
-	    res->aborted, res->naborted, &arena, kb_on_record, k, &info) != 0 &&
-	    info.delivered == 0) {
-		/* Nothing good before the bad batch: say what is wrong. */
-		log_warnx("kafka: %s-%d at offset %lld: %s", k->topic,
-		    k->partition, (long long)info.next_offset, info.errmsg);
-		kafka_arena_free(&arena);
-		bridge_reply_error(k->r, BRIDGE_E_CORRUPT, "failed to fetch "
-		    "message, topic: %s, partition: %d, err: %s", k->topic,
-		    k->partition, info.errmsg);
-		kreq_free(k);
-		return;
-	}
-	/*
-	 * Nothing to deliver, but the log goes on: the answer held only
-	 * offsets without data records (transaction markers; a segment that
-	 * ends in a COMMIT marker, since a broker answers from one segment;
-	 * a compacted changelog of markers).  An empty answer would make
-	 * the client ask for the same offset forever: read on from where
-	 * decoding stopped until there are records or the end of the log.
-	 * Every round moves forward, so this ends.
-	 */
-	if (info.delivered == 0 && info.err == KAFKA_RECORDS_OK &&
-	    info.next_offset > k->next && info.next_offset < res->end_offset &&
-	    k->refetches < KB_MAX_REFETCH) {
-		kafka_arena_free(&arena);
-		k->next = info.next_offset;
-		k->refetches++;
-		log_debug("kafka: %s-%d: no data records before offset %lld, "
-		    "reading on", k->topic, k->partition, (long long)k->next);
-		if (kcluster_fetch(k->backend, k->topic, k->partition, k->next,
-		    kafkagate_fetch_bytes(), kb_on_fetch, k) != 0) {
-			bridge_reply_error(k->r, BRIDGE_E_INTERNAL, "failed to "
-			    "fetch message, topic: %s, partition: %d, err: out of "
-			    "memory", k->topic, k->partition);
-			kreq_free(k);
-		}
-		return;
-	}
-	/*
-	 * Records delivered before a bad batch are answered; the next fetch
-	 * (from the last offset + 1) meets the bad batch first and reports it.
-	 */
+	if (!bridge_req_gone(k->r))
+		(void)kreader_read(k->rd, &k->rq, kb_on_record, k, &next, now);
+	else
+		next = k->offset;
 	bridge_fetch_end(k->r);
-	kafka_arena_free(&arena);
+	kreader_ahead(k->rd, next, now);
 	kreq_free(k);
+}
+
+static void
+kb_reader_ready(void *owner, struct kreader_req *rq,
+    const struct kreader_fail *f)
+{
+	struct kreq	*k = (struct kreq *)(void *)((char *)rq -
+			    offsetof(struct kreq, rq));
+	int32_t		 code;
+	const char	*msg;
+
+	(void)owner;
+	if (f == NULL) {
+		kb_answer(k);
+		return;
+	}
+	switch (f->err) {
+	case KREADER_ECORRUPT:
+		code = BRIDGE_E_CORRUPT;
+		log_warnx("kafka: %s-%d at offset %lld: %s", k->topic,
+		    k->partition, (long long)k->offset, f->errmsg);
+		break;
+	case KREADER_ENOMEM:
+		code = BRIDGE_E_INTERNAL;
+		break;
+	case KCE_KAFKA:
+		code = f->kafka_error;
+		break;
+	default:
+		code = f->err;
+		break;
+	}
+	msg = f->errmsg != NULL ? f->errmsg : "unknown failure";
+	bridge_reply_error(k->r, code, "failed to fetch message, topic: %s, "
+	    "partition: %d, err: %s", k->topic, k->partition, msg);
+	kreq_free(k);
+}
+
+static const struct kreader_ops kb_reader_ops = {
+	kb_reader_fetch,
+	kb_reader_ready
+};
+
+int
+kafka_backend_init(size_t cache_budget)
+{
+	if (kb_cache == NULL &&
+	    (kb_cache = kcache_new(cache_budget, &kb_reader_ops)) == NULL)
+		return -1;
+	return 0;
+}
+
+void
+kafka_backend_sweep(double now, double idle)
+{
+	struct kcache_stats	 st;
+
+	if (kb_cache == NULL)
+		return;
+	kcache_sweep(kb_cache, now, idle);
+	if (!log_enabled(LOG_LVL_DEBUG))
+		return;
+	kcache_stats(kb_cache, &st);
+	log_debug("cache: %zu of %zu bytes in %zu chunks, %zu readers; "
+	    "%llu hits, %llu misses, %llu fetches (%llu bytes), %llu evicted",
+	    st.bytes, st.budget, st.chunks, st.readers,
+	    (unsigned long long)st.hits, (unsigned long long)st.misses,
+	    (unsigned long long)st.fetches,
+	    (unsigned long long)st.fetched_bytes,
+	    (unsigned long long)st.evicted);
+}
+
+void
+kafka_backend_free(void)
+{
+	kcache_free(kb_cache);
+	kb_cache = NULL;
 }
 
 static void
@@ -234,16 +304,29 @@ kb_fetch(void *backend, struct bridge_req *r, const PubSubReq *req)
 		    c->partition);
 		return;
 	}
-	if ((k = kreq_new(r, c->topic, c->partition, c->offset)) != NULL)
-		k->backend = backend;
-	if (k == NULL ||
-	    kcluster_fetch(backend, k->topic, c->partition, c->offset,
-	    kafkagate_fetch_bytes(), kb_on_fetch, k) != 0) {
+	if ((k = kreq_new(r, c->topic, c->partition, c->offset)) == NULL ||
+	    (kb_cache == NULL && kafka_backend_init(0) != 0) ||
+	    (k->rd = kcache_reader(kb_cache, backend, c->topic,
+	    c->partition)) == NULL) {
 		if (k != NULL)
 			kreq_free(k);
 		bridge_reply_error(r, BRIDGE_E_INTERNAL, "failed to fetch message, "
 		    "topic: %s, partition: %d, err: out of memory", c->topic,
 		    c->partition);
+		return;
+	}
+	switch (kreader_submit(k->rd, &k->rq, c->offset, kafkagate_now())) {
+	case KREADER_READY:
+		kb_answer(k);
+		break;
+	case KREADER_WAIT:
+		break;			/* kb_reader_ready() answers */
+	default:
+		kreq_free(k);
+		bridge_reply_error(r, BRIDGE_E_INTERNAL, "failed to fetch message, "
+		    "topic: %s, partition: %d, err: out of memory", c->topic,
+		    c->partition);
+		break;
 	}
 }
 

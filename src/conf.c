@@ -37,6 +37,7 @@
 #define DEFAULT_MAX_FRAME	65535
 #define DEFAULT_MAX_MESSAGE	65535
 #define DEFAULT_MAX_OUTBOUND	(8 * 1024 * 1024)
+#define DEFAULT_CACHE_MEMORY	((size_t)256 << 20)
 #define DEFAULT_REQ_TIMEOUT	10.0
 #define SECRET_MAX		65536
 #define CONFIG_FILE_MAX		(4 * 1024 * 1024)
@@ -860,7 +861,7 @@ cf_bool(struct cf_doc *d, yaml_node_t *root, const char *key, int *out)
 static const char *const cf_known[] = {
 	"listen", "routes", "client_id", "max_frame", "max_message",
 	"max_outbound", "idle_timeout", "request_timeout", "max_sessions",
-	"max_handshakes", "max_per_addr", "reuse_port", NULL
+	"max_handshakes", "max_per_addr", "reuse_port", "cache_memory", NULL
 };
 
 /*
@@ -1136,6 +1137,8 @@ cf_load(struct kg_config *c, char *err, size_t errlen)
 	    cf_size(&d, root, "max_message", &c->max_message, 16, 64 << 20) != 0 ||
 	    cf_size(&d, root, "max_outbound", &c->max_outbound, 65536,
 	    (size_t)1 << 32) != 0 ||
+	    cf_size(&d, root, "cache_memory", &c->cache_memory, 1 << 20,
+	    (size_t)1 << 40) != 0 ||
 	    cf_seconds(&d, root, "idle_timeout", &c->idle_timeout, 0) != 0 ||
 	    cf_seconds(&d, root, "request_timeout", &c->request_timeout, 0.1) != 0 ||
 	    cf_count(&d, root, "max_sessions", &c->max_sessions, 0,
@@ -1350,6 +1353,8 @@ config_finish(struct kg_config *c, char *err, size_t errlen)
 		c->max_outbound = DEFAULT_MAX_OUTBOUND;
 	if (c->max_outbound < c->max_frame * 2)
 		c->max_outbound = c->max_frame * 2;
+	if (c->cache_memory == 0)
+		c->cache_memory = DEFAULT_CACHE_MEMORY;
 	if (c->idle_timeout < 0)
 		c->idle_timeout = 0;
 	if (c->request_timeout < 0)
@@ -1422,8 +1427,9 @@ config_print(const struct kg_config *c, FILE *fp)
 	else
 		(void)fprintf(fp, "  idle-timeout %g s\n", c->idle_timeout);
 	(void)fprintf(fp, "  request-timeout %g s\n  max-frame %zu\n"
-	    "  max-message %zu\n  max-outbound %zu\n", c->request_timeout,
-	    c->max_frame, c->max_message, c->max_outbound);
+	    "  max-message %zu\n  max-outbound %zu\n  cache-memory %zu\n",
+	    c->request_timeout, c->max_frame, c->max_message, c->max_outbound,
+	    c->cache_memory);
 }
 
 int

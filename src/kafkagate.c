@@ -38,7 +38,8 @@ static const char usage_text[] =
 "                 [--max-message bytes] [--max-outbound bytes]\n"
 "                 [--request-timeout seconds] [--max-sessions n]\n"
 "                 [--max-handshakes n] [--max-per-addr n] [--reuse-port]\n"
-"                 [--isolation level] [--kafka-tls]\n"
+"                 [--isolation level] [--cache-memory bytes]\n"
+"                 [--kafka-tls]\n"
 "                 [--kafka-tls-no-verify] [--kafka-ca file]\n"
 "                 [--kafka-cert file --kafka-key file]\n"
 "                 [--sasl-mechanism name] [--sasl-username name]\n"
@@ -68,6 +69,8 @@ static const char help_text[] =
 "                             (default 10)\n"
 "      --isolation LEVEL      read_uncommitted (default, as APISIX) or\n"
 "                             read_committed (skip aborted transactions)\n"
+"      --cache-memory BYTES   fetched records kept decoded for all clients\n"
+"                             (default 268435456)\n"
 "\n"
 "Connection limits (0: unlimited):\n"
 "      --max-sessions N       WebSocket sessions; more get HTTP 503\n"
@@ -104,6 +107,7 @@ enum {
 	OPT_MAX_FRAME,
 	OPT_MAX_MESSAGE,
 	OPT_MAX_OUTBOUND,
+	OPT_CACHE_MEMORY,
 	OPT_REQUEST_TIMEOUT,
 	OPT_KAFKA_TLS,
 	OPT_KAFKA_TLS_NO_VERIFY,
@@ -138,6 +142,7 @@ static const struct option kg_options[] = {
 	{ "max-frame",		required_argument, NULL, OPT_MAX_FRAME },
 	{ "max-message",	required_argument, NULL, OPT_MAX_MESSAGE },
 	{ "max-outbound",	required_argument, NULL, OPT_MAX_OUTBOUND },
+	{ "cache-memory",	required_argument, NULL, OPT_CACHE_MEMORY },
 	{ "request-timeout",	required_argument, NULL, OPT_REQUEST_TIMEOUT },
 	{ "kafka-tls",		no_argument,	   NULL, OPT_KAFKA_TLS },
 	{ "kafka-tls-no-verify", no_argument,	   NULL, OPT_KAFKA_TLS_NO_VERIFY },
@@ -159,12 +164,35 @@ static const struct option kg_options[] = {
 	{ NULL,			0,		   NULL, 0 }
 };
 
+/*
+ * Bytes to ask per partition Fetch: 1 MiB, or a frame if that is more.
+ * The partition reader keeps what comes decoded and answers the following
+ * reads from it, so a Fetch should bring whole batches (a producer's
+ * default batch is up to 1 MB; the broker returns at least one batch even
+ * when it is bigger, KIP-74), not one frame's worth each time.
+ */
 int32_t
 kafkagate_fetch_bytes(void)
 {
-	/* Ask for about one frame's worth; the broker returns at least one
-	 * batch even when it is bigger (KIP-74). */
-	return kg.max_frame < 65536 ? 65536 : (int32_t)kg.max_frame;
+	return kg.max_frame < (1 << 20) ? 1 << 20 : (int32_t)kg.max_frame;
+}
+
+double
+kafkagate_now(void)
+{
+	return ev_now(kg_loop);
+}
+
+/* Every 10 s: chunks unread for a minute and empty readers go. */
+#define KG_SWEEP_EVERY	10.0
+#define KG_CACHE_IDLE	60.0
+
+static void
+kg_sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	kafka_backend_sweep(ev_now(loop), KG_CACHE_IDLE);
 }
 
 static void
@@ -337,6 +365,7 @@ main(int argc, char *argv[])
 	struct ws_server_cb	 wcb;
 	struct bridge_conf	 bconf;
 	ev_signal		 sigterm, sigint, sighup;
+	ev_timer		 sweep;
 	char			 err[512];
 	int			 ch, i, check = 0, verbose = 0;
 
@@ -391,6 +420,11 @@ main(int argc, char *argv[])
 		case OPT_MAX_MESSAGE:
 			if (parse_size("--max-message", optarg, 16, 64 << 20,
 			    &kg.max_message) != 0)
+				return 2;
+			break;
+		case OPT_CACHE_MEMORY:
+			if (parse_size("--cache-memory", optarg, 1 << 20,
+			    (size_t)1 << 40, &kg.cache_memory) != 0)
 				return 2;
 			break;
 		case OPT_MAX_OUTBOUND:
@@ -497,6 +531,10 @@ main(int argc, char *argv[])
 		return 1;
 	}
 
+	if (kafka_backend_init(kg.cache_memory) != 0) {
+		(void)fprintf(stderr, "kafkagate: out of memory\n");
+		return 1;
+	}
 	bconf.max_frame = kg.max_frame;
 	bconf.max_inflight = 64;
 	/*
@@ -557,11 +595,15 @@ main(int argc, char *argv[])
 	ev_signal_start(kg_loop, &sigint);
 	ev_signal_init(&sighup, kg_sighup_cb, SIGHUP);
 	ev_signal_start(kg_loop, &sighup);
+	ev_timer_init(&sweep, kg_sweep_cb, KG_SWEEP_EVERY, KG_SWEEP_EVERY);
+	ev_timer_start(kg_loop, &sweep);
 
 	ev_run(kg_loop, 0);
 
+	ev_timer_stop(kg_loop, &sweep);
 	ws_server_free(kg_server);
 	config_free(&kg);
+	kafka_backend_free();
 	ev_loop_destroy(kg_loop);
 	log_info("stopped");
 	return 0;

@@ -4,6 +4,7 @@
 #ifndef SRC_KAFKAGATE_H
 #define SRC_KAFKAGATE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "src/bridge.h"
@@ -12,5 +13,16 @@ extern const struct bridge_backend kafka_backend;
 
 /* Bytes to ask the broker for per fetch (derived from the frame budget). */
 int32_t	 kafkagate_fetch_bytes(void);
+/* The event loop's time (ev_now). */
+double	 kafkagate_now(void);
+
+/*
+ * The Kafka backend's partition readers: init with the cache budget in
+ * bytes (0: the default), sweep from a timer (chunks unread for `idle'
+ * seconds and empty readers go; the use is logged at -v), free at exit.
+ */
+int	 kafka_backend_init(size_t cache_budget);
+void	 kafka_backend_sweep(double now, double idle);
+void	 kafka_backend_free(void);
 
 #endif /* SRC_KAFKAGATE_H */

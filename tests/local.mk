@@ -10,6 +10,7 @@ check_PROGRAMS += \
 	tests/check_kafka_record \
 	tests/check_kafka_conn \
 	tests/check_kafka_sasl \
+	tests/check_kafka_reader \
 	tests/check_net_tls \
 	tests/check_ws_http \
 	tests/check_ws_session \
@@ -31,6 +32,10 @@ tests_check_kafka_record_LDADD = $(KAFKA_LIBS) $(CHECK_LIBS)
 tests_check_kafka_conn_SOURCES = tests/check_kafka_conn.c
 tests_check_kafka_conn_CFLAGS = $(TEST_CFLAGS)
 tests_check_kafka_conn_LDADD = $(KAFKA_LIBS) $(CHECK_LIBS)
+
+tests_check_kafka_reader_SOURCES = tests/check_kafka_reader.c
+tests_check_kafka_reader_CFLAGS = $(TEST_CFLAGS)
+tests_check_kafka_reader_LDADD = $(KAFKA_LIBS) $(CHECK_LIBS)
 
 tests_check_kafka_sasl_SOURCES = tests/check_kafka_sasl.c
 tests_check_kafka_sasl_CFLAGS = $(TEST_CFLAGS) $(SASL_CFLAGS)
