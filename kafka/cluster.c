@@ -42,14 +42,38 @@
 #define KC_MAX_BOOTSTRAP	32
 
 #define KB_RESOLVE		3	/* name resolution in progress */
+
+/*
+ * Connection roles.  Kafka answers the requests of one connection in
+ * order, so a Fetch the broker holds (a long poll at the tail) would hold
+ * every request behind it.  Each broker therefore gets up to three
+ * connections: the main one (Metadata, ListOffsets, SASL), one for Fetches
+ * that find data (catch-up: answered at once) and one for Fetches at the
+ * end of the log (held up to --fetch-wait).  Fetches of one role to one
+ * broker are coalesced: one Fetch in flight, carrying every partition
+ * that needs data (one entry per partition), the others queued for the
+ * next.
+ */
+#define KB_MAIN			0
+#define KB_DATA			1
+#define KB_POLL			2
+#define KC_FETCH_MAX_PARTS	1000	/* partitions in one Fetch */
 #define KB_TCP			1	/* TCP connect in progress */
 #define KB_TLS			2	/* TLS handshake in progress */
 
 struct kcluster;
+struct kop;
+TAILQ_HEAD(kopq, kop);
 
 struct kbroker {
 	LIST_ENTRY(kbroker)	 entry;
 	struct kcluster		*kc;
+	int			 role;		/* KB_MAIN, KB_DATA, KB_POLL */
+	struct kbroker		*main;		/* KB_DATA, KB_POLL: whose */
+	struct kopq		 fq;		/* fetch ops queued */
+	struct kopq		 fin;		/* in the Fetch in flight */
+	int			 f_inflight;
+	ev_timer		 kick;		/* the next Fetch, from the loop */
 	int32_t			 node_id;	/* < 0: bootstrap address */
 	char			*host;
 	int			 port;
@@ -94,10 +118,12 @@ enum kop_type {
 	KOP_FETCH
 };
 
-TAILQ_HEAD(kopq, kop);
-
 struct kop {
 	TAILQ_ENTRY(kop)	 entry;
+	TAILQ_ENTRY(kop)	 qentry;		/* in a broker's fq or fin */
+	struct kbroker		*qb;		/* that broker, or NULL */
+	int			 qwhere;	/* 1: fq, 2: fin */
+	int			 poll;		/* fetch at the end of the log */
 	/*
 	 * Fan-out: a fetch identical to one already under way follows it
 	 * and gets the same answer, so N clients tailing a partition at the
@@ -157,6 +183,12 @@ static void	 kc_metadata(struct kcluster *);
 static void	 kc_md_schedule(struct kcluster *, double);
 static void	 kc_md_timer_cb(struct ev_loop *, ev_timer *, int);
 static void	 kop_run(struct kop *);
+static void	 kb_detach(struct kbroker *);
+static void	 kf_requeue(struct kbroker *);
+static void	 kf_pump(struct kbroker *);
+static int	 kc_isolation(const struct kcluster *);
+static void	 kf_schedule(struct kbroker *);
+static void	 kf_kick_cb(struct ev_loop *, ev_timer *, int);
 static void	 kop_retry(struct kop *, enum kcluster_err, int16_t, const char *);
 static void	 kop_finish(struct kop *, struct kcluster_result *);
 static void	 kop_fail(struct kop *, enum kcluster_err, int16_t, const char *);
@@ -319,6 +351,7 @@ kcluster_free(struct kcluster *kc)
 	while ((op = TAILQ_FIRST(&kc->ops)) != NULL)
 		kop_fail(op, KCE_SHUTDOWN, 0, "gateway shutting down");
 	while ((b = LIST_FIRST(&kc->brokers)) != NULL) {
+		ev_timer_stop(kc->loop, &b->kick);
 		kb_close(b, "shutting down");
 		LIST_REMOVE(b, entry);
 		free(b->host);
@@ -345,7 +378,7 @@ kb_find(struct kcluster *kc, int32_t node_id)
 	struct kbroker	*b;
 
 	LIST_FOREACH(b, &kc->brokers, entry)
-		if (b->node_id == node_id)
+		if (b->role == KB_MAIN && b->node_id == node_id)
 			return b;
 	return NULL;
 }
@@ -356,7 +389,8 @@ kb_find_addr(struct kcluster *kc, const char *host, int port)
 	struct kbroker	*b;
 
 	LIST_FOREACH(b, &kc->brokers, entry)
-		if (!b->detached && b->port == port && strcmp(b->host, host) == 0)
+		if (b->role == KB_MAIN && !b->detached && b->port == port &&
+		    strcmp(b->host, host) == 0)
 			return b;
 	return NULL;
 }
@@ -380,6 +414,8 @@ kb_new(struct kcluster *kc, int32_t node_id, const char *host, int port)
 	b->node_id = node_id;
 	b->port = port;
 	b->fd = -1;
+	TAILQ_INIT(&b->fq);
+	TAILQ_INIT(&b->fin);
 	b->failed_gen = UINT_MAX;
 	b->backoff = KC_BACKOFF_MIN;
 	(void)snprintf(b->name, sizeof(b->name), strchr(host, ':') ?
@@ -390,6 +426,8 @@ kb_new(struct kcluster *kc, int32_t node_id, const char *host, int port)
 	b->timer.data = b;
 	ev_init(&b->more, kb_more_cb);
 	b->more.data = b;
+	ev_init(&b->kick, kf_kick_cb);
+	b->kick.data = b;
 	LIST_INSERT_HEAD(&kc->brokers, b, entry);
 	return b;
 }
@@ -835,6 +873,175 @@ kb_submit(struct kbroker *b, int16_t api_key, kconn_enc_fn enc, kconn_resp_fn cb
 	return 0;
 }
 
+/* ---- connection roles and coalesced Fetches ---- */
+
+/* The broker moved: it and its Fetch connections serve no new request. */
+static void
+kb_detach(struct kbroker *b)
+{
+	struct kbroker	*x;
+
+	LIST_FOREACH(x, &b->kc->brokers, entry)
+		if (x == b || (x->role != KB_MAIN && x->main == b)) {
+			x->node_id = INT32_MIN;
+			x->detached = 1;
+			x->main = NULL;
+		}
+}
+
+/* b's connection for this role (KB_DATA, KB_POLL), made if needed. */
+static struct kbroker *
+kb_role(struct kbroker *b, int role)
+{
+	struct kbroker	*x;
+
+	LIST_FOREACH(x, &b->kc->brokers, entry)
+		if (x->role == role && x->main == b && !x->detached)
+			return x;
+	if ((x = kb_new(b->kc, b->node_id, b->host, b->port)) == NULL)
+		return NULL;
+	x->role = role;
+	x->main = b;
+	return x;
+}
+
+/* Ops queued on a broker that goes away: back to routing, later. */
+static void
+kf_requeue(struct kbroker *b)
+{
+	struct kop	*op;
+
+	while ((op = TAILQ_FIRST(&b->fq)) != NULL) {
+		TAILQ_REMOVE(&b->fq, op, qentry);
+		op->qb = NULL;
+		op->qwhere = 0;
+		kop_retry(op, KCE_UNREACHABLE, 0, b->lasterr[0] ? b->lasterr :
+		    "broker connection lost");
+	}
+}
+
+static void
+kf_kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	kf_pump(w->data);
+}
+
+static void
+kf_schedule(struct kbroker *b)
+{
+	if (TAILQ_EMPTY(&b->fq) || ev_is_active(&b->kick))
+		return;
+	ev_timer_set(&b->kick, 0, 0);
+	ev_timer_start(b->kc->loop, &b->kick);
+}
+
+static int
+kf_enc(struct kwriter *w, int16_t version, int32_t corr, const char *client_id,
+    void *arg)
+{
+	struct kbroker			*b = arg;
+	struct kcluster			*kc = b->kc;
+	struct kafka_fetch_part_req	*parts;
+	struct kafka_fetch_req		 fr;
+	struct kop			*op;
+	int				 n = 0, rc;
+
+	TAILQ_FOREACH(op, &b->fin, qentry)
+		n++;
+	if (n == 0 || (parts = calloc((size_t)n, sizeof(*parts))) == NULL)
+		return -1;
+	n = 0;
+	/* kf_pump() keeps fin sorted by topic: same topic adjacent. */
+	TAILQ_FOREACH(op, &b->fin, qentry) {
+		parts[n].topic = op->topic;
+		parts[n].partition = op->partition;
+		parts[n].current_leader_epoch = op->leader_epoch;
+		parts[n].fetch_offset = op->value;
+		parts[n].partition_max_bytes = op->max_bytes;
+		n++;
+	}
+	memset(&fr, 0, sizeof(fr));
+	if (b->role == KB_POLL && kc->conf.fetch_wait > 0) {
+		fr.max_wait_ms = (int32_t)(kc->conf.fetch_wait * 1000.0);
+		fr.min_bytes = 1;
+	} else {
+		fr.max_wait_ms = 0;
+		fr.min_bytes = 0;
+	}
+	/* The whole answer must fit the connection's response limit. */
+	fr.max_bytes = kc->conf.max_response > (size_t)INT32_MAX ? INT32_MAX :
+	    (int32_t)kc->conf.max_response;
+	if (fr.max_bytes > 1024 * 1024)
+		fr.max_bytes -= 64 * 1024;
+	fr.isolation_level = (int8_t)kc_isolation(kc);
+	fr.parts = parts;
+	fr.nparts = n;
+	rc = kafka_enc_fetch(w, version, corr, client_id, &fr);
+	free(parts);
+	return rc;
+}
+
+static void	 kf_on_resp(void *, int, const char *, int16_t, const uint8_t *,
+		    size_t);
+
+/* Send one Fetch with what is queued, if none is in flight. */
+static void
+kf_pump(struct kbroker *b)
+{
+	struct kop	*op, *next, *o, *after;
+	int		 n = 0, dup;
+
+	if (b->f_inflight || TAILQ_EMPTY(&b->fq))
+		return;
+	for (op = TAILQ_FIRST(&b->fq); op != NULL && n < KC_FETCH_MAX_PARTS;
+	    op = next) {
+		next = TAILQ_NEXT(op, qentry);
+		/* A partition appears once in a Fetch: the others wait. */
+		dup = 0;
+		after = NULL;
+		TAILQ_FOREACH(o, &b->fin, qentry) {
+			if (strcmp(o->topic, op->topic) == 0) {
+				after = o;
+				if (o->partition == op->partition)
+					dup = 1;
+			}
+		}
+		if (dup)
+			continue;
+		TAILQ_REMOVE(&b->fq, op, qentry);
+		if (after != NULL)
+			TAILQ_INSERT_AFTER(&b->fin, after, op, qentry);
+		else
+			TAILQ_INSERT_TAIL(&b->fin, op, qentry);
+		op->qwhere = 2;
+		n++;
+	}
+	b->f_inflight = 1;
+	log_debug("kafka: %s: Fetch of %d partition%s (%s)", b->name, n,
+	    n == 1 ? "" : "s", b->role == KB_POLL ? "at the end, held" :
+	    "catch-up");
+	if (kb_submit(b, KAFKA_API_FETCH, kf_enc, kf_on_resp, b) == 0)
+		return;
+	/* Could not even start: every op back to its retry. */
+	b->f_inflight = 0;
+	while ((op = TAILQ_FIRST(&b->fin)) != NULL) {
+		TAILQ_REMOVE(&b->fin, op, qentry);
+		op->qb = NULL;
+		op->qwhere = 0;
+		op->busy = 0;
+		if (kb_ready(b))
+			kop_fail(op, KCE_PROTOCOL, 0, b->conn.errmsg);
+		else
+			kop_retry(op, b->lasterr[0] ? b->lasterr_class :
+			    KCE_UNREACHABLE, 0, b->lasterr[0] ? b->lasterr :
+			    "broker unavailable");
+	}
+	/* The queued ones follow when the broker is back. */
+	kf_requeue(b);
+}
+
 /* ---- metadata ---- */
 
 static struct ktopic *
@@ -886,8 +1093,7 @@ kc_apply_metadata(struct kcluster *kc, const struct kafka_metadata_resp *md)
 			 * free it: we may be inside its own read callback.  Its
 			 * requests finish or fail there; it is freed at exit.
 			 */
-			b->node_id = INT32_MIN;
-			b->detached = 1;
+			kb_detach(b);
 			kc_md_schedule(kc, 0);
 			b = NULL;
 		}
@@ -1059,17 +1265,19 @@ kc_md_pick(struct kcluster *kc)
 	int		 i, k, nb = 0;
 
 	LIST_FOREACH(b, &kc->brokers, entry)
-		nb++;
+		nb += b->role == KB_MAIN;
 	if (kc->md_tried > nb + kc->nboot)
 		return NULL;
+	/* Metadata goes on main connections only: a Fetch may be held. */
 	LIST_FOREACH(b, &kc->brokers, entry)
-		if (!b->detached && kb_ready(b))
+		if (b->role == KB_MAIN && !b->detached && kb_ready(b))
 			goto picked;
 	LIST_FOREACH(b, &kc->brokers, entry)
-		if (!b->detached && kb_usable(b))
+		if (b->role == KB_MAIN && !b->detached && kb_usable(b))
 			goto picked;
 	LIST_FOREACH(b, &kc->brokers, entry)
-		if (!b->detached && b->node_id >= 0 && now >= b->retry_at)
+		if (b->role == KB_MAIN && !b->detached && b->node_id >= 0 &&
+		    now >= b->retry_at)
 			goto picked;
 	for (i = 0; i < kc->nboot; i++) {
 		k = (kc->boot_next + i) % kc->nboot;
@@ -1097,7 +1305,8 @@ kc_next_retry(struct kcluster *kc)
 	double		 next = 0;
 
 	LIST_FOREACH(b, &kc->brokers, entry)
-		if (!b->detached && (next == 0 || b->retry_at < next))
+		if (b->role == KB_MAIN && !b->detached &&
+		    (next == 0 || b->retry_at < next))
 			next = b->retry_at;
 	return next;
 }
@@ -1125,10 +1334,12 @@ kc_md_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		next = LIST_NEXT(b, entry);
 		if (!b->detached || b == kc->md_broker)
 			continue;
-		if (b->have_conn && !kconn_idle(&b->conn)) {
+		if ((b->have_conn && !kconn_idle(&b->conn)) || b->f_inflight) {
 			kc_md_schedule(kc, 1);
 			continue;
 		}
+		kf_requeue(b);
+		ev_timer_stop(kc->loop, &b->kick);
 		kb_close(b, "broker moved");
 		LIST_REMOVE(b, entry);
 		free(b->host);
@@ -1255,6 +1466,9 @@ kop_free(struct kop *op)
 	struct kcluster	*kc = op->kc;
 
 	ev_timer_stop(kc->loop, &op->timer);
+	if (op->qb != NULL)
+		TAILQ_REMOVE(op->qwhere == 2 ? &op->qb->fin : &op->qb->fq, op,
+		    qentry);
 	if (op->leader != NULL)
 		TAILQ_REMOVE(&op->leader->followers, op, fentry);
 	if (op->waiting_md)
@@ -1405,29 +1619,13 @@ kop_enc(struct kwriter *w, int16_t version, int32_t corr, const char *client_id,
 {
 	struct kop			*op = arg;
 	struct kafka_lo_req		 lo;
-	struct kafka_fetch_part_req	 fp;
-	struct kafka_fetch_req		 fr;
 
-	if (op->type == KOP_LIST_OFFSET) {
-		lo.topic = op->topic;
-		lo.partition = op->partition;
-		lo.current_leader_epoch = op->leader_epoch;
-		lo.timestamp = op->value;
-		return kafka_enc_list_offsets(w, version, corr, client_id,
-		    (int8_t)kc_isolation(op->kc), &lo, 1);
-	}
-	fp.topic = op->topic;
-	fp.partition = op->partition;
-	fp.current_leader_epoch = op->leader_epoch;
-	fp.fetch_offset = op->value;
-	fp.partition_max_bytes = op->max_bytes;
-	fr.max_wait_ms = 100;
-	fr.min_bytes = 0;
-	fr.max_bytes = op->max_bytes;
-	fr.isolation_level = (int8_t)kc_isolation(op->kc);
-	fr.parts = &fp;
-	fr.nparts = 1;
-	return kafka_enc_fetch(w, version, corr, client_id, &fr);
+	lo.topic = op->topic;
+	lo.partition = op->partition;
+	lo.current_leader_epoch = op->leader_epoch;
+	lo.timestamp = op->value;
+	return kafka_enc_list_offsets(w, version, corr, client_id,
+	    (int8_t)kc_isolation(op->kc), &lo, 1);
 }
 
 static void
@@ -1466,60 +1664,127 @@ kop_on_list_offsets(struct kop *op, int16_t version, const uint8_t *body,
 	kop_finish(op, &res);
 }
 
+/* One partition's part of a Fetch answer, for the op that asked. */
 static void
-kop_on_fetch(struct kop *op, int16_t version, const uint8_t *body, size_t len)
+kop_on_fetch_part(struct kop *op, const struct kafka_fetch_part *part)
 {
-	struct kafka_fetch_resp	 fr;
 	struct kcluster_result	 res;
-	int32_t			 i;
 
-	memset(&fr, 0, sizeof(fr));
-	if (kafka_dec_fetch(body, len, version, &fr) != 0) {
-		kafka_fetch_free(&fr);
-		kop_fail(op, KCE_PROTOCOL, 0, "malformed Fetch response");
-		return;
-	}
-	if (fr.error_code != KAFKA_ERR_NONE) {
-		int16_t	 code = fr.error_code;
-
-		kafka_fetch_free(&fr);
-		kop_kafka_error(op, code);
-		return;
-	}
-	for (i = 0; i < fr.count; i++)
-		if (fr.parts[i].partition == op->partition)
-			break;
-	if (i == fr.count) {
-		kafka_fetch_free(&fr);
-		kop_fail(op, KCE_PROTOCOL, 0, "Fetch response without the partition");
-		return;
-	}
-	if (fr.parts[i].error_code != KAFKA_ERR_NONE) {
-		int16_t	 code = fr.parts[i].error_code;
-
-		kafka_fetch_free(&fr);
-		kop_kafka_error(op, code);
+	if (part->error_code != KAFKA_ERR_NONE) {
+		kop_kafka_error(op, part->error_code);
 		return;
 	}
 	memset(&res, 0, sizeof(res));
 	res.offset = op->value;
-	res.records = fr.parts[i].records;
-	res.records_len = fr.parts[i].records_len;
-	res.high_watermark = fr.parts[i].high_watermark;
-	res.log_start_offset = fr.parts[i].log_start_offset;
-	res.last_stable_offset = fr.parts[i].last_stable_offset;
+	res.records = part->records;
+	res.records_len = part->records_len;
+	res.high_watermark = part->high_watermark;
+	res.log_start_offset = part->log_start_offset;
+	res.last_stable_offset = part->last_stable_offset;
 	res.end_offset = res.high_watermark;
 	if (kc_isolation(op->kc) == 1 && res.last_stable_offset >= 0 &&
 	    res.last_stable_offset < res.end_offset)
 		res.end_offset = res.last_stable_offset;
-	res.aborted = fr.parts[i].aborted;
-	res.naborted = fr.parts[i].naborted > 0 ? (size_t)fr.parts[i].naborted : 0;
+	res.aborted = part->aborted;
+	res.naborted = part->naborted > 0 ? (size_t)part->naborted : 0;
 	/*
 	 * records point into the connection's input buffer, the aborted list
-	 * into fr: both valid until after the callbacks.
+	 * into the decoded answer: both valid until after the callbacks.
 	 */
 	kop_finish(op, &res);
+}
+
+/* A request's transport failed: retry or fail op.  1 if it was an error. */
+static int
+kop_transport_error(struct kop *op, int err, const char *msg)
+{
+	switch (err) {
+	case KCONN_OK:
+		return 0;
+	case KCONN_ECANCEL:
+		kop_fail(op, KCE_SHUTDOWN, 0, "gateway shutting down");
+		break;
+	case KCONN_ETIMEOUT:
+		kop_retry(op, KCE_TIMEOUT, 0, msg ? msg : "request timed out");
+		break;
+	case KCONN_EVERSION:
+		kop_fail(op, KCE_PROTOCOL, 0, msg ? msg : "unsupported version");
+		break;
+	case KCONN_ETLS:
+	case KCONN_EAUTH:
+		/* A refused certificate or password does not get better. */
+		kop_fail(op, kc_class(err), 0, msg ? msg : "authentication failed");
+		break;
+	default:
+		kop_retry(op, kc_class(err), 0, msg ? msg : "connection lost");
+		break;
+	}
+	return 1;
+}
+
+/*
+ * The answer to a coalesced Fetch: each op gets its partition's part.
+ * Ops are taken off the broker one at a time (a callback may queue new
+ * ones, or fail others); the next Fetch goes out once all are done.
+ */
+static void
+kf_on_resp(void *arg, int err, const char *msg, int16_t version,
+    const uint8_t *body, size_t len)
+{
+	struct kbroker		*b = arg;
+	struct kafka_fetch_resp	 fr;
+	struct kopq		 q;
+	struct kop		*op;
+	int32_t			 i;
+	int			 bad = 0;
+
+	b->f_inflight = 0;
+	TAILQ_INIT(&q);
+	TAILQ_CONCAT(&q, &b->fin, qentry);
+	TAILQ_FOREACH(op, &q, qentry) {
+		op->qb = NULL;
+		op->qwhere = 0;
+	}
+	memset(&fr, 0, sizeof(fr));
+	if (err == KCONN_OK && kafka_dec_fetch(body, len, version, &fr) != 0)
+		bad = 1;
+	while ((op = TAILQ_FIRST(&q)) != NULL) {
+		TAILQ_REMOVE(&q, op, qentry);
+		op->qb = NULL;
+		op->busy = 0;
+		if (kop_transport_error(op, err, msg))
+			continue;
+		if (bad) {
+			kop_fail(op, KCE_PROTOCOL, 0, "malformed Fetch response");
+			continue;
+		}
+		if (fr.error_code != KAFKA_ERR_NONE) {
+			kop_kafka_error(op, fr.error_code);
+			continue;
+		}
+		for (i = 0; i < fr.count; i++)
+			if (fr.parts[i].partition == op->partition &&
+			    (size_t)fr.parts[i].topic.len == strlen(op->topic) &&
+			    memcmp(fr.parts[i].topic.p, op->topic,
+			    (size_t)fr.parts[i].topic.len) == 0)
+				break;
+		if (i == fr.count) {
+			kop_fail(op, KCE_PROTOCOL, 0,
+			    "Fetch response without the partition");
+			continue;
+		}
+		kop_on_fetch_part(op, &fr.parts[i]);
+	}
 	kafka_fetch_free(&fr);
+	/*
+	 * The next Fetch goes out from the loop, not from inside the read
+	 * callback of this connection; after a failure the queued ops go
+	 * back to their retries.
+	 */
+	if (err == KCONN_OK)
+		kf_schedule(b);
+	else
+		kf_requeue(b);
 }
 
 static void
@@ -1529,31 +1794,9 @@ kop_on_resp(void *arg, int err, const char *msg, int16_t version,
 	struct kop	*op = arg;
 
 	op->busy = 0;
-	switch (err) {
-	case KCONN_OK:
-		break;
-	case KCONN_ECANCEL:
-		kop_fail(op, KCE_SHUTDOWN, 0, "gateway shutting down");
+	if (kop_transport_error(op, err, msg))
 		return;
-	case KCONN_ETIMEOUT:
-		kop_retry(op, KCE_TIMEOUT, 0, msg ? msg : "request timed out");
-		return;
-	case KCONN_EVERSION:
-		kop_fail(op, KCE_PROTOCOL, 0, msg ? msg : "unsupported version");
-		return;
-	case KCONN_ETLS:
-	case KCONN_EAUTH:
-		/* A refused certificate or password does not get better. */
-		kop_fail(op, kc_class(err), 0, msg ? msg : "authentication failed");
-		return;
-	default:
-		kop_retry(op, kc_class(err), 0, msg ? msg : "connection lost");
-		return;
-	}
-	if (op->type == KOP_LIST_OFFSET)
-		kop_on_list_offsets(op, version, body, len);
-	else
-		kop_on_fetch(op, version, body, len);
+	kop_on_list_offsets(op, version, body, len);
 }
 
 static void
@@ -1628,8 +1871,24 @@ kop_run(struct kop *op)
 		return;
 	}
 	op->busy = 1;
-	if (kb_submit(b, op->type == KOP_LIST_OFFSET ? KAFKA_API_LIST_OFFSETS :
-	    KAFKA_API_FETCH, kop_enc, kop_on_resp, op) != 0) {
+	if (op->type == KOP_FETCH) {
+		struct kbroker	*fb;
+
+		/* Coalesced with the other partitions that this broker leads. */
+		fb = kb_role(b, op->poll && kc->conf.fetch_wait > 0 ? KB_POLL :
+		    KB_DATA);
+		if (fb == NULL) {
+			op->busy = 0;
+			kop_retry(op, KCE_UNREACHABLE, 0, "out of memory");
+			return;
+		}
+		op->qb = fb;
+		op->qwhere = 1;
+		TAILQ_INSERT_TAIL(&fb->fq, op, qentry);
+		kf_pump(fb);
+		return;
+	}
+	if (kb_submit(b, KAFKA_API_LIST_OFFSETS, kop_enc, kop_on_resp, op) != 0) {
 		op->busy = 0;
 		/* Refused by a ready connection: no usable version, too big. */
 		if (kb_ready(b)) {
@@ -1653,10 +1912,22 @@ int
 kcluster_fetch(struct kcluster *kc, const char *topic, int32_t partition,
     int64_t offset, int32_t max_bytes, kcluster_cb cb, void *arg)
 {
+	return kcluster_fetch_wait(kc, topic, partition, offset, max_bytes, 0,
+	    cb, arg);
+}
+
+int
+kcluster_fetch_wait(struct kcluster *kc, const char *topic, int32_t partition,
+    int64_t offset, int32_t max_bytes, int wait, kcluster_cb cb, void *arg)
+{
 	struct kop	*op;
 
 	if ((op = kop_new(kc, KOP_FETCH, topic, partition, offset, cb, arg)) == NULL)
 		return -1;
 	op->max_bytes = max_bytes;
+	if (wait && kc->conf.fetch_wait > 0) {
+		op->poll = 1;
+		op->deadline += kc->conf.fetch_wait;	/* the broker holds it */
+	}
 	return 0;
 }

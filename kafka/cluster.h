@@ -27,6 +27,9 @@ struct kcluster_conf {
 						   caller while the cluster lives */
 	int		 isolation;		/* 0 read_uncommitted (the default),
 						   1 read_committed */
+	double		 fetch_wait;		/* seconds the broker may hold a
+						   Fetch at the end of the log
+						   (kcluster_fetch_wait); 0: none */
 };
 
 /*
@@ -82,5 +85,14 @@ int	 kcluster_list_offset(struct kcluster *, const char *topic, int32_t partitio
 	    int64_t timestamp, kcluster_cb, void *arg);
 int	 kcluster_fetch(struct kcluster *, const char *topic, int32_t partition,
 	    int64_t offset, int32_t max_bytes, kcluster_cb, void *arg);
+/*
+ * The same; with wait, the offset is at the end of the log as last seen,
+ * and the broker may hold the Fetch up to conf.fetch_wait until records
+ * arrive (it goes on a connection of its own, coalesced with the other
+ * partitions waiting there).
+ */
+int	 kcluster_fetch_wait(struct kcluster *, const char *topic,
+	    int32_t partition, int64_t offset, int32_t max_bytes, int wait,
+	    kcluster_cb, void *arg);
 
 #endif /* KAFKA_CLUSTER_H */

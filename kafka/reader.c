@@ -297,7 +297,8 @@ kr_fetch(struct kreader *rd, int64_t from)
 	rd->inflight = 1;
 	rd->inflight_from = from;
 	kc->st.fetches++;
-	if (kc->ops->fetch(rd->owner, rd, rd->topic, rd->partition, from) != 0) {
+	if (kc->ops->fetch(rd->owner, rd, rd->topic, rd->partition, from,
+	    rd->end >= 0 && from >= rd->end && !TAILQ_EMPTY(&rd->waiting)) != 0) {
 		rd->inflight = 0;
 		return -1;
 	}

@@ -72,10 +72,13 @@ struct kreader_ops {
 	 * Issue one Fetch of this partition from offset.  The answer comes
 	 * back through kreader_fetched() or kreader_failed(), never from
 	 * inside this call.  Returns 0, or -1 if it could not even start
-	 * (reads waiting for it then fail with KREADER_ENOMEM).
+	 * (reads waiting for it then fail with KREADER_ENOMEM).  tail: the
+	 * offset is at the end of the log as last seen and a read waits for
+	 * it: the owner may let the broker hold the Fetch until records
+	 * arrive (a long poll), and answer it empty when they do not.
 	 */
 	int	(*fetch)(void *owner, struct kreader *, const char *topic,
-		    int32_t partition, int64_t offset);
+		    int32_t partition, int64_t offset, int tail);
 	/* A waiting read can be answered now (fail == NULL), or failed. */
 	void	(*ready)(void *owner, struct kreader_req *,
 		    const struct kreader_fail *);

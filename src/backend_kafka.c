@@ -178,7 +178,7 @@ kb_reader_fetched(void *arg, const struct kcluster_result *res)
 
 static int
 kb_reader_fetch(void *owner, struct kreader *rd, const char *topic,
-    int32_t partition, int64_t offset)
+    int32_t partition, int64_t offset, int tail)
 {
 	struct kfetch	*f;
 
@@ -186,10 +186,10 @@ kb_reader_fetch(void *owner, struct kreader *rd, const char *topic,
 		return -1;
 	f->rd = rd;
 	f->offset = offset;
-	log_trace("kafka: %s-%d: fetch from %lld", topic, partition,
-	    (long long)offset);
-	if (kcluster_fetch(owner, topic, partition, offset,
-	    kafkagate_fetch_bytes(), kb_reader_fetched, f) != 0) {
+	log_trace("kafka: %s-%d: fetch from %lld%s", topic, partition,
+	    (long long)offset, tail ? " (at the end)" : "");
+	if (kcluster_fetch_wait(owner, topic, partition, offset,
+	    kafkagate_fetch_bytes(), tail, kb_reader_fetched, f) != 0) {
 		free(f);
 		return -1;
 	}

@@ -38,6 +38,8 @@
 #define DEFAULT_MAX_MESSAGE	65535
 #define DEFAULT_MAX_OUTBOUND	(8 * 1024 * 1024)
 #define DEFAULT_CACHE_MEMORY	((size_t)256 << 20)
+#define DEFAULT_FETCH_WAIT	500	/* ms, librdkafka's fetch.wait.max.ms */
+#define MAX_FETCH_WAIT		60000
 #define DEFAULT_REQ_TIMEOUT	10.0
 #define SECRET_MAX		65536
 #define CONFIG_FILE_MAX		(4 * 1024 * 1024)
@@ -63,6 +65,7 @@ config_init(struct kg_config *c)
 	c->max_handshakes = -1;
 	c->max_per_addr = -1;
 	c->isolation = -1;
+	c->fetch_wait = -1;
 }
 
 const char *
@@ -861,7 +864,7 @@ cf_bool(struct cf_doc *d, yaml_node_t *root, const char *key, int *out)
 static const char *const cf_known[] = {
 	"listen", "routes", "client_id", "max_frame", "max_message",
 	"max_outbound", "idle_timeout", "request_timeout", "max_sessions",
-	"max_handshakes", "max_per_addr", "reuse_port", "cache_memory", NULL
+	"max_handshakes", "max_per_addr", "reuse_port", "cache_memory", "fetch_wait", NULL
 };
 
 /*
@@ -1147,6 +1150,8 @@ cf_load(struct kg_config *c, char *err, size_t errlen)
 	    CONFIG_MAX_COUNT) != 0 ||
 	    cf_count(&d, root, "max_per_addr", &c->max_per_addr, 0,
 	    CONFIG_MAX_COUNT) != 0 ||
+	    cf_count(&d, root, "fetch_wait", &c->fetch_wait, 0,
+	    MAX_FETCH_WAIT) != 0 ||
 	    cf_bool(&d, root, "reuse_port", &c->reuse_port) != 0)
 		goto done;
 	if ((n = cf_get(&d, root, "routes")) != NULL) {
@@ -1369,6 +1374,19 @@ config_finish(struct kg_config *c, char *err, size_t errlen)
 		c->max_per_addr = 0;
 	if (c->isolation < 0)
 		c->isolation = KG_READ_UNCOMMITTED;
+	if (c->fetch_wait < 0)
+		c->fetch_wait = DEFAULT_FETCH_WAIT;
+	if (c->fetch_wait > MAX_FETCH_WAIT) {
+		(void)snprintf(err, errlen, "fetch wait %d ms: at most %d",
+		    c->fetch_wait, MAX_FETCH_WAIT);
+		return -1;
+	}
+	/* The broker holds a Fetch that long: the deadline must allow it. */
+	if ((double)c->fetch_wait / 1000.0 >= c->request_timeout) {
+		(void)snprintf(err, errlen, "fetch wait %d ms is not below the "
+		    "request timeout (%g s)", c->fetch_wait, c->request_timeout);
+		return -1;
+	}
 	return 0;
 }
 
@@ -1426,6 +1444,8 @@ config_print(const struct kg_config *c, FILE *fp)
 		(void)fprintf(fp, "  idle-timeout 0 (never)\n");
 	else
 		(void)fprintf(fp, "  idle-timeout %g s\n", c->idle_timeout);
+	(void)fprintf(fp, "  fetch-wait %d ms%s\n", c->fetch_wait,
+	    c->fetch_wait == 0 ? " (answer at once)" : "");
 	(void)fprintf(fp, "  request-timeout %g s\n  max-frame %zu\n"
 	    "  max-message %zu\n  max-outbound %zu\n  cache-memory %zu\n",
 	    c->request_timeout, c->max_frame, c->max_message, c->max_outbound,
@@ -1456,6 +1476,7 @@ config_start(struct kg_config *c, struct ev_loop *loop, char *err, size_t errlen
 			kconf.request_timeout = c->request_timeout;
 			kconf.tls = r->tls;
 			kconf.isolation = r->isolation;
+			kconf.fetch_wait = (double)c->fetch_wait / 1000.0;
 			if (r->sec.mechanism != NULL) {
 				r->sasl.mechanism = r->sec.mechanism;
 				r->sasl.username = r->sec.username;

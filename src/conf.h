@@ -67,6 +67,7 @@ struct kg_config {
 	size_t			 max_message;
 	size_t			 max_outbound;
 	size_t			 cache_memory;	/* partition readers' budget */
+	int			 fetch_wait;	/* ms at the tail; -1: not given */
 	double			 idle_timeout;
 	double			 request_timeout;
 	/* Connection limits (-1: not given; 0: unlimited). */

@@ -39,6 +39,7 @@ static const char usage_text[] =
 "                 [--request-timeout seconds] [--max-sessions n]\n"
 "                 [--max-handshakes n] [--max-per-addr n] [--reuse-port]\n"
 "                 [--isolation level] [--cache-memory bytes]\n"
+"                 [--fetch-wait ms]\n"
 "                 [--kafka-tls]\n"
 "                 [--kafka-tls-no-verify] [--kafka-ca file]\n"
 "                 [--kafka-cert file --kafka-key file]\n"
@@ -71,6 +72,9 @@ static const char help_text[] =
 "                             read_committed (skip aborted transactions)\n"
 "      --cache-memory BYTES   fetched records kept decoded for all clients\n"
 "                             (default 268435456)\n"
+"      --fetch-wait MS        a fetch at the end of the log waits this long\n"
+"                             for records (default 500; 0: answer at once,\n"
+"                             as APISIX)\n"
 "\n"
 "Connection limits (0: unlimited):\n"
 "      --max-sessions N       WebSocket sessions; more get HTTP 503\n"
@@ -108,6 +112,7 @@ enum {
 	OPT_MAX_MESSAGE,
 	OPT_MAX_OUTBOUND,
 	OPT_CACHE_MEMORY,
+	OPT_FETCH_WAIT,
 	OPT_REQUEST_TIMEOUT,
 	OPT_KAFKA_TLS,
 	OPT_KAFKA_TLS_NO_VERIFY,
@@ -143,6 +148,7 @@ static const struct option kg_options[] = {
 	{ "max-message",	required_argument, NULL, OPT_MAX_MESSAGE },
 	{ "max-outbound",	required_argument, NULL, OPT_MAX_OUTBOUND },
 	{ "cache-memory",	required_argument, NULL, OPT_CACHE_MEMORY },
+	{ "fetch-wait",		required_argument, NULL, OPT_FETCH_WAIT },
 	{ "request-timeout",	required_argument, NULL, OPT_REQUEST_TIMEOUT },
 	{ "kafka-tls",		no_argument,	   NULL, OPT_KAFKA_TLS },
 	{ "kafka-tls-no-verify", no_argument,	   NULL, OPT_KAFKA_TLS_NO_VERIFY },
@@ -420,6 +426,11 @@ main(int argc, char *argv[])
 		case OPT_MAX_MESSAGE:
 			if (parse_size("--max-message", optarg, 16, 64 << 20,
 			    &kg.max_message) != 0)
+				return 2;
+			break;
+		case OPT_FETCH_WAIT:
+			if (parse_count("--fetch-wait", optarg,
+			    &kg.fetch_wait) != 0)
 				return 2;
 			break;
 		case OPT_CACHE_MEMORY:

@@ -132,11 +132,15 @@ static int		 served_err[MAXR];
 static int		 nserved;
 static int		 owner;
 
+static int		 tails[MAXF];
+
 static int
 t_fetch(void *o, struct kreader *rd, const char *topic, int32_t partition,
-    int64_t offset)
+    int64_t offset, int tail)
 {
 	(void)rd;
+	if (nfetches < MAXF)
+		tails[nfetches] = tail;
 	ck_assert_ptr_eq(o, &owner);
 	ck_assert_str_eq(topic, "t");
 	ck_assert_int_eq(partition, 0);
@@ -258,6 +262,7 @@ START_TEST(test_read_ahead)
 	kreader_ahead(rd, next, 1.0);
 	ck_assert_int_eq(nfetches, 2);
 	ck_assert_int_eq(fetches[1], 10);
+	ck_assert_int_eq(tails[1], 0);		/* read-ahead: data is there */
 	kreader_ahead(rd, next, 1.0);		/* one in flight at a time */
 	ck_assert_int_eq(nfetches, 2);
 	answer(10, 10, 100, 1.1);
@@ -324,6 +329,8 @@ START_TEST(test_tail_fan_in)
 	/* At the end of the log: one Fetch, answered empty. */
 	ck_assert_int_eq(kreader_submit(rd, &late, 13, 1.2), KREADER_WAIT);
 	ck_assert_int_eq(nfetches, 2);
+	ck_assert_int_eq(tails[0], 0);		/* nothing known yet */
+	ck_assert_int_eq(tails[1], 1);		/* at the end: a long poll */
 	answer(13, 0, 13, 1.3);
 	ck_assert_int_eq(nserved, 101);
 	ck_assert_int_eq(served_err[100], 0);

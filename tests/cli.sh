@@ -308,6 +308,16 @@ expect limits-file 0 "max-sessions 9" -- "$bin" -n -c "$t/lim.yaml"
 expect max-sessions-bad 2 "--max-sessions: expected a number" -- "$bin" -n -b h:1 --max-sessions -1
 expect max-handshakes-bad 2 "--max-handshakes: expected a number" -- "$bin" -n -b h:1 --max-handshakes many
 expect max-per-addr-bad 2 "--max-per-addr: expected a number" -- "$bin" -n -b h:1 --max-per-addr 1e3
+# The partition readers: --fetch-wait and --cache-memory, and their keys.
+expect fetch-wait-default 0 "fetch-wait 500 ms" -- "$bin" -n -b h:1
+expect fetch-wait-zero 0 "fetch-wait 0 ms (answer at once)" -- "$bin" -n -b h:1 --fetch-wait 0
+expect fetch-wait-timeout 1 "is not below the request timeout" -- "$bin" -n -b h:1 --fetch-wait 3000 --request-timeout 2
+expect fetch-wait-bad 2 "--fetch-wait: expected a number" -- "$bin" -n -b h:1 --fetch-wait soon
+expect cache-memory 0 "cache-memory 1048576" -- "$bin" -n -b h:1 --cache-memory 1048576
+expect cache-memory-small 2 "--cache-memory: expected a number from 1048576" -- "$bin" -n -b h:1 --cache-memory 4096
+printf 'fetch_wait: 100\ncache_memory: 2097152\nroutes: [{uri: /k, upstream: {nodes: {"h:1": 1}}}]\n' >"$t/fw.yaml"
+expect fetch-wait-file 0 "fetch-wait 100 ms" -- "$bin" -n -c "$t/fw.yaml"
+grep -q "cache-memory 2097152" "$t/out" && ok "cache-memory-file" || bad "cache-memory-file"
 
 # ---- isolation ----
 expect isolation-cli 0 "isolation read_committed" -- "$bin" -n -b h:1 --isolation read_committed

@@ -130,6 +130,10 @@ if [ $# -eq 0 ] && [ -n "$bootstrap" ]; then
 	[ $start_broker = 1 ] && export KAFKAGATE_BROKER_DATA=$W/broker/data
 	run_tests 300 "$here/test_transactions.py"
 	[ $pubsub_status = 0 ] || status=1
+	pubsub_status=$status
+	export KAFKAGATE_LOG=$W/kafkagate.log
+	run_tests 120 "$here/test_tail.py"
+	[ $pubsub_status = 0 ] || status=1
 fi
 
 # every gateway must still be alive, and exit 0 within 10 s of SIGTERM

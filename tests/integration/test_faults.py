@@ -381,7 +381,7 @@ class NotLeader(FaultTest):
             for api in (API_LIST_OFFSETS, API_FETCH):
                 control(cmd="arm", mode=self.mode, api=api, code=0, count=0)
 
-    async def _retried(self, api, code):
+    async def _retried(self, api, code, offset=0):
         s0 = stats(self.mode)
         control(cmd="arm", mode=self.mode, api=api, code=code, count=2)
         async with await self.connect() as c:
@@ -390,14 +390,21 @@ class NotLeader(FaultTest):
                 self.assertKind(r, "kafka_list_offset_resp", 20)
                 self.assertEqual(r.kafka_list_offset_resp.offset, LATEST, describe(r))
             else:
-                r, el = await self.timed(c.fetch("t", 0, 0, seq=21, timeout=RT + SLACK + 10))
-                self.assertRecords(r, expected(0), 21)
+                r, el = await self.timed(c.fetch("t", 0, offset, seq=21,
+                                                 timeout=RT + SLACK + 10))
+                self.assertRecords(r, expected(offset), 21)
         s1 = stats(self.mode)
         n = nreq(s1, api) - nreq(s0, api)
         md = nreq(s1, API_METADATA) - nreq(s0, API_METADATA)
         note("notleader: api %d error %d x2 -> %s in %.2f s: %d requests, %d Metadata refreshes",
              api, code, describe(r), el, n, md)
-        self.assertEqual(n, 3, "expected 2 failed + 1 good request, saw %d" % n)
+        # A Fetch may be followed by one read-ahead (the partition reader
+        # fetches the next stretch once a client reads the last one).
+        if api == API_FETCH:
+            self.assertIn(n, (3, 4), "expected 2 failed + 1 good request "
+                          "(+ 1 read-ahead), saw %d" % n)
+        else:
+            self.assertEqual(n, 3, "expected 2 failed + 1 good request, saw %d" % n)
         self.assertGreaterEqual(md, 1, "no Metadata refresh after error %d" % code)
         self.assertEqual(s1["arms"].get(str(api)), [code, 0])
         self.assertWithin(el, RT, "the retried request")
@@ -408,11 +415,13 @@ class NotLeader(FaultTest):
     async def test_list_offsets_fenced_leader_epoch(self):
         await self._retried(API_LIST_OFFSETS, FENCED_LEADER_EPOCH)
 
+    # Offsets no other test reads: the gateway's partition reader keeps
+    # what it fetched, and would answer from memory.
     async def test_fetch_not_leader(self):
-        await self._retried(API_FETCH, NOT_LEADER_OR_FOLLOWER)
+        await self._retried(API_FETCH, NOT_LEADER_OR_FOLLOWER, 40)
 
     async def test_fetch_fenced_leader_epoch(self):
-        await self._retried(API_FETCH, FENCED_LEADER_EPOCH)
+        await self._retried(API_FETCH, FENCED_LEADER_EPOCH, 60)
 
     async def test_persistent_not_leader_gives_up(self):
         """Error 6 on every answer: a bounded number of retries, then the
