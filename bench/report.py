@@ -137,6 +137,9 @@ def catchup_rows(rep, scenario, case, label, rate_targets):
                 check=lambda g, d, vs: vs is not None and vs <= 1.5)
         rep.row(sec, "broker bytes sent / log bytes", "x", scenario, case, side, amp, amp,
                 target="<= 1.1", check=lambda g, d, vs: g <= 1.1)
+        per_payload = lambda r: r["broker_bytesout"] / r["bytes"] if r["broker_bytesout"] >= 0 else None
+        rep.row(sec, "broker bytes sent / key + value bytes delivered", "x", scenario, case,
+                side, per_payload, per_payload)
 
 
 def build(rep, smoke):
@@ -256,7 +259,10 @@ def markdown(rep, info, sizes, repeat):
             out.append("| --- | --- | ---: | ---: | ---: | --- | --- |")
         vs = "—"
         if r["vs"] is not None:
-            vs = ("%.2fx" % r["vs"]) if r["compare"] == "ratio" else ("%+.0f" % r["vs"])
+            if r["compare"] == "ratio":
+                vs = ("%.2fx" if r["vs"] >= 0.1 else "%.2gx") % r["vs"]
+            else:
+                vs = "%+.0f" % r["vs"]
         met = {True: "yes", False: "**no**", None: "—"}[r["met"]]
         out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
             r["metric"], r["unit"], fmt(r["kafkagate"], r["unit"]), fmt(r["direct"], r["unit"]),
