@@ -15,10 +15,11 @@ build="build-essential autoconf automake autoconf-archive pkg-config
 # Python client (websockets + protobuf, protoc for its generated code);
 # python3-confluent-kafka for real transactions (librdkafka's transactional
 # producer, test data only: the product never links librdkafka); prlimit
-# and unshare (util-linux) for the hardening suite.
+# and unshare (util-linux) for the hardening suite; librdkafka-dev for the
+# benchmarks' reference consumer (bench/, never the product).
 integration="default-jre-headless maven kcat python3 python3-websockets
  python3-protobuf protobuf-compiler curl openssl python3-confluent-kafka
- util-linux mount"
+ util-linux mount librdkafka-dev"
 # The fuzz smoke test (scripts/fuzz-smoke.sh): clang with libFuzzer.  The
 # fuzzer and sanitizer runtimes are libclang-rt-N-dev on Debian 12, only
 # recommended by clang, so it is added below by clang's version.

@@ -105,6 +105,13 @@ if ! make -j"$jobs" check; then
 	exit 1
 fi
 counts=$(summary "$top/build")
+# The benchmark suite at tiny sizes, no timing asserted: it must keep
+# running (about 30 s with its own broker).
+make bench-smoke >bench-smoke.log 2>&1 || {
+	tail -n 60 bench-smoke.log
+	echo "scripts/test.sh: the benchmark smoke run failed (build/bench-smoke.log)" >&2
+	exit 1
+}
 # The fuzz targets, FUZZ_SECONDS (20) each, in build-fuzz/ (about 3 min),
 # and a second compiler: clang with warnings as errors, unit tests only.
 # That build also takes the portable paths: the user's LIBS must survive
