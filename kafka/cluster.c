@@ -1,6 +1,9 @@
 /*
- * cluster.c -- bootstrap, metadata cache, leader routing and the libev
- * glue for broker connections (the protocol itself is in conn.c).
+ * cluster.c -- bootstrap, metadata cache, leader routing, retries and
+ * coalesced Fetches, without sockets, watchers or a clock of its own: the
+ * connections, the time and the wake-ups come through struct kcluster_io
+ * (cluster_io.h; brokerio.c runs it on libev, the protocol of one
+ * connection is conn.c).
  *
  * Operations (list offset, fetch) run as small state machines: wait for
  * metadata of their topic, route to the partition leader, submit on that
@@ -11,29 +14,17 @@
 #include "config.h"
 
 #include <sys/queue.h>
-#include <sys/socket.h>
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-
-#include <errno.h>
-#include <limits.h>
-#include <stdarg.h>
-#include <ev.h>
-#include <fcntl.h>
-#include <netdb.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "kafka/cluster.h"
+#include "kafka/cluster_io.h"
 #include "kafka/conn.h"
 #include "kafka/kproto.h"
-#include "kafka/sasl.h"
 #include "net/log.h"
-#include "net/resolve.h"
-#include "net/tls.h"
 
 #define KC_RETRY_MIN		0.05	/* first pause between retries */
 #define KC_RETRY_MAX		1.0	/* pauses double up to this */
@@ -41,12 +32,8 @@
 #define KC_BACKOFF_MAX		10.0
 #define KC_MAX_BOOTSTRAP	32
 
-#define KB_RESOLVE		3	/* name resolution in progress */
-
 /*
- * Connection roles.  Kafka answers the requests of one connection in
- * order, so a Fetch the broker holds (a long poll at the tail) would hold
- * every request behind it.  Each broker therefore gets up to three
+ * Connection roles (cluster_io.h).  Each broker gets up to three
  * connections: the main one (Metadata, ListOffsets, SASL), one for Fetches
  * that find data (catch-up: answered at once) and one for Fetches at the
  * end of the log (held up to --fetch-wait).  Fetches of one role to one
@@ -54,16 +41,28 @@
  * that needs data (one entry per partition), the others queued for the
  * next.
  */
-#define KB_MAIN			0
-#define KB_DATA			1
-#define KB_POLL			2
+#define KB_MAIN			KCIO_MAIN
+#define KB_DATA			KCIO_DATA
+#define KB_POLL			KCIO_POLL
 #define KC_FETCH_MAX_PARTS	1000	/* partitions in one Fetch */
-#define KB_TCP			1	/* TCP connect in progress */
-#define KB_TLS			2	/* TLS handshake in progress */
+
+#define KT_IDLE			SIZE_MAX	/* ktimer.idx when not armed */
 
 struct kcluster;
 struct kop;
 TAILQ_HEAD(kopq, kop);
+
+/*
+ * A timer of the logic: armed, it sits in the cluster's heap (ordered by
+ * time, then by arming order) until kcluster_run() passes its time.
+ */
+struct ktimer {
+	double			 at;
+	uint64_t		 seq;		/* arming order */
+	size_t			 idx;		/* in kc->heap, or KT_IDLE */
+	void			(*fn)(void *);
+	void			*arg;
+};
 
 struct kbroker {
 	LIST_ENTRY(kbroker)	 entry;
@@ -73,25 +72,12 @@ struct kbroker {
 	struct kopq		 fq;		/* fetch ops queued */
 	struct kopq		 fin;		/* in the Fetch in flight */
 	int			 f_inflight;
-	ev_timer		 kick;		/* the next Fetch, from the loop */
+	struct ktimer		 kick;		/* the next Fetch, from the loop */
 	int32_t			 node_id;	/* < 0: bootstrap address */
 	char			*host;
 	int			 port;
 	char			 name[300];	/* host:port */
-	int			 fd;
-	int			 connecting;	/* KB_TCP or KB_TLS until up */
-	struct ntls		*tls;		/* NULL: plaintext */
-	struct nres_query	*resq;		/* KB_RESOLVE: the lookup */
-	int			 tls_want;	/* EV_READ/EV_WRITE TLS asked for */
-	int			 tls_wblock;	/* a TLS write waits for readability */
-	ev_io			 io;
-	ev_timer		 more;		/* decrypted bytes left to read */
-	ev_timer		 timer;		/* connect and request timeouts */
-	struct kconn		 conn;
-	int			 have_conn;
-	unsigned int		 gen;		/* bumped at every connect */
-	unsigned int		 failed_gen;	/* gen whose failure was handled */
-	int			 fail_err;	/* KCONN_E* for kb_close, or 0 */
+	struct kcio		*io;		/* the connection */
 	enum kcluster_err	 lasterr_class;	/* what lasterr says, as a class */
 	int			 detached;	/* moved: close when idle */
 	double			 backoff;
@@ -145,16 +131,16 @@ struct kop {
 	int			 retries;
 	int			 waiting_md;	/* on kc->mdwait */
 	int			 busy;		/* submitted on a connection */
-	ev_timer		 timer;
+	struct ktimer		 timer;
 	char			 lasterr[1024];
 	enum kcluster_err	 lasterr_class;
 	int16_t			 lasterr_kerr;
 };
 
 struct kcluster {
-	struct ev_loop		*loop;
+	const struct kcluster_io *io;
+	void			*ctx;		/* io's */
 	struct kcluster_conf	 conf;
-	char			*client_id;
 	char			*boot_host[KC_MAX_BOOTSTRAP];
 	int			 boot_port[KC_MAX_BOOTSTRAP];
 	int			 nboot;
@@ -167,28 +153,29 @@ struct kcluster {
 	int			 md_tried;	/* brokers tried this round */
 	char			 md_err[1024];
 	enum kcluster_err	 md_err_class;
-	ev_timer		 md_timer;	/* metadata work, off the stack */
-	struct nres		*resolver;	/* broker names, off the loop */
+	struct ktimer		 md_timer;	/* metadata work, off the stack */
+
+	struct ktimer		**heap;		/* armed timers, earliest first */
+	size_t			 nheap;
+	size_t			 heapcap;	/* room for every timer there is */
+	size_t			 ntimers;	/* timers that exist */
+	uint64_t		 timer_seq;
+	double			 wake_at;	/* asked of io->wake(); -1: none */
+	int			 running;	/* inside kcluster_run() */
 };
 
-static void	 kb_connect(struct kbroker *);
-static void	 kb_resolved(void *, int, struct addrinfo *);
-static void	 kb_close(struct kbroker *, const char *);
-static void	 kb_failed(struct kbroker *, const char *, ...)
-		    __attribute__((__format__(__printf__, 2, 3)));
-static void	 kb_tls_failed(struct kbroker *);
-static void	 kb_update_io(struct kbroker *);
-static void	 kb_arm_timer(struct kbroker *);
+static void	 kb_failed(struct kbroker *, int, const char *);
 static void	 kc_metadata(struct kcluster *);
 static void	 kc_md_schedule(struct kcluster *, double);
-static void	 kc_md_timer_cb(struct ev_loop *, ev_timer *, int);
+static void	 kc_md_timer_cb(void *);
 static void	 kop_run(struct kop *);
 static void	 kb_detach(struct kbroker *);
+static void	 kb_free(struct kbroker *, const char *);
 static void	 kf_requeue(struct kbroker *);
 static void	 kf_pump(struct kbroker *);
 static int	 kc_isolation(const struct kcluster *);
 static void	 kf_schedule(struct kbroker *);
-static void	 kf_kick_cb(struct ev_loop *, ev_timer *, int);
+static void	 kf_kick_cb(void *);
 static void	 kop_retry(struct kop *, enum kcluster_err, int16_t, const char *);
 static void	 kop_finish(struct kop *, struct kcluster_result *);
 static void	 kop_fail(struct kop *, enum kcluster_err, int16_t, const char *);
@@ -212,6 +199,179 @@ kc_class(int kconn_err)
 	default:
 		return KCE_UNREACHABLE;
 	}
+}
+
+static double
+kc_now(const struct kcluster *kc)
+{
+	return kc->io->now(kc->ctx);
+}
+
+/* ---- timers: a binary heap, one wake-up asked of the I/O layer ---- */
+
+static int
+kt_before(const struct ktimer *a, const struct ktimer *b)
+{
+	return a->at < b->at || (a->at == b->at && a->seq < b->seq);
+}
+
+static void
+kt_swap(struct kcluster *kc, size_t i, size_t j)
+{
+	struct ktimer	*t = kc->heap[i];
+
+	kc->heap[i] = kc->heap[j];
+	kc->heap[j] = t;
+	kc->heap[i]->idx = i;
+	kc->heap[j]->idx = j;
+}
+
+static void
+kt_up(struct kcluster *kc, size_t i)
+{
+	while (i > 0 && kt_before(kc->heap[i], kc->heap[(i - 1) / 2])) {
+		kt_swap(kc, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void
+kt_down(struct kcluster *kc, size_t i)
+{
+	size_t	 l, m;
+
+	for (;;) {
+		l = 2 * i + 1;
+		if (l >= kc->nheap)
+			break;
+		m = l;
+		if (l + 1 < kc->nheap && kt_before(kc->heap[l + 1], kc->heap[l]))
+			m = l + 1;
+		if (!kt_before(kc->heap[m], kc->heap[i]))
+			break;
+		kt_swap(kc, i, m);
+		i = m;
+	}
+}
+
+/* Ask the I/O layer for a wake-up at the earliest timer, if that moved. */
+static void
+kt_wake(struct kcluster *kc)
+{
+	double	 at;
+
+	if (kc->running)
+		return;		/* kcluster_run() asks when it is done */
+	at = kc->nheap > 0 ? kc->heap[0]->at : 0;
+	if (at == kc->wake_at)
+		return;
+	kc->wake_at = at;
+	kc->io->wake(kc->ctx, at);
+}
+
+/*
+ * A new timer: make room for it in the heap now, so that arming it never
+ * needs memory.  Returns 0, or -1 if out of memory.
+ */
+static int
+kt_init(struct kcluster *kc, struct ktimer *t, void (*fn)(void *), void *arg)
+{
+	struct ktimer	**h;
+	size_t		  cap;
+
+	if (kc->ntimers == kc->heapcap) {
+		cap = kc->heapcap < 16 ? 16 : kc->heapcap * 2;
+		if (cap > SIZE_MAX / 2 / sizeof(*h) ||
+		    (h = realloc(kc->heap, cap * sizeof(*h))) == NULL)
+			return -1;
+		kc->heap = h;
+		kc->heapcap = cap;
+	}
+	kc->ntimers++;
+	memset(t, 0, sizeof(*t));
+	t->idx = KT_IDLE;
+	t->fn = fn;
+	t->arg = arg;
+	return 0;
+}
+
+static int
+kt_active(const struct ktimer *t)
+{
+	return t->idx != KT_IDLE;
+}
+
+static void
+kt_remove(struct kcluster *kc, struct ktimer *t)
+{
+	size_t	 i = t->idx;
+
+	if (i == KT_IDLE)
+		return;
+	t->idx = KT_IDLE;
+	if (i != --kc->nheap) {
+		kc->heap[i] = kc->heap[kc->nheap];
+		kc->heap[i]->idx = i;
+		kt_down(kc, i);
+		kt_up(kc, i);
+	}
+}
+
+static void
+kt_stop(struct kcluster *kc, struct ktimer *t)
+{
+	if (!kt_active(t))
+		return;
+	kt_remove(kc, t);
+	kt_wake(kc);
+}
+
+/* Fire delay seconds from now (0: on the next run), re-arming if armed. */
+static void
+kt_set(struct kcluster *kc, struct ktimer *t, double delay)
+{
+	kt_remove(kc, t);
+	t->at = kc_now(kc) + (delay > 0 ? delay : 0);
+	t->seq = kc->timer_seq++;
+	t->idx = kc->nheap++;
+	kc->heap[t->idx] = t;
+	kt_up(kc, t->idx);
+	kt_wake(kc);
+}
+
+/* The timer goes away with its owner. */
+static void
+kt_release(struct kcluster *kc, struct ktimer *t)
+{
+	kt_stop(kc, t);
+	kc->ntimers--;
+}
+
+void
+kcluster_run(struct kcluster *kc, double now)
+{
+	struct ktimer	*t;
+	uint64_t	 seq = kc->timer_seq;
+
+	/*
+	 * The timers due, in order; one armed from inside a callback waits
+	 * for the next run, even if due, as a libev timer would wait for the
+	 * next loop iteration.
+	 */
+	kc->running = 1;
+	kc->wake_at = -1;		/* the wake-up that brought us is spent */
+	while (kc->nheap > 0 && (t = kc->heap[0])->at <= now && t->seq < seq) {
+		kt_remove(kc, t);
+		t->fn(t->arg);
+	}
+	kc->running = 0;
+	kt_wake(kc);
+}
+
+double
+kcluster_next_timer(const struct kcluster *kc)
+{
+	return kc->nheap > 0 ? kc->heap[0]->at : 0;
 }
 
 void
@@ -262,9 +422,11 @@ kc_split_hostport(const char *s, size_t len, char **host, int *port)
 	return 0;
 }
 
+static void	 kc_free(struct kcluster *);
+
 struct kcluster *
-kcluster_new(struct ev_loop *loop, const struct kcluster_conf *conf,
-    char *err, size_t errlen)
+kcluster_new_io(const struct kcluster_conf *conf, const struct kcluster_io *io,
+    void *ctx, char *err, size_t errlen)
 {
 	struct kcluster	*kc;
 	const char	*p, *q;
@@ -273,20 +435,21 @@ kcluster_new(struct ev_loop *loop, const struct kcluster_conf *conf,
 		(void)snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	kc->loop = loop;
+	kc->io = io;
+	kc->ctx = ctx;
 	kc->conf = *conf;
+	kc->wake_at = -1;
 	LIST_INIT(&kc->brokers);
 	LIST_INIT(&kc->topics);
 	TAILQ_INIT(&kc->ops);
 	TAILQ_INIT(&kc->mdwait);
-	ev_init(&kc->md_timer, kc_md_timer_cb);
-	kc->md_timer.data = kc;
-	kc->client_id = strdup(conf->client_id ? conf->client_id : "kafkagate");
 	kc->conf.brokers = NULL;
-	if (kc->conf.tls != NULL)
-		ntls_config_ref(kc->conf.tls);
-	if (kc->client_id == NULL)
+	kc->conf.client_id = NULL;	/* the caller's: brokerio.c keeps a copy */
+	kc->md_timer.idx = KT_IDLE;	/* for kc_free() if kt_init() fails */
+	if (kt_init(kc, &kc->md_timer, kc_md_timer_cb, kc) != 0) {
+		(void)snprintf(err, errlen, "out of memory");
 		goto fail;
+	}
 	for (p = conf->brokers ? conf->brokers : ""; *p != '\0'; p = q) {
 		while (*p == ',' || *p == ' ')
 			p++;
@@ -313,7 +476,7 @@ kcluster_new(struct ev_loop *loop, const struct kcluster_conf *conf,
 	}
 	return kc;
 fail:
-	kcluster_free(kc);
+	kc_free(kc);
 	return NULL;
 }
 
@@ -327,21 +490,20 @@ kt_free(struct ktopic *t)
 	free(t);
 }
 
-void
-kcluster_free(struct kcluster *kc)
+/* Everything but the I/O layer's own state (io->done()). */
+static void
+kc_free(struct kcluster *kc)
 {
 	struct kbroker	*b;
 	struct ktopic	*t;
 	struct kop	*op;
 	int		 i;
 
-	if (kc == NULL)
-		return;
-	ev_timer_stop(kc->loop, &kc->md_timer);
+	kt_stop(kc, &kc->md_timer);
 	/* Connections first: their requests point at ops. */
 	LIST_FOREACH(b, &kc->brokers, entry)
-		if (b->have_conn)
-			kconn_fail(&b->conn, KCONN_ECANCEL, "gateway shutting down");
+		if (b->io != NULL)
+			kc->io->fail(b->io, KCONN_ECANCEL, "gateway shutting down");
 	kc->md_broker = NULL;
 	while ((op = TAILQ_FIRST(&kc->mdwait)) != NULL) {
 		TAILQ_REMOVE(&kc->mdwait, op, entry);
@@ -350,27 +512,33 @@ kcluster_free(struct kcluster *kc)
 	}
 	while ((op = TAILQ_FIRST(&kc->ops)) != NULL)
 		kop_fail(op, KCE_SHUTDOWN, 0, "gateway shutting down");
-	while ((b = LIST_FIRST(&kc->brokers)) != NULL) {
-		ev_timer_stop(kc->loop, &b->kick);
-		kb_close(b, "shutting down");
-		LIST_REMOVE(b, entry);
-		free(b->host);
-		free(b);
-	}
+	while ((b = LIST_FIRST(&kc->brokers)) != NULL)
+		kb_free(b, "shutting down");
 	while ((t = LIST_FIRST(&kc->topics)) != NULL) {
 		LIST_REMOVE(t, entry);
 		kt_free(t);
 	}
 	for (i = 0; i < kc->nboot; i++)
 		free(kc->boot_host[i]);
-	nres_free(kc->resolver);
-	if (kc->conf.tls != NULL)
-		ntls_config_unref(kc->conf.tls);
-	free(kc->client_id);
+	free(kc->heap);
 	free(kc);
 }
 
-/* ---- brokers and their sockets ---- */
+void
+kcluster_free(struct kcluster *kc)
+{
+	const struct kcluster_io *io;
+	void		*ctx;
+
+	if (kc == NULL)
+		return;
+	io = kc->io;
+	ctx = kc->ctx;
+	kc_free(kc);
+	io->done(ctx);
+}
+
+/* ---- brokers and their connections ---- */
 
 static struct kbroker *
 kb_find(struct kcluster *kc, int32_t node_id)
@@ -395,12 +563,9 @@ kb_find_addr(struct kcluster *kc, const char *host, int port)
 	return NULL;
 }
 
-static void kb_io_cb(struct ev_loop *, ev_io *, int);
-static void kb_timer_cb(struct ev_loop *, ev_timer *, int);
-static void kb_more_cb(struct ev_loop *, ev_timer *, int);
-
 static struct kbroker *
-kb_new(struct kcluster *kc, int32_t node_id, const char *host, int port)
+kb_new(struct kcluster *kc, int32_t node_id, const char *host, int port,
+    int role)
 {
 	struct kbroker	*b;
 
@@ -410,446 +575,96 @@ kb_new(struct kcluster *kc, int32_t node_id, const char *host, int port)
 		free(b);
 		return NULL;
 	}
+	if (kt_init(kc, &b->kick, kf_kick_cb, b) != 0) {
+		free(b->host);
+		free(b);
+		return NULL;
+	}
+	if ((b->io = kc->io->conn_new(kc->ctx, host, port, role, b)) == NULL) {
+		kt_release(kc, &b->kick);
+		free(b->host);
+		free(b);
+		return NULL;
+	}
 	b->kc = kc;
+	b->role = role;
 	b->node_id = node_id;
 	b->port = port;
-	b->fd = -1;
 	TAILQ_INIT(&b->fq);
 	TAILQ_INIT(&b->fin);
-	b->failed_gen = UINT_MAX;
 	b->backoff = KC_BACKOFF_MIN;
 	(void)snprintf(b->name, sizeof(b->name), strchr(host, ':') ?
 	    "[%s]:%d" : "%s:%d", host, port);
-	ev_init(&b->io, kb_io_cb);
-	b->io.data = b;
-	ev_init(&b->timer, kb_timer_cb);
-	b->timer.data = b;
-	ev_init(&b->more, kb_more_cb);
-	b->more.data = b;
-	ev_init(&b->kick, kf_kick_cb);
-	b->kick.data = b;
 	LIST_INSERT_HEAD(&kc->brokers, b, entry);
 	return b;
+}
+
+/* Close its connection (requests still there fail) and free it. */
+static void
+kb_free(struct kbroker *b, const char *why)
+{
+	struct kcluster	*kc = b->kc;
+
+	kt_release(kc, &b->kick);
+	kc->io->conn_free(b->io, why);
+	LIST_REMOVE(b, entry);
+	free(b->host);
+	free(b);
 }
 
 static int
 kb_ready(const struct kbroker *b)
 {
-	return b->have_conn && b->fd >= 0 && !b->connecting &&
-	    kconn_ready(&b->conn);
+	return b->kc->io->state(b->io) == KCIO_READY;
 }
 
 static int
 kb_usable(const struct kbroker *b)
 {
-	return b->have_conn && b->conn.state != KCONN_DEAD;
-}
-
-/* Close the socket; the kconn fails every request with the reason. */
-static void
-kb_close(struct kbroker *b, const char *why)
-{
-	struct kcluster	*kc = b->kc;
-
-	ev_io_stop(kc->loop, &b->io);
-	ev_timer_stop(kc->loop, &b->timer);
-	ev_timer_stop(kc->loop, &b->more);
-	if (b->resq != NULL) {
-		nres_cancel(b->resq);
-		b->resq = NULL;
-	}
-	b->tls_wblock = 0;
-	if (b->tls != NULL) {
-		ntls_free(b->tls);
-		b->tls = NULL;
-	}
-	b->tls_want = 0;
-	if (b->fd >= 0) {
-		(void)close(b->fd);
-		b->fd = -1;
-	}
-	b->connecting = 0;
-	if (b->have_conn) {
-		b->have_conn = 0;
-		if (b->conn.state != KCONN_DEAD)
-			kconn_fail(&b->conn, b->fail_err ? b->fail_err :
-			    KCONN_EDISCONNECT, "%s", why);
-		kconn_free(&b->conn);
-	}
-	b->fail_err = 0;
+	return b->kc->io->state(b->io) != KCIO_DOWN;
 }
 
 /*
- * This connection attempt failed: log it, back off, close.  Once per
- * attempt: a connection killed from inside its own read callback may be
- * reported again by the code that called the callback, and must not be
- * logged twice nor have its backoff doubled twice.
+ * This connection attempt failed: remember why and as what, log it, back
+ * off.  The I/O layer reports an attempt once, then closes it (its
+ * requests fail after this).
  */
 static void
-kb_failed(struct kbroker *b, const char *fmt, ...)
+kb_failed(struct kbroker *b, int err, const char *msg)
 {
-	va_list	 ap;
-
-	if (b->failed_gen == b->gen) {
-		kb_close(b, b->lasterr);
-		return;
-	}
-	b->failed_gen = b->gen;
-	va_start(ap, fmt);
-	(void)vsnprintf(b->lasterr, sizeof(b->lasterr), fmt, ap);
-	va_end(ap);
-	b->lasterr_class = kc_class(b->fail_err ? b->fail_err :
-	    KCONN_EDISCONNECT);
+	(void)snprintf(b->lasterr, sizeof(b->lasterr), "%s", msg);
+	b->lasterr_class = kc_class(err);
 	log_warnx("kafka: %s", b->lasterr);
-	b->retry_at = ev_now(b->kc->loop) + b->backoff;
+	b->retry_at = kc_now(b->kc) + b->backoff;
 	b->backoff = b->backoff * 2 > KC_BACKOFF_MAX ? KC_BACKOFF_MAX :
 	    b->backoff * 2;
-	kb_close(b, b->lasterr);
 }
 
-/*
- * Connect: resolve the name off the loop (net/resolve.h), then a
- * non-blocking connect to each address in turn until one starts.  The
- * connection exists (requests queue on it) from the start of the lookup;
- * the connect timeout counts from there too, so a name server that does
- * not answer fails the attempt in --connect-timeout, not the loop.
- */
+void
+kcluster_conn_failed(void *arg, int err, const char *msg)
+{
+	kb_failed(arg, err, msg);
+}
+
+/* The transport is up (TCP, and TLS if configured): the backoff starts over. */
+void
+kcluster_conn_up(void *arg)
+{
+	struct kbroker	*b = arg;
+
+	b->backoff = KC_BACKOFF_MIN;
+}
+
+/* Connect (name resolution, TCP, TLS, the protocol: the I/O layer's). */
 static void
 kb_connect(struct kbroker *b)
 {
-	struct kcluster		*kc = b->kc;
+	char	 err[sizeof(b->lasterr)];
 
 	if (kb_usable(b))
 		return;
-	if (b->fd >= 0 || b->have_conn || b->resq != NULL)
-		kb_close(b, "reconnecting");
-	b->gen++;
-	if (kc->resolver == NULL && (kc->resolver = nres_new(kc->loop)) == NULL) {
-		kb_failed(b, "cannot resolve broker %s: out of memory", b->name);
-		return;
-	}
-	if ((b->resq = nres_lookup(kc->resolver, b->host, b->port,
-	    kb_resolved, b)) == NULL) {
-		kb_failed(b, "cannot resolve broker %s: out of memory", b->name);
-		return;
-	}
-	b->connecting = KB_RESOLVE;
-	kconn_init(&b->conn, kc->client_id, b->name, kc->conf.max_response,
-	    kc->conf.request_timeout);
-	if (kc->conf.sasl != NULL)
-		kconn_set_sasl(&b->conn, kc->conf.sasl);
-	b->have_conn = 1;
-	kb_arm_timer(b);
-	log_debug("kafka: resolving %s", b->host);
-}
-
-static void
-kb_resolved(void *arg, int err, struct addrinfo *res)
-{
-	struct kbroker		*b = arg;
-	struct kcluster		*kc = b->kc;
-	struct addrinfo		*ai;
-	int			 fd = -1, e = 0, one = 1;
-
-	b->resq = NULL;
-	if (err != 0) {
-		kb_failed(b, "cannot resolve broker %s: %s", b->name,
-		    gai_strerror(err));
-		return;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd < 0) {
-			e = errno;
-			continue;
-		}
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
-		    errno == EINPROGRESS)
-			break;
-		e = errno;
-		(void)close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		kb_failed(b, "cannot connect to broker %s: %s", b->name,
-		    strerror(e != 0 ? e : EADDRNOTAVAIL));
-		return;
-	}
-	b->fd = fd;
-	b->connecting = KB_TCP;
-	ev_io_set(&b->io, fd, EV_WRITE);
-	ev_io_start(kc->loop, &b->io);
-	log_debug("kafka: connecting to %s", b->name);
-}
-
-static void
-kb_update_io(struct kbroker *b)
-{
-	struct kcluster	*kc = b->kc;
-	const uint8_t	*p;
-	int		 ev = EV_READ;
-
-	if (b->fd < 0)
-		return;
-	/* Output waits for writability unless TLS asked for readability. */
-	if ((kconn_output(&b->conn, &p) > 0 && !b->tls_wblock) ||
-	    (b->tls_want & EV_WRITE))
-		ev |= EV_WRITE;
-	if (b->connecting == KB_TCP)
-		ev = EV_WRITE;
-	else if (b->connecting == KB_TLS)
-		ev = b->tls_want ? b->tls_want : EV_READ;
-	if ((b->io.events & (EV_READ | EV_WRITE)) != ev || !ev_is_active(&b->io)) {
-		ev_io_stop(kc->loop, &b->io);
-		ev_io_set(&b->io, b->fd, ev);
-		ev_io_start(kc->loop, &b->io);
-	}
-}
-
-static void
-kb_arm_timer(struct kbroker *b)
-{
-	struct kcluster	*kc = b->kc;
-	double		 next, now = ev_now(kc->loop);
-
-	if (b->connecting)
-		next = now + kc->conf.connect_timeout;
-	else if (b->have_conn) {
-		next = kconn_check_timeouts(&b->conn, now);
-		if (next < 0) {
-			kb_failed(b, "broker %s: %s", b->name, b->conn.errmsg);
-			return;
-		}
-	} else
-		next = 0;
-	ev_timer_stop(kc->loop, &b->timer);
-	if (next <= 0)
-		return;
-	ev_timer_set(&b->timer, next - now > 0 ? next - now : 0, 0);
-	ev_timer_start(kc->loop, &b->timer);
-}
-
-/* Write what the connection has queued; returns -1 if the broker died. */
-static int
-kb_flush(struct kbroker *b)
-{
-	const uint8_t	*p;
-	size_t		 n;
-	ssize_t		 w;
-
-	while ((n = kconn_output(&b->conn, &p)) > 0) {
-		if (b->tls != NULL) {
-			/* mbedTLS wants the same bytes again after WANT_*. */
-			w = ntls_write(b->tls, p, n);
-			b->tls_wblock = w == NTLS_WANT_READ;
-			if (w == NTLS_WANT_WRITE || w == NTLS_WANT_READ) {
-				b->tls_want = w == NTLS_WANT_WRITE ? EV_WRITE :
-				    EV_READ;
-				break;
-			}
-			if (w < 0) {
-				kb_tls_failed(b);
-				return -1;
-			}
-			b->tls_want = 0;
-			kconn_sent(&b->conn, (size_t)w);
-			continue;
-		}
-		w = send(b->fd, p, n, MSG_NOSIGNAL);
-		if (w < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			if (errno == EINTR)
-				continue;
-			kb_failed(b, "write to broker %s failed: %s", b->name,
-			    strerror(errno));
-			return -1;
-		}
-		kconn_sent(&b->conn, (size_t)w);
-	}
-	return 0;
-}
-
-/* After anything that may have queued output or changed deadlines. */
-static void
-kb_kick(struct kbroker *b)
-{
-	if (b->fd < 0 || b->connecting)
-		return;
-	if (b->conn.state == KCONN_DEAD) {
-		kb_failed(b, "broker %s: %s", b->name, b->conn.errmsg);
-		return;
-	}
-	/* Timeouts first: a due re-authentication queues output to send. */
-	kb_arm_timer(b);
-	if (b->fd < 0)
-		return;
-	if (kb_flush(b) != 0)
-		return;
-	kb_update_io(b);
-}
-
-/* TLS failed on this broker: its requests fail with KCONN_ETLS. */
-static void
-kb_tls_failed(struct kbroker *b)
-{
-	b->fail_err = KCONN_ETLS;
-	kb_failed(b, "broker %s: %s", b->name, ntls_error(b->tls));
-}
-
-/* The transport is up (TCP, and TLS if configured): start the protocol. */
-static void
-kb_up(struct kbroker *b)
-{
-	b->connecting = 0;
-	b->backoff = KC_BACKOFF_MIN;
-	kconn_start(&b->conn, ev_now(b->kc->loop));
-	kb_kick(b);
-}
-
-static void
-kb_io_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct kbroker	*b = w->data;
-	uint8_t		*p;
-	size_t		 room;
-	ssize_t		 n;
-	int		 err, i;
-	unsigned int	 gen = b->gen;
-	socklen_t	 len = sizeof(err);
-	char		 ebuf[300];
-
-	if (b->connecting == KB_TCP) {
-		if (getsockopt(b->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-			err = errno;
-		if (err != 0) {
-			kb_failed(b, "cannot connect to broker %s: %s",
-			    b->name, strerror(err));
-			return;
-		}
-		log_debug("kafka: connected to %s", b->name);
-		if (b->kc->conf.tls == NULL) {
-			kb_up(b);
-			return;
-		}
-		b->tls = ntls_new(b->kc->conf.tls, b->fd, b->host, ebuf,
-		    sizeof(ebuf));
-		if (b->tls == NULL) {
-			b->fail_err = KCONN_ETLS;
-			kb_failed(b, "broker %s: %s", b->name, ebuf);
-			return;
-		}
-		b->connecting = KB_TLS;
-	}
-	if (b->connecting == KB_TLS) {
-		switch (ntls_handshake(b->tls)) {
-		case NTLS_OK:
-			log_debug("kafka: %s: %s, %s", b->name,
-			    ntls_version(b->tls), ntls_cipher(b->tls));
-			b->tls_want = 0;
-			kb_up(b);
-			return;
-		case NTLS_WANT_READ:
-			b->tls_want = EV_READ;
-			break;
-		case NTLS_WANT_WRITE:
-			b->tls_want = EV_WRITE;
-			break;
-		default:
-			kb_tls_failed(b);
-			return;
-		}
-		kb_update_io(b);
-		return;
-	}
-	if (revents & (EV_READ | EV_WRITE)) {
-		/*
-		 * A bounded number of reads per wakeup keeps other fds fair.
-		 * With TLS, a write may have been waiting for readability
-		 * and a read for writability: always try both.
-		 */
-		for (i = 0; i < 64; i++) {
-			if (kconn_read_buf(&b->conn, &p, &room) != 0) {
-				kb_failed(b, "broker %s: %s", b->name, b->conn.errmsg[0] ?
-				    b->conn.errmsg : "out of memory");
-				return;
-			}
-			if (b->tls != NULL) {
-				n = ntls_read(b->tls, p, room);
-				if (n == NTLS_WANT_READ || n == NTLS_WANT_WRITE) {
-					b->tls_want = n == NTLS_WANT_WRITE ?
-					    EV_WRITE : 0;
-					break;
-				}
-				if (n < 0) {
-					kb_tls_failed(b);
-					return;
-				}
-			} else {
-				n = recv(b->fd, p, room, 0);
-				if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-					break;
-				if (n < 0 && errno == EINTR)
-					continue;
-			}
-			if (n <= 0) {
-				kb_failed(b, "broker %s closed the connection%s%s",
-				    b->name, n == 0 ? "" : ": ",
-				    n == 0 ? "" : strerror(errno));
-				return;
-			}
-			if (kconn_read_done(&b->conn, (size_t)n, ev_now(loop)) != 0) {
-				kb_failed(b, "broker %s: %s", b->name, b->conn.errmsg);
-				return;
-			}
-			if (b->fd < 0 || b->gen != gen)
-				return;		/* closed from a callback */
-		}
-		/*
-		 * Decrypted bytes left inside mbedTLS wake no fd: come back on
-		 * the next loop turn, after the other fds (a fed event would
-		 * run at once, and be lost if the watcher is restarted).
-		 */
-		if (b->tls != NULL && ntls_pending(b->tls) > 0 &&
-		    !ev_is_active(&b->more)) {
-			ev_timer_set(&b->more, 0, 0);
-			ev_timer_start(loop, &b->more);
-		}
-	}
-	kb_kick(b);
-}
-
-static void
-kb_more_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct kbroker	*b = w->data;
-
-	(void)revents;
-	if (b->fd >= 0 && b->tls != NULL && !b->connecting)
-		kb_io_cb(loop, &b->io, EV_READ);
-}
-
-static void
-kb_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct kbroker	*b = w->data;
-
-	(void)revents;
-	if (b->connecting) {
-		kb_failed(b, "cannot connect to broker %s: %s timed out", b->name,
-		    b->connecting == KB_TLS ? "TLS handshake" :
-		    b->connecting == KB_RESOLVE ? "name resolution" : "connection");
-		return;
-	}
-	if (b->have_conn && kconn_check_timeouts(&b->conn, ev_now(loop)) < 0) {
-		kb_failed(b, "broker %s: %s", b->name, b->conn.errmsg);
-		return;
-	}
-	/* A re-authentication may have been started: send it, re-arm. */
-	kb_kick(b);
+	if (b->kc->io->connect(b->io, err, sizeof(err)) != 0)
+		kb_failed(b, KCONN_EDISCONNECT, err);
 }
 
 /* Submit a request on a broker, connecting first if needed. */
@@ -857,19 +672,20 @@ static int
 kb_submit(struct kbroker *b, int16_t api_key, kconn_enc_fn enc, kconn_resp_fn cb,
     void *arg)
 {
+	const struct kcluster_io *io = b->kc->io;
+
 	if (!kb_usable(b)) {
-		if (ev_now(b->kc->loop) < b->retry_at)
+		if (kc_now(b->kc) < b->retry_at)
 			return -1;
 		kb_connect(b);
 		if (!kb_usable(b))
 			return -1;
 	}
-	if (kconn_submit(&b->conn, api_key, enc, cb, arg, ev_now(b->kc->loop)) != 0) {
+	if (io->submit(b->io, api_key, enc, cb, arg) != 0) {
 		(void)snprintf(b->lasterr, sizeof(b->lasterr), "broker %s: %s",
-		    b->name, b->conn.errmsg);
+		    b->name, io->conn_errmsg(b->io));
 		return -1;
 	}
-	kb_kick(b);
 	return 0;
 }
 
@@ -898,9 +714,8 @@ kb_role(struct kbroker *b, int role)
 	LIST_FOREACH(x, &b->kc->brokers, entry)
 		if (x->role == role && x->main == b && !x->detached)
 			return x;
-	if ((x = kb_new(b->kc, b->node_id, b->host, b->port)) == NULL)
+	if ((x = kb_new(b->kc, b->node_id, b->host, b->port, role)) == NULL)
 		return NULL;
-	x->role = role;
 	x->main = b;
 	return x;
 }
@@ -921,20 +736,17 @@ kf_requeue(struct kbroker *b)
 }
 
 static void
-kf_kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+kf_kick_cb(void *arg)
 {
-	(void)loop;
-	(void)revents;
-	kf_pump(w->data);
+	kf_pump(arg);
 }
 
 static void
 kf_schedule(struct kbroker *b)
 {
-	if (TAILQ_EMPTY(&b->fq) || ev_is_active(&b->kick))
+	if (TAILQ_EMPTY(&b->fq) || kt_active(&b->kick))
 		return;
-	ev_timer_set(&b->kick, 0, 0);
-	ev_timer_start(b->kc->loop, &b->kick);
+	kt_set(b->kc, &b->kick, 0);
 }
 
 static int
@@ -1032,7 +844,8 @@ kf_pump(struct kbroker *b)
 		op->qwhere = 0;
 		op->busy = 0;
 		if (kb_ready(b))
-			kop_fail(op, KCE_PROTOCOL, 0, b->conn.errmsg);
+			kop_fail(op, KCE_PROTOCOL, 0,
+			    b->kc->io->conn_errmsg(b->io));
 		else
 			kop_retry(op, b->lasterr[0] ? b->lasterr_class :
 			    KCE_UNREACHABLE, 0, b->lasterr[0] ? b->lasterr :
@@ -1101,7 +914,7 @@ kc_apply_metadata(struct kcluster *kc, const struct kafka_metadata_resp *md)
 		    b->node_id < 0)
 			b->node_id = mb->node_id;	/* adopt the bootstrap conn */
 		else if (b == NULL)
-			(void)kb_new(kc, mb->node_id, host, mb->port);
+			(void)kb_new(kc, mb->node_id, host, mb->port, KB_MAIN);
 	}
 	for (i = 0; i < md->topic_count; i++) {
 		const struct kafka_md_topic *mt = &md->topics[i];
@@ -1154,7 +967,7 @@ kc_apply_metadata(struct kcluster *kc, const struct kafka_metadata_resp *md)
 		}
 		t->nparts = np;
 		t->error_code = mt->error_code;
-		t->fetched_at = ev_now(kc->loop);
+		t->fetched_at = kc_now(kc);
 		t->stale = 0;
 	}
 }
@@ -1170,7 +983,7 @@ kc_md_done(struct kcluster *kc)
 	while ((op = TAILQ_FIRST(&kc->mdwait)) != NULL) {
 		TAILQ_REMOVE(&kc->mdwait, op, entry);
 		op->waiting_md = 0;
-		ev_timer_stop(kc->loop, &op->timer);
+		kt_stop(kc, &op->timer);
 		TAILQ_INSERT_TAIL(&q, op, entry);
 	}
 	while ((op = TAILQ_FIRST(&q)) != NULL) {
@@ -1221,7 +1034,7 @@ kc_on_metadata(void *arg, int err, const char *msg, int16_t version,
 		    "malformed Metadata v%d response from %s", version, b->name);
 		kc->md_err_class = KCE_PROTOCOL;
 		/* Do not trust this connection again before a backoff. */
-		kconn_fail(&b->conn, KCONN_EPROTO, "%s", kc->md_err);
+		kc->io->fail(b->io, KCONN_EPROTO, kc->md_err);
 		kc_md_schedule(kc, 0);
 		goto out;
 	}
@@ -1237,7 +1050,7 @@ kc_on_metadata(void *arg, int err, const char *msg, int16_t version,
 			continue;
 		}
 		t->error_code = KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-		t->fetched_at = ev_now(kc->loop);
+		t->fetched_at = kc_now(kc);
 		LIST_INSERT_HEAD(&kc->topics, t, entry);
 	}
 	kc->md_tried = 0;
@@ -1261,7 +1074,7 @@ static struct kbroker *
 kc_md_pick(struct kcluster *kc)
 {
 	struct kbroker	*b;
-	double		 now = ev_now(kc->loop);
+	double		 now = kc_now(kc);
 	int		 i, k, nb = 0;
 
 	LIST_FOREACH(b, &kc->brokers, entry)
@@ -1283,7 +1096,8 @@ kc_md_pick(struct kcluster *kc)
 		k = (kc->boot_next + i) % kc->nboot;
 		b = kb_find_addr(kc, kc->boot_host[k], kc->boot_port[k]);
 		if (b == NULL)
-			b = kb_new(kc, -1 - k, kc->boot_host[k], kc->boot_port[k]);
+			b = kb_new(kc, -1 - k, kc->boot_host[k], kc->boot_port[k],
+			    KB_MAIN);
 		if (b == NULL)
 			return NULL;
 		if (now < b->retry_at)
@@ -1314,36 +1128,29 @@ kc_next_retry(struct kcluster *kc)
 static void
 kc_md_schedule(struct kcluster *kc, double delay)
 {
-	if (ev_is_active(&kc->md_timer))
+	if (kt_active(&kc->md_timer))
 		return;
-	ev_timer_set(&kc->md_timer, delay, 0);
-	ev_timer_start(kc->loop, &kc->md_timer);
+	kt_set(kc, &kc->md_timer, delay);
 }
 
 /* Metadata work and housekeeping, always from the loop, never nested. */
 static void
-kc_md_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+kc_md_timer_cb(void *arg)
 {
-	struct kcluster	*kc = w->data;
+	struct kcluster	*kc = arg;
 	struct kbroker	*b, *next;
 
-	(void)loop;
-	(void)revents;
 	/* Brokers that moved: close once they have nothing in flight. */
 	for (b = LIST_FIRST(&kc->brokers); b != NULL; b = next) {
 		next = LIST_NEXT(b, entry);
 		if (!b->detached || b == kc->md_broker)
 			continue;
-		if ((b->have_conn && !kconn_idle(&b->conn)) || b->f_inflight) {
+		if (!kc->io->idle(b->io) || b->f_inflight) {
 			kc_md_schedule(kc, 1);
 			continue;
 		}
 		kf_requeue(b);
-		ev_timer_stop(kc->loop, &b->kick);
-		kb_close(b, "broker moved");
-		LIST_REMOVE(b, entry);
-		free(b->host);
-		free(b);
+		kb_free(b, "broker moved");
 	}
 	kc_metadata(kc);
 }
@@ -1361,7 +1168,7 @@ kc_metadata(struct kcluster *kc)
 		return;
 	for (;;) {
 		if ((b = kc_md_pick(kc)) == NULL) {
-			double	 next = kc_next_retry(kc), now = ev_now(kc->loop);
+			double	 next = kc_next_retry(kc), now = kc_now(kc);
 
 			/*
 			 * Nothing was even tried (every broker is in its
@@ -1421,13 +1228,9 @@ kc_metadata(struct kcluster *kc)
 /* ---- operations ---- */
 
 static void
-kop_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+kop_timer_cb(void *arg)
 {
-	struct kop	*op = w->data;
-
-	(void)loop;
-	(void)revents;
-	kop_run(op);
+	kop_run(arg);
 }
 
 static struct kop *
@@ -1442,6 +1245,11 @@ kop_new(struct kcluster *kc, enum kop_type type, const char *topic,
 		free(op);
 		return NULL;
 	}
+	if (kt_init(kc, &op->timer, kop_timer_cb, op) != 0) {
+		free(op->topic);
+		free(op);
+		return NULL;
+	}
 	op->kc = kc;
 	op->type = type;
 	op->partition = partition;
@@ -1450,13 +1258,10 @@ kop_new(struct kcluster *kc, enum kop_type type, const char *topic,
 	op->arg = arg;
 	op->leader_epoch = -1;
 	TAILQ_INIT(&op->followers);
-	op->deadline = ev_now(kc->loop) + kc->conf.request_timeout;
-	ev_init(&op->timer, kop_timer_cb);
-	op->timer.data = op;
+	op->deadline = kc_now(kc) + kc->conf.request_timeout;
 	TAILQ_INSERT_TAIL(&kc->ops, op, entry);
 	/* Never call back from inside the caller: start on the next turn. */
-	ev_timer_set(&op->timer, 0, 0);
-	ev_timer_start(kc->loop, &op->timer);
+	kt_set(kc, &op->timer, 0);
 	return op;
 }
 
@@ -1465,7 +1270,7 @@ kop_free(struct kop *op)
 {
 	struct kcluster	*kc = op->kc;
 
-	ev_timer_stop(kc->loop, &op->timer);
+	kt_release(kc, &op->timer);
 	if (op->qb != NULL)
 		TAILQ_REMOVE(op->qwhere == 2 ? &op->qb->fin : &op->qb->fq, op,
 		    qentry);
@@ -1566,7 +1371,7 @@ kop_retry(struct kop *op, enum kcluster_err err, int16_t kerr, const char *msg)
 {
 	struct kcluster	*kc = op->kc;
 	struct ktopic	*t;
-	double		 delay, now = ev_now(kc->loop);
+	double		 delay, now = kc_now(kc);
 
 	op->busy = 0;
 	(void)snprintf(op->lasterr, sizeof(op->lasterr), "%s", msg);
@@ -1592,9 +1397,7 @@ kop_retry(struct kop *op, enum kcluster_err err, int16_t kerr, const char *msg)
 		delay = op->deadline - now;	/* one last try at the deadline */
 	log_debug("kafka: %s-%d: retry %d in %.2f s: %s", op->topic,
 	    op->partition, op->retries, delay, msg);
-	ev_timer_stop(kc->loop, &op->timer);
-	ev_timer_set(&op->timer, delay, 0);
-	ev_timer_start(kc->loop, &op->timer);
+	kt_set(kc, &op->timer, delay);
 }
 
 static void
@@ -1805,7 +1608,7 @@ kop_run(struct kop *op)
 	struct kcluster	*kc = op->kc;
 	struct ktopic	*t;
 	struct kbroker	*b;
-	double		 now = ev_now(kc->loop);
+	double		 now = kc_now(kc);
 	int32_t		 leader;
 
 	if (op->busy || op->leader != NULL)
@@ -1843,9 +1646,7 @@ kop_run(struct kop *op)
 		TAILQ_INSERT_TAIL(&kc->mdwait, op, entry);
 		op->waiting_md = 1;
 		/* The deadline holds while waiting for metadata too. */
-		ev_timer_stop(kc->loop, &op->timer);
-		ev_timer_set(&op->timer, op->deadline - now, 0);
-		ev_timer_start(kc->loop, &op->timer);
+		kt_set(kc, &op->timer, op->deadline - now);
 		kc_md_schedule(kc, 0);
 		return;
 	}
@@ -1892,7 +1693,8 @@ kop_run(struct kop *op)
 		op->busy = 0;
 		/* Refused by a ready connection: no usable version, too big. */
 		if (kb_ready(b)) {
-			kop_fail(op, KCE_PROTOCOL, 0, b->conn.errmsg);
+			kop_fail(op, KCE_PROTOCOL, 0,
+			    b->kc->io->conn_errmsg(b->io));
 			return;
 		}
 		kop_retry(op, KCE_UNREACHABLE, 0, b->lasterr[0] ? b->lasterr :

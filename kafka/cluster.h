@@ -1,7 +1,10 @@
 /*
  * cluster.h -- a Kafka cluster seen from one process: bootstrap, metadata
- * cache, partition -> leader routing, one connection per broker shared by
- * every caller, retries on leader changes.  Runs on a libev loop.
+ * cache, partition -> leader routing, one connection per broker and role
+ * shared by every caller, retries on leader changes.  Runs on a libev
+ * loop: kcluster_new() puts the logic (cluster.c) over the socket, TLS and
+ * resolver glue (brokerio.c); cluster_io.h is the interface between the
+ * two, for other I/O layers and for tests.
  */
 #ifndef KAFKA_CLUSTER_H
 #define KAFKA_CLUSTER_H

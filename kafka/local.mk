@@ -6,7 +6,8 @@ kafka_libkafka_a_SOURCES = \
 	kafka/record.c kafka/record.h \
 	kafka/conn.c kafka/conn.h \
 	kafka/sasl.c kafka/sasl.h \
-	kafka/cluster.c kafka/cluster.h \
+	kafka/cluster.c kafka/cluster.h kafka/cluster_io.h \
+	kafka/brokerio.c \
 	kafka/reader.c kafka/reader.h
 kafka_libkafka_a_CFLAGS = $(AM_CFLAGS) $(LIBEV_CFLAGS) $(ZLIB_CFLAGS) $(LZ4_CFLAGS) \
 	$(ZSTD_CFLAGS) $(SNAPPY_CFLAGS) $(SASL_CFLAGS)

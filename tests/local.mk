@@ -9,6 +9,7 @@ check_PROGRAMS += \
 	tests/check_kafka_proto \
 	tests/check_kafka_record \
 	tests/check_kafka_conn \
+	tests/check_kafka_cluster \
 	tests/check_kafka_sasl \
 	tests/check_kafka_reader \
 	tests/check_net_tls \
@@ -32,6 +33,10 @@ tests_check_kafka_record_LDADD = $(KAFKA_LIBS) $(CHECK_LIBS)
 tests_check_kafka_conn_SOURCES = tests/check_kafka_conn.c
 tests_check_kafka_conn_CFLAGS = $(TEST_CFLAGS)
 tests_check_kafka_conn_LDADD = $(KAFKA_LIBS) $(CHECK_LIBS)
+
+tests_check_kafka_cluster_SOURCES = tests/check_kafka_cluster.c
+tests_check_kafka_cluster_CFLAGS = $(TEST_CFLAGS)
+tests_check_kafka_cluster_LDADD = $(KAFKA_LIBS) $(CHECK_LIBS)
 
 tests_check_kafka_reader_SOURCES = tests/check_kafka_reader.c
 tests_check_kafka_reader_CFLAGS = $(TEST_CFLAGS)
