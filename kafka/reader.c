@@ -298,7 +298,7 @@ kr_fetch(struct kreader *rd, int64_t from)
 	rd->inflight_from = from;
 	kc->st.fetches++;
 	if (kc->ops->fetch(rd->owner, rd, rd->topic, rd->partition, from,
-	    rd->end >= 0 && from >= rd->end && !TAILQ_EMPTY(&rd->waiting)) != 0) {
+	    rd->end >= 0 && from >= rd->end) != 0) {
 		rd->inflight = 0;
 		return -1;
 	}
@@ -383,8 +383,20 @@ kreader_ahead(struct kreader *rd, int64_t next, double now)
 	int64_t		 end;
 
 	(void)now;
-	if (rd->inflight || rd->end < 0 || next >= rd->end)
+	if (rd->inflight || rd->end < 0)
 		return;
+	if (next >= rd->end) {
+		/*
+		 * A client read up to the end of the log as last seen: keep a
+		 * Fetch there (held by the broker until records arrive), so
+		 * that what comes next is in the window when clients ask, and
+		 * clients busy with their answers do not slow the partition
+		 * down.  One at a time; an idle partition costs one Fetch per
+		 * --fetch-wait while someone follows it.
+		 */
+		(void)kr_fetch(rd, rd->end);
+		return;
+	}
 	if ((c = kr_chunk_at(rd, next)) == NULL) {
 		/*
 		 * The read took everything up to a chunk's end: fetch from
@@ -524,8 +536,11 @@ kr_answer_at_end(struct kreader *rd, int64_t from)
 
 	for (req = TAILQ_FIRST(&rd->waiting); req != NULL; req = next) {
 		next = TAILQ_NEXT(req, entry);
-		if (kr_locate(rd, req->offset, &need) ||
-		    (need != from && (rd->end < 0 || need < rd->end)))
+		/*
+		 * Only the reads that needed this very Fetch: one beyond the
+		 * end needs its own, for the broker's OFFSET_OUT_OF_RANGE.
+		 */
+		if (kr_locate(rd, req->offset, &need) || need != from)
 			continue;
 		TAILQ_REMOVE(&rd->waiting, req, entry);
 		req->waiting = 0;

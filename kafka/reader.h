@@ -26,7 +26,10 @@
  *
  * Read-ahead.  When a read reaches the last chunk of a contiguous stretch
  * below the end of the log, and nothing is in flight, the next stretch is
- * fetched before anyone asks, so that fetching overlaps with delivery.
+ * fetched before anyone asks, so that fetching overlaps with delivery.  A
+ * read that reaches the end of the log as last seen leaves a tail Fetch
+ * there (ops->fetch with tail set), which the owner may let the broker
+ * hold until records arrive.
  *
  * Memory.  Every chunk counts against its kcache (one per process): over
  * the budget, the least recently read chunks go first, whichever reader

@@ -337,6 +337,24 @@ START_TEST(test_tail_fan_in)
 	memset(&g, 0, sizeof(g));
 	ck_assert_uint_eq(kreader_read(rd, &late, collect, &g, &next, 1.3), 0);
 	ck_assert_int_eq(next, 13);
+	/* Read up to the end: a tail Fetch stays out for what comes next. */
+	kreader_ahead(rd, next, 1.3);
+	ck_assert_int_eq(nfetches, 3);
+	ck_assert_int_eq(fetches[2], 13);
+	ck_assert_int_eq(tails[2], 1);
+	kreader_ahead(rd, next, 1.3);		/* one at a time */
+	ck_assert_int_eq(nfetches, 3);
+	answer(13, 2, 15, 1.4);			/* records arrived */
+	ck_assert_int_eq(kreader_submit(rd, &late, 13, 1.5), KREADER_READY);
+	/* Beyond the end, while a tail Fetch is out: its own Fetch follows,
+	   for the broker's OFFSET_OUT_OF_RANGE, not an empty answer. */
+	kreader_ahead(rd, 15, 1.6);
+	ck_assert_int_eq(nfetches, 4);
+	ck_assert_int_eq(kreader_submit(rd, &late, 999, 1.6), KREADER_WAIT);
+	answer(15, 0, 15, 2.1);			/* the tail Fetch: nothing */
+	ck_assert_int_eq(nserved, 101);		/* late not answered empty */
+	ck_assert_int_eq(nfetches, 5);
+	ck_assert_int_eq(fetches[4], 999);
 }
 END_TEST
 

@@ -107,7 +107,6 @@ FUZZ_TARGETS = fuzz/fuzz_records$(EXEEXT) fuzz/fuzz_kproto$(EXEEXT) \
 	fuzz/fuzz_http$(EXEEXT) fuzz/fuzz_pubsub$(EXEEXT) fuzz/fuzz_ws_frames$(EXEEXT)
 fuzz-targets: $(BUILT_SOURCES)
 	$(AM_V_at)$(MAKE) $(AM_MAKEFLAGS) $(FUZZ_TARGETS)
-.PHONY: fuzz-targets
 endif
 # The sources, the seed corpora and the fixed crashes (fuzz/corpus/<target>/).
 EXTRA_DIST += fuzz/fuzz_records.c fuzz/fuzz_kproto.c fuzz/fuzz_http.c \
