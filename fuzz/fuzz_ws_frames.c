@@ -1,71 +1,50 @@
 /*
  * fuzz_ws_frames.c -- libFuzzer target: WebSocket frames from a client,
- * after a valid upgrade, through a real ws_server session.
+ * after the upgrade, through the sans-I/O session (ws/session.c).
  *
- * The frame-header check (session_scan() in ws/server.c) is static and
- * works on the session's input buffer, so the target drives the whole
- * session, as tests/check_ws_session.c does: a ws_server listening on
- * 127.0.0.1 runs on a private ev_loop, and a client socket in the same
- * thread writes a valid upgrade request followed by the input, then shuts
- * down its write side once the server has nothing more to say; the loop
- * is run with EVRUN_NOWAIT until the session is gone.  No sleeps, no threads.  Each client binds its own
- * 127.x.y.z address, so that TIME_WAIT never exhausts the ports.
+ * No sockets, no event loop: the input is fed to a struct wsess in
+ * pieces, its output taken in pieces, with a fake clock.
  *
- * Input: a control octet, then the client's byte stream after the request
- * head.  Control bits 0-2 pick how the stream is cut into writes (whole,
- * 1, 2, 3, 5, 8, 13 or 64 octets, the loop running between writes, so that
- * headers arrive in pieces); bit 3 sends the first piece with the request
- * head (a pipelined first frame); bit 4 makes the message callback pause
- * the session (ws_session_pause()), resumed before each loop iteration.
+ * Input: a control octet, then the client's byte stream.  Control bits:
+ * 0-2 pick the piece size (whole, 1, 2, 3, 5, 8, 13 or 64 octets);
+ * 3 takes the output in small writes (1, 2, 3, 7 octets... in turn)
+ * instead of whole; 4 makes the message callback pause the session,
+ * resumed before the next piece; 5 moves the clock 3 s per piece (idle
+ * timeout 10 s, close timeout 2 s) and checks the deadlines; 6 queues
+ * the echoes with wsess_send_take() instead of wsess_send(); 7 takes the
+ * output only every fourth piece, so that answers pile up.
  *
- * The server echoes every message ("close me" closes with 1000).  Besides
- * the sanitizers' checks:
+ * The callback echoes every message ("close me" closes with 1000).
+ * Besides the sanitizers' checks (leaks included):
  * - a message delivered is at most max_message octets; a text message is
- *   valid UTF-8; no message is delivered to a paused session;
- * - the server answers 101, then sends only well-formed frames: unmasked,
- *   no RSV bits, known opcodes, control frames short and unfragmented;
- *   nothing after its close frame, whose status, if any, is valid;
- * - the echoed messages are, in order, a prefix of the messages queued;
- *   a close frame (ours or the echo of the client's) comes after all of
- *   them, since every echo is queued before the server can see a close;
- * - the session ends (EOF on both sides) and no memory is leaked.
+ *   valid UTF-8; no message is delivered to a paused or closing session;
+ * - the session sends only well-formed frames: unmasked, no RSV bits,
+ *   known opcodes, control frames short and unfragmented; nothing after
+ *   its close frame, whose status, if any, is valid;
+ * - the echoed messages are, in order, the messages queued; a close
+ *   frame (ours or the echo of the client's) comes after all of them;
+ * - without the clock (bit 5), the messages delivered and the way the
+ *   session ends do not depend on how the input is cut, on pausing or on
+ *   when the output is taken: a second session fed the whole input at
+ *   once, its output taken at the end, gives the same;
+ * - at the end, with the output all taken, nothing is queued, the state
+ *   agrees with the close frames seen and no input is kept.
  */
 #include "config.h"
 
 #include <sys/types.h>
-#include <sys/socket.h>
+#include <sys/uio.h>
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <arpa/inet.h>
-
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include <ev.h>
-
-#include "net/log.h"
-#include "ws/ws.h"
+#include "ws/session.h"
 
 #define FUZZ_MAX_MESSAGE	1000
-#define FUZZ_DEADLINE		5.0	/* seconds for one input: a hang */
+#define FUZZ_IOV		8
 
-#define UPGRADE							\
-	"GET /fuzz HTTP/1.1\r\n"					\
-	"Host: 127.0.0.1\r\n"						\
-	"Upgrade: websocket\r\n"					\
-	"Connection: Upgrade\r\n"					\
-	"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"		\
-	"Sec-WebSocket-Version: 13\r\n"					\
-	"\r\n"
-
-int		 LLVMFuzzerInitialize(int *, char ***);
 int		 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 struct fmsg {
@@ -75,32 +54,41 @@ struct fmsg {
 	uint8_t		 data[];
 };
 
-static struct {
-	struct ev_loop		*loop;
-	struct ws_server	*srv;
-	int			 port;
-	unsigned		 addr;		/* rotates the client address */
-	int			 route_tag;
-	int			 opened;
-	int			 closed;
-	int			 pausing;	/* control bit 4 */
-	int			 paused;
-	struct ws_session	*sess;
-	struct fmsg		*queued;	/* echoes queued, oldest first */
-	struct fmsg		**qtail;
+/* Messages delivered, as "op len:octets" records. */
+struct mlog {
+	uint8_t		*b;
+	size_t		 len;
+	size_t		 cap;
+};
 
-	/* The client's view of the server's output. */
-	uint8_t			*in;
-	size_t			 inlen;
-	size_t			 incap;
-	size_t			 inpos;		/* parsed up to here */
-	int			 got101;
-	int			 gotclose;
-	int			 eof;
-	uint8_t			*msg;		/* reassembly */
-	size_t			 msglen;
-	int			 msgop;		/* 0: none in progress */
+static const struct wsess_conf	 conf = { FUZZ_MAX_MESSAGE, 10.0, 2.0 };
+
+static struct {
+	struct wsess	 s;
+	double		 now;
+	int		 pausing;	/* control bit 4 */
+	int		 take;		/* control bit 6 */
+	int		 paused;
+	struct mlog	 log;
+	struct fmsg	*queued;	/* echoes queued, oldest first */
+	struct fmsg	**qtail;
+
+	/* The client's view of the session's output. */
+	uint8_t		*in;
+	size_t		 inlen;
+	size_t		 incap;
+	size_t		 inpos;		/* parsed up to here */
+	int		 gotclose;
+	uint8_t		*msg;		/* reassembly */
+	size_t		 msglen;
+	int		 msgop;		/* 0: none in progress */
 } g;
+
+/* The reference session: the whole input at once. */
+static struct {
+	struct wsess	 s;
+	struct mlog	 log;
+} ref;
 
 static void
 fail(const char *what)
@@ -150,57 +138,88 @@ utf8_valid(const uint8_t *p, size_t n)
 	return 1;
 }
 
-/* ---- server callbacks ---- */
-
-static void *
-cb_route(void *arg, const char *path, size_t len)
+static void
+mlog_add(struct mlog *l, int opcode, const uint8_t *p, size_t len)
 {
-	(void)arg;
-	if (len == 5 && memcmp(path, "/fuzz", 5) == 0)
-		return &g.route_tag;
-	return NULL;
+	uint8_t	*nb;
+	char	 h[32];
+	int	 n;
+
+	n = snprintf(h, sizeof(h), "%d %zu:", opcode, len);
+	if (l->cap - l->len < (size_t)n + len) {
+		l->cap = l->cap * 2 + (size_t)n + len + 256;
+		if ((nb = realloc(l->b, l->cap)) == NULL)
+			fail("out of memory");
+		l->b = nb;
+	}
+	memcpy(l->b + l->len, h, (size_t)n);
+	l->len += (size_t)n;
+	if (len > 0)
+		memcpy(l->b + l->len, p, len);
+	l->len += len;
 }
 
 static void
-cb_open(void *arg, struct ws_session *s, void *route)
-{
-	(void)arg;
-	if (route != &g.route_tag)
-		fail("open: wrong route");
-	ws_session_set_data(s, &g);
-	g.sess = s;
-	g.opened++;
-}
-
-static void
-cb_message(void *arg, struct ws_session *s, int opcode, const uint8_t *p,
+check_message(const struct wsess *s, int opcode, const uint8_t *p,
     size_t len)
 {
-	struct fmsg	*m;
-
-	(void)arg;
-	if (ws_session_data(s) != &g)
-		fail("message: lost the session data");
-	if (opcode != WS_OP_TEXT && opcode != WS_OP_BINARY)
+	if (opcode != WSESS_OP_TEXT && opcode != WSESS_OP_BINARY)
 		fail("message: bad opcode");
 	if (len > FUZZ_MAX_MESSAGE)
 		fail("message over max_message delivered");
-	if (opcode == WS_OP_TEXT && !utf8_valid(p, len))
+	if (opcode == WSESS_OP_TEXT && !utf8_valid(p, len))
 		fail("text message not UTF-8 delivered");
+	if (wsess_state(s) != WSESS_OPEN)
+		fail("message delivered to a closing session");
+}
+
+static void
+ref_message(void *arg, int opcode, const uint8_t *p, size_t len)
+{
+	(void)arg;
+	check_message(&ref.s, opcode, p, len);
+	mlog_add(&ref.log, opcode, p, len);
+	if (len == 8 && memcmp(p, "close me", 8) == 0)
+		(void)wsess_close(&ref.s, 1000, "as you wish", 0);
+}
+
+static void
+cb_message(void *arg, int opcode, const uint8_t *p, size_t len)
+{
+	struct fmsg	*m;
+	uint8_t		*buf;
+	int		 r;
+
+	if (arg != &g)
+		fail("message: lost the callback argument");
+	check_message(&g.s, opcode, p, len);
 	if (g.paused)
 		fail("message delivered to a paused session");
+	mlog_add(&g.log, opcode, p, len);
 	if (g.pausing) {
-		ws_session_pause(s, 1);
+		wsess_pause(&g.s, 1, g.now);
 		g.paused = 1;
 	}
 	if (len == 8 && memcmp(p, "close me", 8) == 0) {
-		ws_session_close(s, 1000, "as you wish");
-		if (ws_session_send(s, opcode, p, len) != WS_SEND_CLOSED)
+		if (wsess_close(&g.s, 1000, "as you wish", g.now) != 0)
+			fail("out of memory");
+		if (wsess_send(&g.s, opcode, p, len) != WSESS_SEND_CLOSED)
 			fail("send after close succeeded");
 		return;
 	}
-	if (ws_session_send(s, opcode, p, len) != WS_SEND_OK)
-		return;
+	if (g.take) {
+		/* The payload at an offset inside the buffer given. */
+		if ((buf = malloc(len + 3)) == NULL)
+			fail("out of memory");
+		if (len > 0)
+			memcpy(buf + 3, p, len);
+		if ((r = wsess_send_take(&g.s, opcode, buf, buf + 3, len)) !=
+		    WSESS_SEND_OK)
+			free(buf);
+	} else
+		r = wsess_send(&g.s, opcode, p, len);
+	if (r != WSESS_SEND_OK)
+		fail("send on an open session failed");
 	if ((m = malloc(sizeof(*m) + len)) == NULL)
 		fail("out of memory");
 	m->next = NULL;
@@ -211,21 +230,6 @@ cb_message(void *arg, struct ws_session *s, int opcode, const uint8_t *p,
 	*g.qtail = m;
 	g.qtail = &m->next;
 }
-
-static void
-cb_closed(void *arg, struct ws_session *s)
-{
-	(void)arg;
-	if (ws_session_data(s) != &g)
-		fail("closed: lost the session data");
-	g.sess = NULL;
-	g.paused = 0;
-	g.closed++;
-}
-
-static const struct ws_server_cb cbs = {
-	cb_route, cb_open, cb_message, cb_closed, NULL
-};
 
 /* ---- the client side ---- */
 
@@ -245,7 +249,7 @@ echo_check(int opcode, const uint8_t *p, size_t len)
 	free(m);
 }
 
-/* What the server may send: it shows 1012-1014 to wslay as 1000. */
+/* What the session may send: it echoes 1012-1014 as 1000. */
 static int
 close_code_valid(unsigned code)
 {
@@ -253,25 +257,16 @@ close_code_valid(unsigned code)
 	    code <= 1011) || (code >= 3000 && code <= 4999);
 }
 
-/* Parse what the server sent so far. */
+/* Parse what the session sent so far. */
 static void
 parse_output(void)
 {
-	const uint8_t	*p, *end;
+	const uint8_t	*p;
 	uint64_t	 plen;
 	size_t		 hl, i, avail;
 	unsigned	 op, fin;
 	uint8_t		*nb;
 
-	if (!g.got101) {
-		end = memmem(g.in, g.inlen, "\r\n\r\n", 4);
-		if (end == NULL)
-			return;
-		if (g.inlen < 13 || memcmp(g.in, "HTTP/1.1 101 ", 13) != 0)
-			fail("no 101 answer to a valid upgrade");
-		g.got101 = 1;
-		g.inpos = (size_t)(end - g.in) + 4;
-	}
 	for (;;) {
 		avail = g.inlen - g.inpos;
 		p = g.in + g.inpos;
@@ -293,12 +288,16 @@ parse_output(void)
 			if (avail < 4)
 				return;
 			plen = (uint64_t)p[2] << 8 | p[3];
+			if (plen < 126)
+				fail("non-minimal length");
 			hl = 4;
 		} else if (plen == 127) {
 			if (avail < 10)
 				return;
 			for (plen = 0, i = 0; i < 8; i++)
 				plen = plen << 8 | p[2 + i];
+			if (plen < 65536)
+				fail("non-minimal length");
 			hl = 10;
 		}
 		if ((op & 0x8) && (plen > 125 || !fin))
@@ -314,11 +313,15 @@ parse_output(void)
 			if (plen >= 2 && !close_code_valid((unsigned)p[0] << 8 |
 			    p[1]))
 				fail("server sent an invalid close status");
+			if (plen > 2 && !utf8_valid(p + 2, (size_t)plen - 2))
+				fail("close reason not UTF-8");
 			if (g.queued != NULL)
 				fail("close frame before the echoes queued");
 			g.gotclose = 1;
 			break;
 		case 0x9:
+			fail("server sent a ping");
+			break;
 		case 0xa:
 			break;
 		default:
@@ -344,221 +347,169 @@ parse_output(void)
 	}
 }
 
-/* Resume a session the message callback paused; then run the loop once. */
+/* Take the output: all of it, or in writes of 1, 2, 3, 7... octets. */
 static void
-run_loop(void)
+take_output(int small)
 {
-	if (g.paused && g.sess != NULL) {
-		g.paused = 0;
-		ws_session_pause(g.sess, 0);
-	}
-	ev_run(g.loop, EVRUN_NOWAIT);
-}
+	static const size_t	 sizes[] = { 1, 2, 3, 7, 64, 5 };
+	static unsigned		 turn;
+	struct iovec		 iov[FUZZ_IOV];
+	size_t			 n, k, max;
+	uint8_t			*nb;
+	int			 niov, i;
 
-/* Read what is there; 1 if anything came. */
-static int
-client_read(int fd)
-{
-	ssize_t	 n;
-	uint8_t	*nb;
-	int	 got = 0;
-
-	while (!g.eof) {
-		if (g.incap - g.inlen < 4096) {
-			if ((nb = realloc(g.in, g.incap * 2 + 8192)) == NULL)
-				fail("out of memory");
-			g.in = nb;
-			g.incap = g.incap * 2 + 8192;
+	while ((niov = wsess_output(&g.s, iov, FUZZ_IOV)) > 0) {
+		max = small ? sizes[turn++ % 6] : SIZE_MAX;
+		for (n = 0, i = 0; i < niov && n < max; i++) {
+			k = iov[i].iov_len;
+			if (k == 0)
+				fail("an empty iovec");
+			if (k > max - n)
+				k = max - n;
+			if (g.incap - g.inlen < k) {
+				g.incap = g.incap * 2 + k + 4096;
+				if ((nb = realloc(g.in, g.incap)) == NULL)
+					fail("out of memory");
+				g.in = nb;
+			}
+			memcpy(g.in + g.inlen, iov[i].iov_base, k);
+			g.inlen += k;
+			n += k;
 		}
-		n = recv(fd, g.in + g.inlen, g.incap - g.inlen, MSG_DONTWAIT);
-		if (n > 0) {
-			g.inlen += (size_t)n;
-			got = 1;
-			continue;
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		/* EOF, or a reset after the server closed with input unread. */
-		g.eof = 1;
-		got = 1;
-	}
-	if (got)
+		wsess_sent(&g.s, n);
 		parse_output();
-	return got;
-}
-
-/* Write all of p, running the loop and reading while the socket is full. */
-static int
-client_write(int fd, const uint8_t *p, size_t len)
-{
-	ssize_t	 n;
-
-	while (len > 0) {
-		n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n > 0) {
-			p += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			run_loop();
-			(void)client_read(fd);
-			continue;
-		}
-		return -1;	/* the server is gone */
+		if (small && turn % 3 == 0)
+			break;		/* the rest later */
 	}
-	return 0;
 }
 
-static int
-client_connect(void)
+/* Feed octets (copied: the session unmasks in place). */
+static void
+feed(struct wsess *s, const uint8_t *p, size_t n, double now)
 {
-	struct sockaddr_in	 sin;
-	struct pollfd		 pfd;
-	unsigned		 a;
-	int			 fd, e, on = 1;
-	socklen_t		 elen = sizeof(e);
+	uint8_t		*b = NULL;
+	enum wsess_ev	 ev;
 
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		fail("socket");
-	/* 127.1.0.1 - 127.1.255.254: a fresh 4-tuple each time. */
-	a = g.addr++ % (256 * 254);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(0x7f010000u | (a / 254) << 8 | (a % 254 + 1));
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
-		fail("bind a 127.1.x.y address");
-	/* Each write its own segment, now: Nagle would hold the pieces. */
-	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1)
-		fail("TCP_NODELAY");
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons((uint16_t)g.port);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-		if (errno != EINPROGRESS)
-			fail("connect");
-		pfd.fd = fd;
-		pfd.events = POLLOUT;
-		if (poll(&pfd, 1, 5000) != 1 || getsockopt(fd, SOL_SOCKET,
-		    SO_ERROR, &e, &elen) == -1 || e != 0)
-			fail("connect did not complete");
+	if (n > 0) {
+		if ((b = malloc(n)) == NULL)
+			fail("out of memory");
+		memcpy(b, p, n);
 	}
-	return fd;
+	ev = wsess_recv(s, b, n, now);
+	free(b);
+	if (ev == WSESS_EV_NOMEM)
+		fail("out of memory");
+	if (ev == WSESS_EV_PROTO && s->fail != WSESS_CLOSE_PROTOCOL &&
+	    s->fail != WSESS_CLOSE_INVALID && s->fail != WSESS_CLOSE_TOO_BIG)
+		fail("a failure with an unexpected status");
 }
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
+static void
+resume(void)
 {
-	struct ws_server_conf	 conf;
-	char			 err[256];
-
-	(void)argc;
-	(void)argv;
-	log_set_level(getenv("FUZZ_LOG") != NULL ? LOG_LVL_DEBUG : LOG_LVL_ERR);
-	if ((g.loop = ev_loop_new(EVFLAG_AUTO)) == NULL)
-		fail("ev_loop_new");
-	ws_server_conf_default(&conf);
-	conf.max_message = FUZZ_MAX_MESSAGE;
-	if ((g.srv = ws_server_new(g.loop, &conf, &cbs, NULL)) == NULL)
-		fail("ws_server_new");
-	if (ws_server_listen(g.srv, "127.0.0.1:0", err, sizeof(err)) != 0)
-		fail(err);
-	g.port = ws_server_port(g.srv);
-	g.qtail = &g.queued;
-	return 0;
+	if (g.paused) {
+		g.paused = 0;
+		wsess_pause(&g.s, 0, g.now);
+		feed(&g.s, NULL, 0, g.now);
+	}
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const size_t	 steps[] = { 0, 1, 2, 3, 5, 8, 13, 64 };
-	static const char	 upgrade[] = UPGRADE;
 	struct fmsg		*m;
-	struct pollfd		 pfd;
-	uint8_t			*first;
-	size_t			 step, off = 0, n, hl = sizeof(upgrade) - 1;
-	ev_tstamp		 deadline;
-	int			 fd, broken = 0, idle = 0;
+	size_t			 step, off, n;
+	unsigned		 ctl, piece = 0;
+	int			 small, clock, lazy, dropped = 0, guard;
+	enum wsess_state	 st;
 
 	if (size < 1)
 		return 0;
-	step = steps[data[0] & 7];
+	ctl = data[0];
 	data++;
 	size--;
+	step = steps[ctl & 7];
 	if (step == 0)
 		step = size > 0 ? size : 1;
-	g.opened = g.closed = 0;
-	g.pausing = (data[-1] & 0x10) != 0;
+	small = (ctl & 0x08) != 0;
+	g.pausing = (ctl & 0x10) != 0;
+	clock = (ctl & 0x20) != 0;
+	g.take = (ctl & 0x40) != 0;
+	lazy = (ctl & 0x80) != 0;
 	g.paused = 0;
-	g.sess = NULL;
+	g.now = 1000.0;
+	g.log.len = 0;
 	g.inlen = g.inpos = 0;
-	g.got101 = g.gotclose = g.eof = 0;
+	g.gotclose = 0;
 	g.msglen = 0;
 	g.msgop = 0;
+	g.qtail = &g.queued;
 
-	fd = client_connect();
-	n = data[-1] & 0x08 ? (size < step ? size : step) : 0;
-	if ((first = malloc(hl + n)) == NULL)
-		fail("out of memory");
-	memcpy(first, upgrade, hl);
-	memcpy(first + hl, data, n);
-	broken = client_write(fd, first, hl + n) == -1;
-	free(first);
-	off = n;
-	/* Accept, read the head, answer 101. */
-	ev_now_update(g.loop);
-	deadline = ev_now(g.loop) + FUZZ_DEADLINE;
-	while (!broken && (g.opened == 0 || !g.got101)) {
-		run_loop();
-		idle = client_read(fd) ? 0 : idle + 1;
-		if (idle > 8) {
-			/* Only if the kernel is slower than usual. */
-			pfd.fd = fd;
-			pfd.events = POLLIN;
-			(void)poll(&pfd, 1, 1);
-		}
-		if ((g.eof && !g.got101) || ev_now(g.loop) > deadline)
-			fail("no upgrade");
-	}
-	/* The stream, a piece per loop iteration. */
-	while (!broken && off < size) {
+	/* The reference: the whole input at once, no pause. */
+	ref.log.len = 0;
+	wsess_init(&ref.s, &conf, ref_message, &ref, 0);
+	feed(&ref.s, data, size, 0);
+
+	wsess_init(&g.s, &conf, cb_message, &g, g.now);
+	for (off = 0; off < size && !dropped; off += n, piece++) {
+		resume();
 		n = size - off < step ? size - off : step;
-		broken = client_write(fd, data + off, n) == -1;
-		off += n;
-		run_loop();
-		(void)client_read(fd);
-	}
-	/*
-	 * Let the server answer everything before it sees EOF: on EOF it
-	 * drops the session with whatever it had queued.
-	 */
-	for (idle = 0; !broken && !g.eof && idle < 3; ) {
-		run_loop();
-		idle = client_read(fd) ? 0 : idle + 1;
-	}
-	(void)shutdown(fd, SHUT_WR);
-	/* Until the server has closed and the session is freed. */
-	idle = 0;
-	while (!g.eof || g.closed != g.opened) {
-		run_loop();
-		idle = client_read(fd) ? 0 : idle + 1;
-		if (idle > 8) {
-			pfd.fd = fd;
-			pfd.events = POLLIN;
-			(void)poll(&pfd, 1, 1);
+		feed(&g.s, data + off, n, g.now);
+		if (!lazy || piece % 4 == 3)
+			take_output(small);
+		if (clock) {
+			g.now += 3.0;
+			switch (wsess_timeout(&g.s, g.now)) {
+			case WSESS_EV_CLOSE_TIMEOUT:
+				dropped = 1;
+				break;
+			case WSESS_EV_NOMEM:
+				fail("out of memory");
+				break;
+			default:
+				break;
+			}
 		}
-		if (ev_now(g.loop) > deadline)
-			fail("the session did not end");
 	}
-	/* One more run: the reaper frees the session before the loop sleeps. */
-	run_loop();
-	if (ws_server_sessions(g.srv) != 0 || g.opened != 1 || g.closed != 1)
-		fail("session count");
-	close(fd);
+	/* The end: resume, take everything. */
+	for (guard = 0; !dropped && (g.paused || wsess_want_write(&g.s));
+	    guard++) {
+		if (guard > 100000)
+			fail("the output never ends");
+		resume();
+		take_output(small);
+	}
+	if (!dropped) {
+		if (wsess_queued(&g.s) != 0)
+			fail("output queued after all of it was taken");
+		if (g.queued != NULL)
+			fail("an echo queued and never sent");
+		if (wsess_buffered(&g.s))
+			fail("input kept after the end");
+		st = wsess_state(&g.s);
+		if (g.gotclose != g.s.sent_close)
+			fail("a close frame seen and not sent, or not seen");
+		if ((st == WSESS_CLOSED || st == WSESS_FAILED) && !g.gotclose)
+			fail("done without a close frame");
+		if (st == WSESS_CLOSING && !g.gotclose)
+			fail("closing, with the close frame not written");
+		if (st == WSESS_OPEN && g.gotclose)
+			fail("open after a close frame");
+		if (st == WSESS_FAILED && g.s.fail == 0)
+			fail("failed without a status");
+		if (!clock && (g.log.len != ref.log.len ||
+		    (g.log.len > 0 && memcmp(g.log.b, ref.log.b,
+		    g.log.len) != 0)))
+			fail("the messages depend on how the input is cut");
+		if (!clock && (g.s.fail != ref.s.fail ||
+		    g.s.got_close != ref.s.got_close ||
+		    wsess_status_received(&g.s) !=
+		    wsess_status_received(&ref.s)))
+			fail("the outcome depends on how the input is cut");
+	}
+	wsess_free(&g.s);
+	wsess_free(&ref.s);
 	while ((m = g.queued) != NULL) {
 		g.queued = m->next;
 		free(m);

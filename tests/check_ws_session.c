@@ -859,8 +859,8 @@ END_TEST
 
 /*
  * Frame header errors: each closes with 1002 after the replies to the
- * frames before it.  wslay would send its close frame first (dropping
- * queued replies), or none at all for some; we check headers ourselves.
+ * frames before it (ws/session.c checks every header; wslay, used
+ * before, sent its close frame first and dropped queued replies).
  */
 START_TEST(test_ws_session_bad_headers)
 {
@@ -1106,7 +1106,7 @@ START_TEST(test_ws_session_pipelined)
 	fd = client_connect();
 	cwrite(fd, buf, len + 14);
 	ck_assert_int_eq(cread_http(fd, resp, sizeof(resp)), 101);
-	/* wslay sends queued control frames first. */
+	/* A pong goes ahead of answers not yet started. */
 	expect_message(fd, 0xa, "", 0);
 	expect_message(fd, 0x1, "hi", 2);
 	client_close(fd);
@@ -1414,9 +1414,9 @@ START_TEST(test_ws_session_garbage)
 END_TEST
 
 /*
- * Bad payloads that wslay would find itself (invalid close status, close
- * reason or text not UTF-8), each right after a request in the same
- * write: the reply goes out first, then our close with the right status.
+ * Bad payloads (invalid close status, close reason or text not UTF-8),
+ * each right after a request in the same write: the reply goes out
+ * first, then our close with the right status.
  */
 struct tframe {
 	int		 fin;
@@ -1492,8 +1492,7 @@ END_TEST
  * A request and a valid close frame in one write ("ask, then close when
  * done"): the answer goes out before the close echo, which carries the
  * peer's status.  Frames after the close frame are ignored: no message
- * is delivered for them.  wslay alone would send its echo first and
- * drop the answer.
+ * is delivered for them.
  */
 static void
 request_close(int tls)
@@ -1511,7 +1510,7 @@ request_close(int tls)
 		{ 3, 0, "\x0f\xa0" "done", 6, 4000, "done", 0 },
 		{ 3, 1, "\x0f\xa0" "done", 6, 4000, "done", 1 },
 		{ 60000, 0, "\x03\xe8" "bye", 5, 1000, "bye", 1 },
-		/* Shown to wslay as 1000 (see server.c). */
+		/* 1012-1014 are echoed as 1000 (see ws/session.c). */
 		{ 3, 0, "\x03\xf4", 2, 1000, "", 0 },
 	};
 	uint8_t	*req, *buf;
@@ -1542,7 +1541,7 @@ request_close(int tls)
 			off += build_frame(buf + off, 1, 0x8, "\x03\xe9", 2, 1);
 		}
 		cwrite(fd, buf, off);
-		/* wslay sends control frames first: the pong leads. */
+		/* A pong goes ahead of answers not started: it leads. */
 		if (cases[i].ping)
 			expect_message(fd, 0xa, "p", 1);
 		expect_message(fd, 0x2, req, cases[i].reqlen);
@@ -1626,7 +1625,7 @@ START_TEST(test_ws_session_good_payloads)
 		{ "\x03\xeb" "bye", 5, 1003 },
 		{ "\x03\xef", 2, 1007 },
 		{ "\x03\xf3", 2, 1011 },
-		/* IANA: wslay 1.1.1 refuses these; echoed as 1000. */
+		/* IANA registry: valid; echoed as 1000. */
 		{ "\x03\xf4" "restart", 9, 1000 },
 		{ "\x03\xf5", 2, 1000 },
 		{ "\x03\xf6", 2, 1000 },
@@ -1714,7 +1713,7 @@ expect_numbered(int fd, size_t i, size_t n)
 
 /*
  * Paused from the message callback: not another callback, though the
- * other frames came in the same segment (in ibuf and in wslay's buffer)
+ * other frames came in the same segment (kept by the session)
  * until resumed; then the rest in order, without new input.
  */
 static void

@@ -1,5 +1,5 @@
 /*
- * server.c -- WebSocket listeners and sessions on libev, framing by wslay.
+ * server.c -- WebSocket listeners and sessions on libev.
  *
  * A session goes through these states:
  *
@@ -7,58 +7,37 @@
  *   WS_ST_HTTP    reading the request head into hbuf (handshake timeout,
  *                 counted from accept);
  *   WS_ST_REPLY   writing an HTTP error response (404, 400, 431, 503);
- *   WS_ST_OPEN    WebSocket; "closing" once a close frame is queued;
+ *   WS_ST_OPEN    WebSocket: the protocol is a struct wsess (session.c);
  *   WS_ST_LINGER  write side shut down, input discarded until EOF, so the
  *                 kernel does not answer unread input with a reset that
  *                 would destroy our last response or close frame.
  *
- * Input in WS_ST_OPEN goes through ibuf: the wslay receive callback serves
- * bytes from it, reading the socket only when it is empty.  Bytes that
- * arrived with the request head (a pipelined first frame) start there.
+ * This file is the glue: listeners, accept and its limits, the HTTP
+ * upgrade, socket and TLS I/O, watchers and timers.  Every rule of an
+ * open session (the frame checks, reassembly, ping, the close handshake
+ * and its ordering after queued answers, pausing, the idle and close
+ * deadlines) lives in session.c, which is driven here with the octets
+ * read, the octets written and the loop's time; see session.h.
  *
- * Before wslay sees a frame we check it (session_scan()) and hold back a
- * bad one, let wslay finish the frames before it, then close ourselves
- * (1002; 1009 for a message over max_message; 1007 for invalid UTF-8),
- * because wslay 1.1.1 gets these wrong:
- * - errors found by its frame layer (control frame over 125 octets or
- *   fragmented, non-minimal or 2^63+ payload length) give an empty close
- *   frame, not 1002;
- * - a one-octet close payload is taken as "no status", not an error;
- * - its close frame goes out before data already queued (replies to the
- *   frames before the bad one), and that data is then dropped;
- * - an oversized message is only noticed once payload octets arrive;
- * - it refuses close status 1012-1014 (IANA registry: valid).
- * So the scan checks every header; a close frame is checked whole (status
- * code and UTF-8 reason, from an unmasked copy) before any of it is
- * handed on, and 1012-1014 are shown to wslay as 1000 (which it then
- * echoes); text payload goes through a UTF-8 DFA across frames and
- * fragments and wslay gets the octets before the first bad one only.
- * wslay thus never finds an error itself.  ws_session_close() likewise
- * queues our close frame only after the data queued before it has been
- * written.
+ * Input of an open session is read into the server's read buffer
+ * (srv->rbuf: sessions run one at a time) and handed to wsess_recv() at
+ * once, so that an idle session holds no input buffer; the session keeps
+ * only a cut frame, or the input that came while it was paused.  Octets
+ * that arrived with the request head (a pipelined first frame) are
+ * handed on right after the open callback.  A session reads at most
+ * read_budget octets per loop iteration (fairness), and none while its
+ * outbound queue is at max_outbound, while it is paused (the idle
+ * timeout does not run then) or after the peer's close frame.  Resuming
+ * puts it on the "more" list (below), so that the input it kept is served
+ * from the loop without new socket data.
  *
- * A valid close frame from the peer has the same problem: wslay queues
- * its echo ahead of the answers already queued (to requests that came
- * before the close, "ask, then close when done") and then drops them.
- * So while output is queued (in wslay or, with TLS, in obuf) the scan
- * holds a complete close frame back (close_held): the session is closing
- * from then on (no message is delivered, ws_session_send() refuses, the
- * close timeout runs, a pause no longer matters), the socket is not read
- * (what follows a close frame is ignored), and once the output is
- * written session_ws_run() hands wslay the close frame, whose echo then
- * goes out last.  A peer that does not read is dropped by the close
- * timeout as before.  Answers queued after the close frame are refused.
- *
- * wslay is handed one frame at a time: the receive callback never gives
- * it octets past the end of the frame it is reading, so its own 4 KiB
- * buffer holds nothing of the next frame, and a session paused
- * (ws_session_pause()) from a message callback gets no other callback:
- * the next read is refused.  A paused session is not read and has no
- * idle timeout; resuming puts it on the "more" list (below), so that
- * buffered input is served from the loop without new socket data.  Once
- * the session is closing, pausing no longer matters: no message is
- * delivered then, and reading goes on so that the peer's close frame is
- * seen.
+ * Output: wsess_output() hands out the queued frames as iovecs (a header
+ * built by the session and the payload as queued), written with one
+ * sendmsg() for up to WS_IOV of them.  ws_session_send() copies a message
+ * once, into the queue; ws_session_send_take() takes the caller's buffer
+ * instead.  ws_session_queued() counts payload octets queued (and, with
+ * TLS, the octets staged in obuf); max_outbound and the drained callback
+ * work on that count.
  *
  * Connection limits are checked right after accept(): max_handshakes
  * (sessions in WS_ST_TLS or WS_ST_HTTP) and max_per_addr (sessions from
@@ -76,7 +55,8 @@
  * - a read may have to wait for writability and a write for readability
  *   (rwait, wwait: what the last blocked call waits for);
  * - after NTLS_WANT_*, ntls_write() must be given the same bytes again,
- *   so WebSocket output is staged in obuf (session_send_cb() appends,
+ *   and TLS wants contiguous octets, so WebSocket output is staged in
+ *   obuf (session_ws_stage() copies what wsess_output() hands out,
  *   session_flush() writes) and obuf never changes while a part of it is
  *   unwritten; staging also puts a frame header and its payload, and
  *   small frames queued together, in one TLS record;
@@ -100,12 +80,14 @@
 #ifdef HAVE_SYS_RANDOM_H
 #include <sys/random.h>
 #endif
+#include <sys/uio.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,17 +96,17 @@
 #include <unistd.h>
 
 #include <ev.h>
-#include <wslay/wslay.h>
 
 #include "net/log.h"
 #include "net/tls.h"
 #include "ws/http.h"
+#include "ws/session.h"
 #include "ws/ws.h"
 
 #define WS_CLOSE_TIMEOUT	2.0	/* close handshake, lingering close */
 #define WS_ACCEPT_PAUSE		0.5	/* after EMFILE and friends */
 #define WS_ACCEPT_BATCH		32	/* accepts per callback */
-#define WS_IBUF_SIZE		4096
+#define WS_RBUF_SIZE		(16 * 1024)	/* one read, one TLS record */
 #define WS_READ_BUDGET		(256 * 1024)	/* default read_budget */
 #define WS_PEER_LEN		64
 #define WS_REPLY_MAX		512
@@ -132,9 +114,12 @@
 #define WS_ADDR_BUCKETS		16	/* smallest address table */
 #define WS_LOG_MAX		256	/* client bytes in one log line */
 
-/* UTF-8 DFA states (utf8_next()); every other value is a partial sequence. */
-#define UTF8_ACCEPT		0
-#define UTF8_REJECT		8
+/* iovecs per sendmsg(): two per frame (header, payload). */
+#if defined(IOV_MAX) && IOV_MAX < 1024
+#define WS_IOV			IOV_MAX
+#else
+#define WS_IOV			1024
+#endif
 
 enum ws_state {
 	WS_ST_TLS,
@@ -163,12 +148,13 @@ struct ws_addr {
 struct ws_server {
 	struct ev_loop		*loop;
 	struct ws_server_conf	 conf;
+	struct wsess_conf	 wconf;		/* for every session */
 	struct ws_server_cb	 cb;
 	void			*arg;
 	struct ws_listener_list	 listeners;
 	TAILQ_HEAD(, ws_session) sessions;	/* alive */
 	TAILQ_HEAD(, ws_session) zombies;	/* dead, freed by the reaper */
-	TAILQ_HEAD(, ws_session) more;		/* TLS input left in mbedTLS */
+	TAILQ_HEAD(, ws_session) more;		/* to be served again */
 	ev_prepare		 reaper;
 	ev_timer		 accept_timer;	/* resumes accepting */
 	ev_timer		 more_timer;	/* serves the "more" list */
@@ -177,6 +163,8 @@ struct ws_server {
 	int			 nhandshakes;	/* TLS or HTTP stage */
 	int			 shutdown;
 	struct ntls_config	*tls;		/* for new sessions; NULL: plain */
+	uint8_t			*rbuf;		/* WS_RBUF_SIZE: every read */
+	struct iovec		*iov;		/* WS_IOV: every write */
 	/* max_per_addr: a chained hash table, an entry per address. */
 	struct ws_addr		**addrs;
 	size_t			 naddrbuckets;	/* 0 or 2^n */
@@ -197,9 +185,6 @@ struct ws_session {
 	int			 wwait;		/* a blocked write waits for this */
 	ev_timer		 timer;
 	ev_tstamp		 since;		/* entered the current state */
-	ev_tstamp		 last_rx;	/* last octets from the peer */
-	ev_tstamp		 close_at;	/* close frame queued */
-	ev_tstamp		 paused_at;
 	char			 peer[WS_PEER_LEN];
 	uint8_t			 addr[16];	/* key in srv->addrs */
 
@@ -210,52 +195,23 @@ struct ws_session {
 
 	/*
 	 * Raw output: an HTTP response, 101 included; with TLS, also the
-	 * WebSocket output staged by session_send_cb() (obuf then holds
+	 * WebSocket output staged by session_ws_stage() (obuf then holds
 	 * WS_TLS_OBUF octets and ostage is set).
 	 */
 	char			*obuf;
 	size_t			 olen;
 	size_t			 ooff;
 
-	/* WS_ST_OPEN */
-	wslay_event_context_ptr	 ctx;
-	uint8_t			*ibuf;
-	size_t			 icap;
-	size_t			 ipos;		/* next octet for wslay */
-	size_t			 ivalid;	/* checked up to here */
-	size_t			 iend;		/* received up to here */
-	uint64_t		 fleft;		/* payload left to check */
-	uint64_t		 flen;		/* its payload length */
-	uint64_t		 msglen;	/* data message so far */
-	uint8_t			 fmask[4];	/* its masking key */
-	uint8_t			 utf8;		/* DFA state */
-	uint16_t		 fail;		/* close status for bad input */
-	const char		*failwhy;	/* for the log */
-	uint16_t		 close_rcvd;	/* peer's close status, as sent */
-	size_t			 rbudget;
+	/* WS_ST_OPEN (and WS_ST_LINGER after it) */
+	struct wsess		 ws;
 	void			*data;
-	/*
-	 * wslay sends a queued close frame before queued data and then
-	 * drops the data; we queue our close only once the data is out.
-	 */
-	uint16_t		 close_code;
-	uint8_t			 close_reasonlen;
-	char			 close_reason[123];
 
 	unsigned int		 opened:1;
-	unsigned int		 closing:1;
-	unsigned int		 close_pending:1;
-	unsigned int		 close_held:1;	/* peer's close frame, in ibuf */
+	unsigned int		 closing:1;	/* ws no longer WSESS_OPEN */
 	unsigned int		 dead:1;
-	unsigned int		 frag:1;	/* in a fragmented message */
-	unsigned int		 text:1;	/* a text message */
-	unsigned int		 ffin:1;	/* frame ends it */
-	unsigned int		 fcheck:1;	/* check UTF-8 */
-	unsigned int		 paused:1;	/* ws_session_pause() */
 	unsigned int		 in_handshake:1; /* in nhandshakes */
 	unsigned int		 addr_counted:1; /* counted in srv->addrs */
 	unsigned int		 drain_armed:1;
-	unsigned int		 eof:1;
 	unsigned int		 more:1;	/* on the server's "more" list */
 	unsigned int		 ostage:1;	/* obuf is the TLS staging buffer */
 	unsigned int		 notified:1;	/* close_notify sent */
@@ -293,21 +249,16 @@ static void	 session_reply(struct ws_session *, int, const char *,
 static void	 session_reply_write(struct ws_session *);
 static void	 session_linger(struct ws_session *);
 static void	 session_linger_read(struct ws_session *);
-static void	 session_closing(struct ws_session *);
-static void	 session_start_close(struct ws_session *, uint16_t,
-		    const char *);
-static int	 session_queue_close(struct ws_session *);
+static void	 session_ws_closing(struct ws_session *);
 static void	 session_ws_run(struct ws_session *, int);
-static int	 session_ws_recv(struct ws_session *);
+static int	 session_ws_feed(struct ws_session *, uint8_t *, size_t);
+static int	 session_ws_recv(struct ws_session *, int);
 static int	 session_ws_send(struct ws_session *);
+static int	 session_ws_stage(struct ws_session *, int);
 static void	 session_ws_update(struct ws_session *);
-static void	 session_scan(struct ws_session *);
-static ssize_t	 session_recv_cb(wslay_event_context_ptr, uint8_t *, size_t,
-		    int, void *);
-static ssize_t	 session_send_cb(wslay_event_context_ptr, const uint8_t *,
-		    size_t, int, void *);
-static void	 session_msg_cb(wslay_event_context_ptr,
-		    const struct wslay_event_on_msg_recv_arg *, void *);
+static void	 session_msg_cb(void *, int, const uint8_t *, size_t);
+static int	 session_send(struct ws_session *, int, void *,
+		    const uint8_t *, size_t, int);
 static void	 sockaddr_format(const struct sockaddr_storage *, char *,
 		    size_t);
 static void	 server_random_key(struct ws_server *);
@@ -321,11 +272,6 @@ static int	 server_addr_add(struct ws_server *, const uint8_t *);
 static void	 server_addr_del(struct ws_server *, const uint8_t *);
 static void	 server_addr_resize(struct ws_server *, size_t);
 static void	 session_handshake_done(struct ws_session *);
-static int	 session_paused(const struct ws_session *);
-static int	 session_out_pending(struct ws_session *);
-static int	 session_check_close(struct ws_session *, uint8_t *, size_t);
-static int	 close_code_valid(unsigned int);
-static unsigned int utf8_next(unsigned int, unsigned int);
 
 void
 ws_server_conf_default(struct ws_server_conf *conf)
@@ -350,6 +296,12 @@ ws_server_new(struct ev_loop *loop, const struct ws_server_conf *conf,
 	ws_server_conf_default(&def);
 	if ((srv = calloc(1, sizeof(*srv))) == NULL)
 		return NULL;
+	if ((srv->rbuf = malloc(WS_RBUF_SIZE)) == NULL ||
+	    (srv->iov = calloc(WS_IOV, sizeof(*srv->iov))) == NULL) {
+		free(srv->rbuf);
+		free(srv);
+		return NULL;
+	}
 	srv->loop = loop;
 	srv->conf = conf != NULL ? *conf : def;
 	/* Zero limits mean the defaults. */
@@ -372,6 +324,9 @@ ws_server_new(struct ev_loop *loop, const struct ws_server_conf *conf,
 		srv->conf.max_handshakes = 0;
 	if (srv->conf.max_per_addr < 0)
 		srv->conf.max_per_addr = 0;
+	srv->wconf.max_message = srv->conf.max_message;
+	srv->wconf.idle_timeout = srv->conf.idle_timeout;
+	srv->wconf.close_timeout = WS_CLOSE_TIMEOUT;
 	if (cb != NULL)
 		srv->cb = *cb;
 	srv->arg = arg;
@@ -718,6 +673,8 @@ ws_server_free(struct ws_server *srv)
 	ntls_config_unref(srv->tls);
 	/* Every session is gone, and with it every entry. */
 	free(srv->addrs);
+	free(srv->rbuf);
+	free(srv->iov);
 	free(srv);
 }
 
@@ -742,8 +699,9 @@ server_reaper_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 
 /*
  * One more round for the sessions that stopped reading with decrypted
- * input left in mbedTLS.  Only those queued before this call: a session
- * queued again waits for the next loop iteration.
+ * input left in mbedTLS, or were resumed with input kept.  Only those
+ * queued before this call: a session queued again waits for the next
+ * loop iteration.
  */
 static void
 server_more_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -1051,7 +1009,7 @@ session_new(struct ws_server *srv, int fd, const struct sockaddr_storage *ss)
 	s->rwait = EV_READ;
 	s->wwait = EV_WRITE;
 	http_request_init(s->req);
-	s->since = s->last_rx = ev_now(srv->loop);
+	s->since = ev_now(srv->loop);
 	ev_io_init(&s->io, session_io_cb, fd, 0);
 	s->io.data = s;
 	ev_timer_init(&s->timer, session_timer_cb, 0., 0.);
@@ -1066,13 +1024,12 @@ session_new(struct ws_server *srv, int fd, const struct sockaddr_storage *ss)
 static void
 session_free(struct ws_session *s)
 {
-	if (s->ctx != NULL)
-		wslay_event_context_free(s->ctx);
+	/* Zeroed by calloc() if the session never opened: nothing to free. */
+	wsess_free(&s->ws);
 	ntls_free(s->tls);
 	free(s->hbuf);
 	free(s->req);
 	free(s->obuf);
-	free(s->ibuf);
 	free(s);
 }
 
@@ -1098,10 +1055,8 @@ session_kill(struct ws_session *s, const char *why)
 	}
 	if (s->opened)
 		log_client(LOG_LVL_INFO, "ws: %s: closed (%s), status sent %u, "
-		    "received %u", s->peer, why,
-		    wslay_event_get_status_code_sent(s->ctx),
-		    s->close_rcvd != 0 ? s->close_rcvd :
-		    wslay_event_get_status_code_received(s->ctx));
+		    "received %u", s->peer, why, wsess_status_sent(&s->ws),
+		    wsess_status_received(&s->ws));
 	else
 		log_debug("ws: %s: dropped (%s)", s->peer, why);
 	if (s->tls != NULL && !s->notified) {
@@ -1168,18 +1123,14 @@ session_deadline(const struct ws_session *s)
 	case WS_ST_LINGER:
 		return s->since + WS_CLOSE_TIMEOUT;
 	case WS_ST_OPEN:
-		if (s->closing)
-			return s->close_at + WS_CLOSE_TIMEOUT;
-		/* Paused, the session waits for us: it is not idle. */
-		if (conf->idle_timeout > 0 && !s->paused)
-			return s->last_rx + conf->idle_timeout;
-		return 0;
+		return wsess_next_deadline(&s->ws);
 	}
 	return 0;
 }
 
 /*
- * Re-arm the timer after a state change.  Activity only moves last_rx;
+ * Re-arm the timer after a state change.  Activity only moves the idle
+ * deadline later (the session's last_rx);
  * the timer then fires early and re-arms itself (ev.pod, "Be smart about
  * timeouts").
  */
@@ -1220,14 +1171,25 @@ session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		session_kill(s, "lingering close done");
 		break;
 	case WS_ST_OPEN:
-		if (s->closing) {
+		switch (wsess_timeout(&s->ws, now)) {
+		case WSESS_EV_CLOSE_TIMEOUT:
 			session_kill(s, "close handshake timeout");
-			break;
+			return;
+		case WSESS_EV_NOMEM:
+			session_kill(s, "out of memory");
+			return;
+		case WSESS_EV_IDLE:
+			log_client(LOG_LVL_INFO, "ws: %s: idle for %.0f s",
+			    s->peer, s->srv->conf.idle_timeout);
+			log_debug("ws: %s: closing with status %u", s->peer,
+			    WS_CLOSE_GOING_AWAY);
+			session_ws_closing(s);
+			session_ws_update(s);
+			return;
+		default:
+			session_timer_update(s);
+			return;
 		}
-		log_client(LOG_LVL_INFO, "ws: %s: idle for %.0f s", s->peer,
-		    s->srv->conf.idle_timeout);
-		ws_session_close(s, WS_CLOSE_GOING_AWAY, "idle timeout");
-		break;
 	}
 }
 
@@ -1410,7 +1372,6 @@ session_http_read(struct ws_session *s)
 			return;
 		}
 		s->hlen += (size_t)n;
-		s->last_rx = ev_now(s->srv->loop);
 		/* hlen == max gives a result other than HTTP_PARTIAL. */
 		r = http_request_parse(s->req, s->hbuf, s->hlen, max, &status);
 		if (r == HTTP_PARTIAL)
@@ -1434,7 +1395,6 @@ session_handshake(struct ws_session *s, size_t headlen)
 	struct ws_server		*srv = s->srv;
 	const struct http_request	*req = s->req;
 	struct ws_handshake		 hs;
-	struct wslay_event_callbacks	 cbs;
 	char				 reason[WS_REASON_MAX];
 	char				 body[WS_REASON_MAX + 2];
 	char				 e1[WS_LOG_MAX], e2[WS_LOG_MAX];
@@ -1482,32 +1442,16 @@ session_handshake(struct ws_session *s, size_t headlen)
 	}
 	s->olen = (size_t)n;
 	s->ooff = 0;
-	memset(&cbs, 0, sizeof(cbs));
-	cbs.recv_callback = session_recv_cb;
-	cbs.send_callback = session_send_cb;
-	cbs.on_msg_recv_callback = session_msg_cb;
-	s->icap = left > WS_IBUF_SIZE ? left : WS_IBUF_SIZE;
-	if (wslay_event_context_server_init(&s->ctx, &cbs, s) != 0 ||
-	    (s->ibuf = malloc(s->icap)) == NULL) {
-		session_kill(s, "out of memory");
-		return;
-	}
-	wslay_event_config_set_max_recv_msg_length(s->ctx,
-	    srv->conf.max_message);
-	/* A frame that came with the request head. */
-	memcpy(s->ibuf, s->hbuf + headlen, left);
-	s->iend = left;
+	wsess_init(&s->ws, &srv->wconf, session_msg_cb, s, ev_now(srv->loop));
 
 	log_client(LOG_LVL_INFO, "ws: %s: upgraded %s%s", s->peer,
 	    log_escape(e1, sizeof(e1), req->path, req->pathlen),
 	    s->tls != NULL ? " (TLS)" : "");
-	free(s->hbuf);
 	free(s->req);
-	s->hbuf = NULL;
 	s->req = NULL;
 	session_handshake_done(s);
 	s->state = WS_ST_OPEN;
-	s->since = s->last_rx = ev_now(srv->loop);
+	s->since = ev_now(srv->loop);
 	session_timer_update(s);
 	if (session_flush(s) == -1) {
 		session_kill(s, session_strerror(s));
@@ -1517,6 +1461,12 @@ session_handshake(struct ws_session *s, size_t headlen)
 	srv->nsessions++;
 	if (srv->cb.open != NULL)
 		srv->cb.open(srv->arg, s, route);
+	/* A frame that came with the request head. */
+	if (left > 0 && !s->dead && session_ws_feed(s,
+	    (uint8_t *)s->hbuf + headlen, left) == -1)
+		return;
+	free(s->hbuf);
+	s->hbuf = NULL;
 	session_ws_run(s, 1);
 }
 
@@ -1602,165 +1552,188 @@ session_linger_read(struct ws_session *s)
 	}
 }
 
+
+/* The session left WSESS_OPEN: the close timeout runs from now on. */
 static void
-session_closing(struct ws_session *s)
+session_ws_closing(struct ws_session *s)
 {
-	if (s->closing)
+	if (s->closing || s->dead || wsess_state(&s->ws) == WSESS_OPEN)
 		return;
 	s->closing = 1;
-	s->close_at = ev_now(s->srv->loop);
 	session_timer_update(s);
-}
-
-/* Close after the queued messages; the close frame waits in the session. */
-static void
-session_start_close(struct ws_session *s, uint16_t code, const char *reason)
-{
-	size_t	 len;
-
-	if (s->close_pending || s->closing)
-		return;
-	len = reason != NULL ? strlen(reason) : 0;
-	if (len > sizeof(s->close_reason)) {
-		/* Keep the reason valid UTF-8. */
-		len = sizeof(s->close_reason);
-		while (len > 0 && ((unsigned char)reason[len] & 0xc0) == 0x80)
-			len--;
-	}
-	memcpy(s->close_reason, reason != NULL ? reason : "", len);
-	s->close_reasonlen = (uint8_t)len;
-	s->close_code = code;
-	s->close_pending = 1;
-	session_closing(s);
-	(void)session_queue_close(s);
-}
-
-/* Queue the pending close frame if nothing else is queued; 1 if queued. */
-static int
-session_queue_close(struct ws_session *s)
-{
-	if (!s->close_pending || wslay_event_get_queued_msg_count(s->ctx) > 0)
-		return 0;
-	s->close_pending = 0;
-	/* Fails if wslay queued a close of its own; that one goes out. */
-	return wslay_event_queue_close(s->ctx, s->close_code,
-	    (const uint8_t *)s->close_reason, s->close_reasonlen) == 0;
-}
-
-/*
- * Paused by the application, and not closing: once closing, no message
- * is delivered anyway, and the peer's close frame must be read.
- */
-static int
-session_paused(const struct ws_session *s)
-{
-	return s->paused && !s->closing;
-}
-
-/*
- * Output not yet written: queued in wslay (and writable), or in obuf.
- * While there is some, session_scan() holds the peer's close frame back.
- */
-static int
-session_out_pending(struct ws_session *s)
-{
-	return s->olen > 0 || wslay_event_want_write(s->ctx);
 }
 
 /* One round of WebSocket I/O; readable: the socket may have input. */
 static void
 session_ws_run(struct ws_session *s, int readable)
 {
-	int	 i;
-
 	if (s->dead)
 		return;
-	if (s->olen > 0 && session_flush(s) == -1) {
-		session_kill(s, session_strerror(s));
+	/* Output first: it makes room under max_outbound. */
+	if (session_ws_send(s) == -1) {
+		session_kill(s, s->err != 0 ? session_strerror(s) :
+		    "send failed");
 		return;
 	}
 	if (s->tls != NULL && ntls_pending(s->tls) > 0)
 		readable = 1;
-	/*
-	 * A second round if the output that held the peer's close frame
-	 * back is now written: wslay gets the frame, its echo goes out.
-	 */
-	for (i = 0; i < 2; i++) {
-		if (wslay_event_want_read(s->ctx) && !session_paused(s) &&
-		    ws_session_queued(s) < s->srv->conf.max_outbound &&
-		    (readable || s->ipos < s->iend) &&
-		    session_ws_recv(s) == -1) {
-			session_kill(s, s->eof ? "eof" : s->err != 0 ?
-			    session_strerror(s) : "receive failed");
-			return;
-		}
-		if (s->olen == 0 && wslay_event_want_write(s->ctx) &&
-		    session_ws_send(s) == -1) {
-			session_kill(s, s->err != 0 ? session_strerror(s) :
-			    "send failed");
-			return;
-		}
-		if (!s->close_held || session_out_pending(s))
-			break;
+	if (session_ws_recv(s, readable) == -1)
+		return;
+	if (session_ws_send(s) == -1) {
+		session_kill(s, s->err != 0 ? session_strerror(s) :
+		    "send failed");
+		return;
 	}
 	session_ws_update(s);
 }
 
+/* Hand input to the session; -1 if the session was killed. */
 static int
-session_ws_recv(struct ws_session *s)
+session_ws_feed(struct ws_session *s, uint8_t *p, size_t n)
 {
-	int	 i;
-
-	s->rbudget = s->srv->conf.read_budget;
-	/*
-	 * wslay_event_recv() may return early with input left in ibuf (it
-	 * only stops when the callback says "would block", but its frame
-	 * layer also gives up when a read brings less than it needs).
-	 */
-	for (i = 0; i < 4; i++) {
-		if (wslay_event_recv(s->ctx) != 0)
-			return -1;
-		if (s->fail != 0) {
-			log_client(LOG_LVL_INFO, "ws: %s: %s, closing with %u",
-			    s->peer, s->failwhy != NULL ? s->failwhy :
-			    "bad frame", s->fail);
-			wslay_event_shutdown_read(s->ctx);
-			session_start_close(s, s->fail, NULL);
-		}
-		if (!wslay_event_get_read_enabled(s->ctx) ||
-		    session_paused(s) || s->ivalid == s->ipos)
-			break;
+	switch (wsess_recv(&s->ws, p, n, ev_now(s->srv->loop))) {
+	case WSESS_EV_NOMEM:
+		session_kill(s, "out of memory");
+		return -1;
+	case WSESS_EV_PROTO:
+		log_client(LOG_LVL_INFO, "ws: %s: %s, closing with %u",
+		    s->peer, s->ws.failwhy != NULL ? s->ws.failwhy :
+		    "bad frame", s->ws.fail);
+		break;
+	default:
+		break;
 	}
-	if (!wslay_event_get_read_enabled(s->ctx))
-		session_closing(s);
+	if (s->dead)
+		return -1;
+	session_ws_closing(s);
 	return 0;
 }
 
+/*
+ * Read the peer while the session wants input, within the read budget
+ * and max_outbound; kept input (a resumed session) first.  -1 if the
+ * session was killed.
+ */
+static int
+session_ws_recv(struct ws_session *s, int readable)
+{
+	struct ws_server	*srv = s->srv;
+	size_t			 budget = srv->conf.read_budget, max;
+	ssize_t			 n;
+
+	if (wsess_buffered(&s->ws) && !wsess_paused(&s->ws) &&
+	    ws_session_queued(s) < srv->conf.max_outbound &&
+	    session_ws_feed(s, NULL, 0) == -1)
+		return -1;
+	while (readable && budget > 0 && wsess_want_read(&s->ws) &&
+	    ws_session_queued(s) < srv->conf.max_outbound) {
+		max = budget < WS_RBUF_SIZE ? budget : WS_RBUF_SIZE;
+		n = session_read(s, srv->rbuf, max);
+		if (n > 0) {
+			budget -= (size_t)n;
+			if (session_ws_feed(s, srv->rbuf, (size_t)n) == -1)
+				return -1;
+			/* A short read drained the socket (not so with TLS). */
+			if (s->tls == NULL && (size_t)n < max)
+				break;
+			continue;
+		}
+		if (n == 0) {
+			session_kill(s, "eof");
+			return -1;
+		}
+		if (errno == EAGAIN)
+			break;
+		session_kill(s, session_strerror(s));
+		return -1;
+	}
+	return 0;
+}
+
+/* Write what the session queued; 0 (done or would block) or -1. */
 static int
 session_ws_send(struct ws_session *s)
 {
 	struct ws_server	*srv = s->srv;
+	struct msghdr		 msg;
+	size_t			 total;
+	ssize_t			 n;
+	int			 niov, i;
 
 	for (;;) {
-		if (wslay_event_send(s->ctx) != 0)
-			return -1;
-		/* The data is out (or staged): now the close frame. */
-		if (session_queue_close(s) && wslay_event_send(s->ctx) != 0)
-			return -1;
-		/* TLS: write what session_send_cb() staged, and go on. */
-		if (s->olen == 0)
+		/* The rest of the 101, or TLS output staged. */
+		if (s->olen > 0) {
+			if (session_flush(s) == -1)
+				return -1;
+			if (s->olen > 0)
+				break;
+		}
+		if (!wsess_want_write(&s->ws))
 			break;
-		if (session_flush(s) == -1)
+		niov = wsess_output(&s->ws, srv->iov, WS_IOV);
+		if (s->tls != NULL) {
+			if (session_ws_stage(s, niov) == -1)
+				return -1;
+			continue;
+		}
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = srv->iov;
+		msg.msg_iovlen = (size_t)niov;
+		do {
+			n = sendmsg(s->fd, &msg, MSG_NOSIGNAL);
+		} while (n == -1 && errno == EINTR);
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			s->err = n == 0 ? EPIPE : errno;
 			return -1;
-		if (s->olen > 0 || !wslay_event_want_write(s->ctx))
+		}
+		wsess_sent(&s->ws, (size_t)n);
+		for (total = 0, i = 0; i < niov; i++)
+			total += srv->iov[i].iov_len;
+		/* A short write: the socket buffer is full. */
+		if ((size_t)n < total)
 			break;
 	}
 	if (s->drain_armed &&
 	    ws_session_queued(s) < srv->conf.max_outbound / 2) {
 		s->drain_armed = 0;
-		if (srv->cb.drained != NULL && !s->closing)
+		if (srv->cb.drained != NULL &&
+		    wsess_state(&s->ws) == WSESS_OPEN)
 			srv->cb.drained(srv->arg, s);
 	}
+	return 0;
+}
+
+/*
+ * TLS: copy what wsess_output() handed out (niov iovecs in srv->iov)
+ * into obuf, up to WS_TLS_OBUF octets; session_flush() writes it.  0 or
+ * -1 (out of memory).
+ */
+static int
+session_ws_stage(struct ws_session *s, int niov)
+{
+	struct iovec	*iov = s->srv->iov;
+	size_t		 k, staged = 0;
+	int		 i;
+
+	if (s->obuf == NULL) {
+		if ((s->obuf = malloc(WS_TLS_OBUF)) == NULL) {
+			s->err = ENOMEM;
+			return -1;
+		}
+		s->olen = s->ooff = 0;
+		s->ostage = 1;
+	}
+	for (i = 0; i < niov && s->olen < WS_TLS_OBUF; i++) {
+		k = iov[i].iov_len;
+		if (k > WS_TLS_OBUF - s->olen)
+			k = WS_TLS_OBUF - s->olen;
+		memcpy(s->obuf + s->olen, iov[i].iov_base, k);
+		s->olen += k;
+		staged += k;
+	}
+	wsess_sent(&s->ws, staged);
 	return 0;
 }
 
@@ -1768,418 +1741,69 @@ session_ws_send(struct ws_session *s)
 static void
 session_ws_update(struct ws_session *s)
 {
-	wslay_event_context_ptr	 ctx = s->ctx;
-	int			 events = 0;
+	struct wsess	*ws = &s->ws;
+	int		 events = 0;
 
 	if (s->dead)
 		return;
 	/* With TLS the close frame may still be staged in obuf. */
-	if (wslay_event_get_close_sent(ctx) && s->olen == 0) {
-		if (wslay_event_get_close_received(ctx)) {
+	if (s->olen == 0) {
+		switch (wsess_state(ws)) {
+		case WSESS_CLOSED:
 			session_kill(s, "close handshake done");
 			return;
-		}
-		if (!wslay_event_get_read_enabled(ctx)) {
+		case WSESS_FAILED:
 			/* We failed the connection: drain, then close. */
 			log_debug("ws: %s: failed with status %u", s->peer,
-			    wslay_event_get_status_code_sent(ctx));
+			    wsess_status_sent(ws));
 			session_linger(s);
 			return;
+		case WSESS_DEAD:
+			session_kill(s, "out of memory");
+			return;
+		default:
+			break;
 		}
 	}
-	/* A held close frame: nothing more is read. */
-	if (wslay_event_get_read_enabled(ctx) && !session_paused(s) &&
-	    !s->close_held &&
+	if (wsess_want_read(ws) &&
 	    ws_session_queued(s) < s->srv->conf.max_outbound) {
 		events |= s->rwait;
 		/* Decrypted input waits in mbedTLS: no fd says so. */
 		if (s->tls != NULL && ntls_pending(s->tls) > 0)
 			session_more(s);
 	}
-	if (s->olen > 0 || wslay_event_want_write(ctx))
+	if (s->olen > 0 || wsess_want_write(ws))
 		events |= s->wwait;
 	/* Paused with nothing to write: waiting for ws_session_pause(, 0). */
-	if (events == 0 && !(wslay_event_get_read_enabled(ctx) &&
-	    session_paused(s))) {
+	if (events == 0 && !wsess_paused(ws)) {
 		session_kill(s, "nothing left to do");
 		return;
 	}
 	session_set_events(s, events);
 }
 
-/*
- * One step of a UTF-8 decoder (RFC 3629: no overlong forms, no
- * surrogates, nothing above U+10FFFF): the state after octet c, or
- * UTF8_REJECT.  States 1-3: that many continuation octets (80-BF) to go;
- * 4: after E0 (A0-BF next), 5: after ED (80-9F), 6: after F0 (90-BF),
- * 7: after F4 (80-8F), each then with 1 or 2 continuation octets to go.
- */
-static unsigned int
-utf8_next(unsigned int state, unsigned int c)
-{
-	switch (state) {
-	case UTF8_ACCEPT:
-		if (c < 0x80)
-			return UTF8_ACCEPT;
-		if (c >= 0xc2 && c <= 0xdf)
-			return 1;
-		if (c == 0xe0)
-			return 4;
-		if (c == 0xed)
-			return 5;
-		if (c >= 0xe1 && c <= 0xef)
-			return 2;
-		if (c == 0xf0)
-			return 6;
-		if (c >= 0xf1 && c <= 0xf3)
-			return 3;
-		if (c == 0xf4)
-			return 7;
-		return UTF8_REJECT;
-	case 1:
-	case 2:
-	case 3:
-		return (c & 0xc0) == 0x80 ? state - 1 : UTF8_REJECT;
-	case 4:
-		return c >= 0xa0 && c <= 0xbf ? 1 : UTF8_REJECT;
-	case 5:
-		return c >= 0x80 && c <= 0x9f ? 1 : UTF8_REJECT;
-	case 6:
-		return c >= 0x90 && c <= 0xbf ? 2 : UTF8_REJECT;
-	case 7:
-		return c >= 0x80 && c <= 0x8f ? 2 : UTF8_REJECT;
-	default:
-		return UTF8_REJECT;
-	}
-}
-
-/*
- * Close status codes a peer may send (RFC 6455 7.4, and the IANA
- * registry for 1012-1014); 1004-1006 and 1015 never go on the wire.
- */
-static int
-close_code_valid(unsigned int code)
-{
-	return (code >= 1000 && code <= 1003) ||
-	    (code >= 1007 && code <= 1014) ||
-	    (code >= 3000 && code <= 4999);
-}
-
-/*
- * A close frame, whole in ibuf (p: its masked payload of len <= 125
- * octets, the masking key in s->fmask): 0 if wslay may have it, else
- * the status to fail with.  Checked on an unmasked copy.  wslay refuses
- * 1012-1014: it is shown 1000 instead, which it echoes.  The status is
- * kept for the log (close_rcvd): wslay may never see the frame (held
- * back, then the close timeout), or see it rewritten.  A frame held
- * back is checked again (1000 then): the first status stays.
- */
-static int
-session_check_close(struct ws_session *s, uint8_t *p, size_t len)
-{
-	uint8_t		 c[125];
-	unsigned int	 code, st = UTF8_ACCEPT;
-	size_t		 i;
-
-	if (len == 0) {
-		if (s->close_rcvd == 0)
-			s->close_rcvd = WSLAY_CODE_NO_STATUS_RCVD;
-		return 0;
-	}
-	for (i = 0; i < len; i++)
-		c[i] = p[i] ^ s->fmask[i & 3];
-	code = (unsigned int)c[0] << 8 | c[1];
-	if (!close_code_valid(code)) {
-		s->failwhy = "invalid close status";
-		return WS_CLOSE_PROTOCOL_ERROR;
-	}
-	for (i = 2; i < len && st != UTF8_REJECT; i++)
-		st = utf8_next(st, c[i]);
-	if (st != UTF8_ACCEPT) {
-		s->failwhy = "close reason not UTF-8";
-		return WS_CLOSE_INVALID_DATA;
-	}
-	if (s->close_rcvd == 0)
-		s->close_rcvd = (uint16_t)code;
-	if (code >= 1012 && code <= 1014) {
-		p[0] = (uint8_t)((WS_CLOSE_NORMAL >> 8) ^ s->fmask[0]);
-		p[1] = (uint8_t)((WS_CLOSE_NORMAL & 0xff) ^ s->fmask[1]);
-	}
-	return 0;
-}
-
-/*
- * Check input in ibuf[ivalid..iend) before wslay sees it; see the comment
- * at the top of this file.  One frame at a time: the next frame header is
- * looked at only once wslay has taken all of the current frame
- * (ipos == ivalid).  Sets s->fail to the close status and stops at the
- * start of a bad frame, or before the first octet of a text message that
- * is not UTF-8 (before the last octet of a frame that ends the message in
- * the middle of a character; before its header if it has no payload).
- */
+/* wsess's message callback: hand the message to the application. */
 static void
-session_scan(struct ws_session *s)
-{
-	const uint8_t	*p;
-	uint64_t	 plen, msglen;
-	size_t		 avail, hl, n, i;
-	unsigned int	 len7, op, fin, st;
-
-	while (s->fail == 0 && s->ivalid < s->iend) {
-		avail = s->iend - s->ivalid;
-		if (s->fleft > 0) {
-			n = avail < s->fleft ? avail : (size_t)s->fleft;
-			for (i = 0; s->fcheck && i < n; i++) {
-				st = utf8_next(s->utf8, s->ibuf[s->ivalid + i] ^
-				    s->fmask[(s->flen - s->fleft + i) & 3]);
-				if (st == UTF8_REJECT || (s->ffin &&
-				    i + 1 == s->fleft && st != UTF8_ACCEPT)) {
-					s->fail = WS_CLOSE_INVALID_DATA;
-					s->failwhy = "text message not UTF-8";
-					n = i;
-					break;
-				}
-				s->utf8 = (uint8_t)st;
-			}
-			s->ivalid += n;
-			s->fleft -= n;
-			continue;
-		}
-		if (s->ipos < s->ivalid)
-			break;	/* wslay is still on the last frame */
-		if (avail < 2)
-			break;
-		p = s->ibuf + s->ivalid;
-		fin = p[0] & 0x80;
-		op = p[0] & 0x0f;
-		len7 = p[1] & 0x7f;
-		/*
-		 * No extension is negotiated, so RSV bits are errors; so are
-		 * reserved opcodes, unmasked frames, long or fragmented
-		 * control frames and broken fragment sequences.
-		 */
-		if ((p[0] & 0x70) != 0 || (op > 0x2 && op < 0x8) ||
-		    op > 0xa || (p[1] & 0x80) == 0 ||
-		    ((op & 0x8) && (len7 > 125 || !fin)) ||
-		    (op == 0x0 && !s->frag) ||
-		    ((op == 0x1 || op == 0x2) && s->frag)) {
-			s->fail = WS_CLOSE_PROTOCOL_ERROR;
-			s->failwhy = "bad frame header";
-			break;
-		}
-		/* Check the length before the mask key arrives. */
-		hl = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0);
-		if (avail < hl)
-			break;
-		if (len7 == 126)
-			plen = ((uint64_t)p[2] << 8) | p[3];
-		else if (len7 == 127)
-			for (plen = 0, i = 0; i < 8; i++)
-				plen = (plen << 8) | p[2 + i];
-		else
-			plen = len7;
-		if ((len7 == 126 && plen < 126) ||
-		    (len7 == 127 && (plen < 65536 || (plen >> 63) != 0)) ||
-		    (op == 0x8 && plen == 1)) {
-			s->fail = WS_CLOSE_PROTOCOL_ERROR;
-			s->failwhy = "bad frame header";
-			break;
-		}
-		/* s->msglen <= max_message < 2^63: no overflow. */
-		msglen = op == 0x0 ? s->msglen + plen : plen;
-		if ((op & 0x8) == 0 && msglen > s->srv->conf.max_message) {
-			s->fail = WS_CLOSE_TOO_BIG;
-			s->failwhy = "message too big";
-			break;
-		}
-		hl += 4;
-		if (avail < hl)
-			break;
-		memcpy(s->fmask, p + hl - 4, 4);
-		/*
-		 * A close frame is checked whole (at most 127 + 4 octets),
-		 * and held back while output is queued: wslay would send
-		 * its echo first and drop the rest.
-		 */
-		if (op == 0x8) {
-			if (avail - hl < plen)
-				break;
-			if ((s->fail = (uint16_t)session_check_close(s,
-			    s->ibuf + s->ivalid + hl, (size_t)plen)) != 0)
-				break;
-			if ((s->close_held = session_out_pending(s)) != 0) {
-				session_closing(s);
-				break;
-			}
-		}
-		/* An empty last fragment, the text cut in a character. */
-		if (op == 0x0 && fin && plen == 0 && s->text &&
-		    s->utf8 != UTF8_ACCEPT) {
-			s->fail = WS_CLOSE_INVALID_DATA;
-			s->failwhy = "text message not UTF-8";
-			break;
-		}
-		/* The header is complete: commit. */
-		if ((op & 0x8) == 0) {
-			s->msglen = msglen;
-			s->frag = !fin;
-			if (op != 0x0) {
-				s->text = op == 0x1;
-				s->utf8 = UTF8_ACCEPT;
-			}
-		}
-		s->fcheck = (op & 0x8) == 0 && s->text;
-		s->ffin = fin != 0;
-		s->ivalid += hl;
-		s->fleft = s->flen = plen;
-	}
-}
-
-static ssize_t
-session_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
-    int flags, void *arg)
-{
-	struct ws_session	*s = arg;
-	size_t			 avail;
-	ssize_t			 n;
-
-	(void)flags;
-	for (;;) {
-		/* Paused: not even a frame already in ibuf. */
-		if (session_paused(s)) {
-			wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-			return -1;
-		}
-		session_scan(s);
-		if ((avail = s->ivalid - s->ipos) > 0 && len > 0) {
-			if (avail > len)
-				avail = len;
-			memcpy(buf, s->ibuf + s->ipos, avail);
-			s->ipos += avail;
-			if (s->ipos == s->iend)
-				s->ipos = s->ivalid = s->iend = 0;
-			wslay_event_set_error(ctx, 0);
-			return (ssize_t)avail;
-		}
-		/* Held close frame: ignore what follows it. */
-		if (s->fail != 0 || s->close_held || len == 0 ||
-		    s->rbudget == 0) {
-			wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-			return -1;
-		}
-		/*
-		 * At most an incomplete header (or close frame) is left:
-		 * move it first.
-		 */
-		if (s->ipos > 0) {
-			memmove(s->ibuf, s->ibuf + s->ipos, s->iend - s->ipos);
-			s->iend -= s->ipos;
-			s->ivalid -= s->ipos;
-			s->ipos = 0;
-		}
-		n = session_read(s, s->ibuf + s->iend, s->icap - s->iend);
-		if (n > 0) {
-			s->iend += (size_t)n;
-			s->last_rx = ev_now(s->srv->loop);
-			s->rbudget = (size_t)n >= s->rbudget ? 0 :
-			    s->rbudget - (size_t)n;
-			continue;
-		}
-		if (n == 0) {
-			s->eof = 1;
-			wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-			return -1;
-		}
-		if (errno == EAGAIN) {
-			wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-			return -1;
-		}
-		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-		return -1;
-	}
-}
-
-static ssize_t
-session_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
-    int flags, void *arg)
-{
-	struct ws_session	*s = arg;
-	ssize_t			 n;
-
-	(void)flags;
-	if (s->tls != NULL) {
-		/*
-		 * Stage in obuf; session_ws_send() writes it.  Nothing is
-		 * added while a previous staging is being written.
-		 */
-		if (s->obuf == NULL) {
-			if ((s->obuf = malloc(WS_TLS_OBUF)) == NULL) {
-				s->err = ENOMEM;
-				wslay_event_set_error(ctx,
-				    WSLAY_ERR_CALLBACK_FAILURE);
-				return -1;
-			}
-			s->olen = s->ooff = 0;
-			s->ostage = 1;
-		}
-		if (!s->ostage || s->ooff > 0 || s->olen == WS_TLS_OBUF) {
-			wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-			return -1;
-		}
-		if (len > WS_TLS_OBUF - s->olen)
-			len = WS_TLS_OBUF - s->olen;
-		memcpy(s->obuf + s->olen, data, len);
-		s->olen += len;
-		return (ssize_t)len;
-	}
-	n = session_write(s, data, len);
-	if (n > 0)
-		return n;
-	if (n == -1 && errno == EAGAIN) {
-		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-		return -1;
-	}
-	if (n == 0)
-		s->err = EPIPE;
-	wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-	return -1;
-}
-
-static void
-session_msg_cb(wslay_event_context_ptr ctx,
-    const struct wslay_event_on_msg_recv_arg *a, void *arg)
+session_msg_cb(void *arg, int opcode, const uint8_t *p, size_t len)
 {
 	struct ws_session	*s = arg;
 	struct ws_server	*srv = s->srv;
 
-	(void)ctx;
-	switch (a->opcode) {
-	case WSLAY_TEXT_FRAME:
-	case WSLAY_BINARY_FRAME:
-		if (s->closing || s->dead || srv->cb.message == NULL)
-			break;
-		srv->cb.message(srv->arg, s, a->opcode,
-		    a->msg != NULL ? a->msg : (const uint8_t *)"",
-		    a->msg_length);
-		break;
-	case WSLAY_CONNECTION_CLOSE:
-		log_debug("ws: %s: close frame received, status %u", s->peer,
-		    a->status_code);
-		break;
-	default:
-		break;
-	}
+	if (s->dead || srv->cb.message == NULL)
+		return;
+	srv->cb.message(srv->arg, s, opcode, p, len);
 }
 
-int
-ws_session_send(struct ws_session *s, int opcode, const uint8_t *data,
-    size_t len)
+/* ws_session_send() and ws_session_send_take(); take: buf is the caller's. */
+static int
+session_send(struct ws_session *s, int opcode, void *buf,
+    const uint8_t *data, size_t len, int take)
 {
-	struct wslay_event_msg	 msg;
-	size_t			 q, max = s->srv->conf.max_outbound;
-	int			 r;
+	size_t	 q, max = s->srv->conf.max_outbound;
+	int	 r;
 
-	if (s->dead || s->state != WS_ST_OPEN || s->closing)
+	if (s->dead || s->state != WS_ST_OPEN ||
+	    wsess_state(&s->ws) != WSESS_OPEN)
 		return WS_SEND_CLOSED;
 	if (opcode != WS_OP_TEXT && opcode != WS_OP_BINARY) {
 		log_warnx("ws: %s: ws_session_send: bad opcode %d", s->peer,
@@ -2191,60 +1815,60 @@ ws_session_send(struct ws_session *s, int opcode, const uint8_t *data,
 		s->drain_armed = 1;
 		return WS_SEND_FULL;
 	}
-	msg.opcode = (uint8_t)opcode;
-	msg.msg = data;
-	msg.msg_length = len;
-	if ((r = wslay_event_queue_msg(s->ctx, &msg)) != 0)
-		/* wslay queued a close frame itself, or malloc failed. */
-		return r == WSLAY_ERR_NO_MORE_MSG ? WS_SEND_CLOSED :
-		    WS_SEND_NOMEM;
+	r = take ? wsess_send_take(&s->ws, opcode, buf, data, len) :
+	    wsess_send(&s->ws, opcode, data, len);
+	if (r != WSESS_SEND_OK)
+		return r == WSESS_SEND_NOMEM ? WS_SEND_NOMEM : WS_SEND_CLOSED;
 	if (q + len >= max / 2)
 		s->drain_armed = 1;
 	session_set_events(s, s->events | EV_WRITE);
 	return WS_SEND_OK;
 }
 
+int
+ws_session_send(struct ws_session *s, int opcode, const uint8_t *data,
+    size_t len)
+{
+	return session_send(s, opcode, NULL, data, len, 0);
+}
+
+int
+ws_session_send_take(struct ws_session *s, int opcode, void *buf,
+    const uint8_t *data, size_t len)
+{
+	return session_send(s, opcode, buf, data, len, 1);
+}
+
 void
 ws_session_pause(struct ws_session *s, int pause)
 {
-	ev_tstamp	 now;
-
-	if (s->dead || (pause != 0) == s->paused)
+	if (s->dead || s->state != WS_ST_OPEN || (pause != 0) == s->ws.paused)
 		return;
-	now = ev_now(s->srv->loop);
-	if (pause) {
-		/* session_recv_cb() refuses wslay's next read. */
-		s->paused = 1;
-		s->paused_at = now;
-	} else {
-		s->paused = 0;
-		/* The idle timeout does not count the paused time. */
-		if (now > s->paused_at)
-			s->last_rx += now - s->paused_at;
-		/* Buffered input first, from the loop: a zero timer. */
-		if (s->state == WS_ST_OPEN)
-			session_more(s);
-	}
+	wsess_pause(&s->ws, pause, ev_now(s->srv->loop));
+	/* Kept input first, from the loop: a zero timer. */
+	if (!pause)
+		session_more(s);
 	session_timer_update(s);
 }
 
 size_t
 ws_session_queued(const struct ws_session *s)
 {
-	size_t	 n = s->olen - s->ooff;
-
-	if (s->ctx != NULL)
-		n += wslay_event_get_queued_msg_length(s->ctx);
-	return n;
+	return wsess_queued(&s->ws) + (s->olen - s->ooff);
 }
 
 void
 ws_session_close(struct ws_session *s, uint16_t code, const char *reason)
 {
-	if (s->dead || s->state != WS_ST_OPEN || s->closing)
+	if (s->dead || s->state != WS_ST_OPEN ||
+	    wsess_state(&s->ws) != WSESS_OPEN)
 		return;
 	log_debug("ws: %s: closing with status %u", s->peer, code);
-	session_start_close(s, code, reason);
+	if (wsess_close(&s->ws, code, reason, ev_now(s->srv->loop)) == -1) {
+		session_kill(s, "out of memory");
+		return;
+	}
+	session_ws_closing(s);
 	session_set_events(s, s->events | EV_WRITE);
 }
 

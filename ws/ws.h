@@ -1,5 +1,5 @@
 /*
- * ws.h -- WebSocket server (RFC 6455) on libev, framing by wslay.
+ * ws.h -- WebSocket server (RFC 6455) on libev.
  *
  * One server owns its listeners and sessions.  Everything runs on the
  * caller's libev loop, single threaded.  Callbacks may call any
@@ -124,5 +124,13 @@ int	 ws_server_port(const struct ws_server *);
  * with.
  */
 void	 ws_server_set_tls(struct ws_server *, struct ntls_config *);
+/*
+ * ws_session_send() without the copy: the message is len octets at data,
+ * inside buf (from malloc()).  On WS_SEND_OK the session owns buf and
+ * frees it once the message is written, or when the session goes; on
+ * any error nothing is queued and buf stays the caller's.
+ */
+int	 ws_session_send_take(struct ws_session *, int opcode, void *buf,
+	    const uint8_t *data, size_t len);
 
 #endif /* WS_WS_H */
