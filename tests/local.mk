@@ -15,6 +15,7 @@ check_PROGRAMS += \
 	tests/check_net_tls \
 	tests/check_ws_http \
 	tests/check_ws_session \
+	tests/check_ws_wsession \
 	tests/check_bridge
 
 tests_check_kafka_kbuf_SOURCES = tests/check_kafka_kbuf.c
@@ -53,6 +54,10 @@ tests_check_net_tls_LDADD = net/libnet.a $(MBEDTLS_LIBS) $(CHECK_LIBS)
 tests_check_ws_http_SOURCES = tests/check_ws_http.c
 tests_check_ws_http_CFLAGS = $(TEST_CFLAGS)
 tests_check_ws_http_LDADD = $(WS_LIBS) $(CHECK_LIBS)
+
+tests_check_ws_wsession_SOURCES = tests/check_ws_wsession.c
+tests_check_ws_wsession_CFLAGS = $(TEST_CFLAGS)
+tests_check_ws_wsession_LDADD = $(WS_LIBS) $(CHECK_LIBS)
 
 tests_check_ws_session_SOURCES = tests/check_ws_session.c
 tests_check_ws_session_CFLAGS = $(TEST_CFLAGS)
