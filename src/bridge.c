@@ -283,8 +283,10 @@ br_flush(struct bridge_session *s)
 	while ((r = TAILQ_FIRST(&s->reqs)) != NULL && r->done) {
 		if (!s->closing && s->ws != NULL && r->buf != NULL) {
 			frame = br_seal(r, &n);
-			switch (ws_session_send(s->ws, 2, frame, n)) {
+			/* The encoded answer itself goes out: no copy. */
+			switch (ws_session_send_take(s->ws, 2, r->buf, frame, n)) {
 			case WS_SEND_OK:
+				r->buf = NULL;
 				break;
 			case WS_SEND_FULL:
 				log_client(LOG_LVL_WARN, "pubsub: %s: outbound "

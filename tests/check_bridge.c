@@ -36,6 +36,17 @@ ws_session_send(struct ws_session *s, int opcode, const uint8_t *p, size_t n)
 	return 0;
 }
 
+int
+ws_session_send_take(struct ws_session *s, int opcode, void *buf,
+    const uint8_t *data, size_t len)
+{
+	int	 rc = ws_session_send(s, opcode, data, len);
+
+	if (rc == WS_SEND_OK)
+		free(buf);	/* the session owns it now */
+	return rc;
+}
+
 void
 ws_session_pause(struct ws_session *s, int pause)
 {
