@@ -280,9 +280,10 @@ kbio_connect(struct kcio *c, char *err, size_t errlen)
 	if (c->fd >= 0 || c->have_conn || c->resq != NULL)
 		kbio_close(c, "reconnecting");
 	c->gen++;
-	if ((g->resolver == NULL && (g->resolver = nres_new(g->loop)) == NULL) ||
-	    (c->resq = nres_lookup(g->resolver, c->host, c->port,
-	    kbio_resolved, c)) == NULL) {
+	if (g->resolver == NULL)
+		g->resolver = nres_new(g->loop);
+	if (g->resolver == NULL || (c->resq = nres_lookup(g->resolver,
+	    c->host, c->port, kbio_resolved, c)) == NULL) {
 		/* Reported by the caller: this attempt is done. */
 		c->failed_gen = c->gen;
 		(void)snprintf(c->errmsg, sizeof(c->errmsg),
@@ -377,7 +378,8 @@ kbio_arm_timer(struct kcio *c)
 	else if (c->have_conn) {
 		next = kconn_check_timeouts(&c->conn, now);
 		if (next < 0) {
-			kbio_failed(c, "broker %s: %s", c->name, c->conn.errmsg);
+			kbio_failed(c, "broker %s: %s", c->name,
+			    c->conn.errmsg);
 			return;
 		}
 	} else
@@ -508,7 +510,8 @@ kbio_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 			kbio_up(c);
 			return;
 		}
-		c->tls = ntls_new(c->g->tls, c->fd, c->host, ebuf, sizeof(ebuf));
+		c->tls = ntls_new(c->g->tls, c->fd, c->host, ebuf,
+		    sizeof(ebuf));
 		if (c->tls == NULL) {
 			c->fail_err = KCONN_ETLS;
 			kbio_failed(c, "broker %s: %s", c->name, ebuf);
@@ -661,7 +664,8 @@ kcluster_new(struct ev_loop *loop, const struct kcluster_conf *conf,
 	g->sasl = conf->sasl;
 	ev_init(&g->wake, kbio_wake_cb);
 	g->wake.data = g;
-	if ((g->kc = kcluster_new_io(conf, &kbio_ops, g, err, errlen)) == NULL) {
+	g->kc = kcluster_new_io(conf, &kbio_ops, g, err, errlen);
+	if (g->kc == NULL) {
 		free(g->client_id);
 		free(g);
 		return NULL;

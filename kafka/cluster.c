@@ -245,7 +245,8 @@ kt_down(struct kcluster *kc, size_t i)
 		if (l >= kc->nheap)
 			break;
 		m = l;
-		if (l + 1 < kc->nheap && kt_before(kc->heap[l + 1], kc->heap[l]))
+		if (l + 1 < kc->nheap &&
+		    kt_before(kc->heap[l + 1], kc->heap[l]))
 			m = l + 1;
 		if (!kt_before(kc->heap[m], kc->heap[i]))
 			break;
@@ -503,7 +504,8 @@ kc_free(struct kcluster *kc)
 	/* Connections first: their requests point at ops. */
 	LIST_FOREACH(b, &kc->brokers, entry)
 		if (b->io != NULL)
-			kc->io->fail(b->io, KCONN_ECANCEL, "gateway shutting down");
+			kc->io->fail(b->io, KCONN_ECANCEL,
+			    "gateway shutting down");
 	kc->md_broker = NULL;
 	while ((op = TAILQ_FIRST(&kc->mdwait)) != NULL) {
 		TAILQ_REMOVE(&kc->mdwait, op, entry);
