@@ -1688,7 +1688,13 @@ kop_run(struct kop *op)
 		op->qb = fb;
 		op->qwhere = 1;
 		TAILQ_INSERT_TAIL(&fb->fq, op, qentry);
-		kf_pump(fb);
+		/*
+		 * Sent from the next turn, with every fetch routed to this
+		 * broker and role in this one: sent now, it would leave alone,
+		 * and the others would wait behind it (up to --fetch-wait on
+		 * the poll connection).
+		 */
+		kf_schedule(fb);
 		return;
 	}
 	if (kb_submit(b, KAFKA_API_LIST_OFFSETS, kop_enc, kop_on_resp, op) != 0) {

@@ -1067,6 +1067,56 @@ START_TEST(test_coalescing)
 }
 END_TEST
 
+/*
+ * Fetches routed in the same loop turn go out in one Fetch: the first
+ * does not leave alone with the others queued behind it, which on the
+ * poll connection would keep them waiting up to fetch_wait, records or
+ * not.
+ */
+START_TEST(test_coalescing_same_turn)
+{
+	static struct seen	 s[3], n[3];
+	struct reqinfo	 ri;
+	struct kcio	*poll;
+	struct fpart	 p[3];
+	int		 i;
+
+	memset(s, 0, sizeof(s));
+	memset(n, 0, sizeof(n));
+	conf.fetch_wait = 0.5;
+	start();
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(kcluster_fetch_wait(kc, "t", i, 10 + i, 1024,
+		    1, on_result, &s[i]), 0);
+	/* All three wait for metadata, and are routed when it comes. */
+	bootstrap();
+	poll = conn_get("h1", 9001, KCIO_POLL);
+	conn_up(poll);
+	ck_assert_int_eq(nreqs(poll), 1);
+	peek(poll, &ri);
+	ck_assert_int_eq(ri.n, 3);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(ri.partition[i], i);
+		p[i].partition = i;
+		p[i].error = 0;
+		p[i].hw = 10 + i;
+		p[i].records = NULL;
+	}
+	answer_fetch(poll, p, 3);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(s[i].calls, 1);
+	/* The next three, started in one turn with the metadata cached. */
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(kcluster_fetch_wait(kc, "t", i, 10 + i, 1024,
+		    1, on_result, &n[i]), 0);
+	settle();
+	ck_assert_int_eq(nreqs(poll), 1);
+	peek(poll, &ri);
+	ck_assert_int_eq(ri.n, 3);
+	ck_assert_int_eq(ri.max_wait, 500);
+}
+END_TEST
+
 /* Two identical fetches cost the broker one: the second follows the first. */
 START_TEST(test_identical_fetches_follow)
 {
@@ -1306,6 +1356,7 @@ cluster_suite(void)
 	tc = tcase_create("fetch");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_coalescing);
+	tcase_add_test(tc, test_coalescing_same_turn);
 	tcase_add_test(tc, test_identical_fetches_follow);
 	tcase_add_test(tc, test_poll_role);
 	tcase_add_test(tc, test_poll_role_off);
