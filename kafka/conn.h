@@ -9,7 +9,7 @@
  * session lifetime runs out, KIP-368), then encodes queued requests at the
  * negotiated version, pipelines them with correlation ids and hands each
  * response body to its callback.  Every response size is bounded before
- * any allocation.  The event-loop glue lives in cluster.c.
+ * any allocation.  The event-loop glue lives in brokerio.c.
  */
 #ifndef KAFKA_CONN_H
 #define KAFKA_CONN_H

@@ -242,7 +242,16 @@ class Transactions(RespAsserts, unittest.IsolatedAsyncioTestCase):
                                   b"open-6"])
             await asyncio.to_thread(p.commit_transaction, 30 * SCALE)   # COMMIT at 7
             async with await PubSubClient.connect(RC_URL, PB) as c:
-                self.assertOffset(await c.list_offset(topic, 0, -1), 8)
+                # The coordinator writes the marker after EndTxn returns:
+                # the last stable offset moves a moment later.
+                deadline = time.monotonic() + 10 * SCALE
+                while True:
+                    r = await c.list_offset(topic, 0, -1)
+                    self.assertKind(r, "kafka_list_offset_resp")
+                    if r.kafka_list_offset_resp.offset == 8 or time.monotonic() > deadline:
+                        break
+                    await asyncio.sleep(0.1)
+                self.assertOffset(r, 8)
                 msgs = await self.fetch(c, topic, 5)
                 self.assertEqual([(m.offset, m.value) for m in msgs], [(6, b"open-6")])
         finally:
