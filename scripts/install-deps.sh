@@ -8,7 +8,7 @@ set -eu
 
 build="build-essential autoconf automake autoconf-archive pkg-config
  libev-dev libprotobuf-c-dev protobuf-c-compiler libmbedtls-dev
- libsasl2-dev libsasl2-modules libwslay-dev libyaml-dev zlib1g-dev
+ libsasl2-dev libsasl2-modules libyaml-dev zlib1g-dev
  liblz4-dev libzstd-dev libsnappy-dev check mandoc"
 # The integration suite: a real Kafka broker (Java 17 + Maven resolve the
 # jars from Maven Central), kcat to produce data, and an independent
