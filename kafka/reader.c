@@ -19,6 +19,7 @@
 #include "kafka/record.h"
 
 #define KC_BUCKETS	256
+#define KR_MAX_CHUNKS	1024	/* chunks one reader keeps at most */
 
 struct krec {
 	int64_t		 offset;
@@ -52,6 +53,7 @@ struct kreader {
 	char			*topic;
 	int32_t			 partition;
 	struct kchunkq		 chunks;
+	size_t			 nchunks;
 	struct kreqq		 waiting;
 	int			 inflight;	/* a Fetch is out */
 	int64_t			 inflight_from;
@@ -94,6 +96,7 @@ kchunk_free(struct kchunk *c)
 	struct kcache	*kc = c->rd->kc;
 
 	TAILQ_REMOVE(&c->rd->chunks, c, entry);
+	c->rd->nchunks--;
 	TAILQ_REMOVE(&kc->lru, c, lru);
 	kc->st.bytes -= c->bytes;
 	kc->st.chunks--;
@@ -230,18 +233,19 @@ kchunk_touch(struct kchunk *c, double now)
 
 /* ---- looking things up ---- */
 
-/* The chunk holding offset, or NULL. */
+/*
+ * The chunk holding offset, or NULL.  From the newest end: most reads are
+ * at or near the tail, where a partition followed at a high rate gathers
+ * many small chunks.
+ */
 static struct kchunk *
 kr_chunk_at(struct kreader *rd, int64_t offset)
 {
 	struct kchunk	*c;
 
-	TAILQ_FOREACH(c, &rd->chunks, entry) {
-		if (offset < c->from)
-			return NULL;
-		if (offset < c->to)
-			return c;
-	}
+	TAILQ_FOREACH_REVERSE(c, &rd->chunks, kchunkq, entry)
+		if (c->from <= offset)
+			return offset < c->to ? c : NULL;
 	return NULL;
 }
 
@@ -402,20 +406,16 @@ kreader_ahead(struct kreader *rd, int64_t next, double now)
 		 * The read took everything up to a chunk's end: fetch from
 		 * there now, while the answer travels and the client asks.
 		 */
-		TAILQ_FOREACH(c, &rd->chunks, entry)
-			if (c->to == next) {
-				(void)kr_fetch(rd, next);
-				return;
-			}
+		if (next > 0 && (c = kr_chunk_at(rd, next - 1)) != NULL &&
+		    c->to == next)
+			(void)kr_fetch(rd, next);
 		return;
 	}
-	/* The end of the contiguous stretch that next is in. */
-	while (TAILQ_NEXT(c, entry) != NULL &&
-	    TAILQ_NEXT(c, entry)->from == c->to)
-		c = TAILQ_NEXT(c, entry);
+	/* Only once the reader is in the last chunk of its stretch. */
+	if (TAILQ_NEXT(c, entry) != NULL && TAILQ_NEXT(c, entry)->from == c->to)
+		return;
 	end = c->to;
-	/* Only once the reader is in the last chunk, and not at the end. */
-	if (end >= rd->end || kr_chunk_at(rd, next) != c)
+	if (end >= rd->end)
 		return;
 	/* Read-ahead never pushes the cache over budget by itself. */
 	if (rd->kc->st.bytes + c->bytes > rd->kc->st.budget)
@@ -449,29 +449,31 @@ kr_add_record(void *arg, const struct kafka_record *r)
 	return 0;
 }
 
-/* Insert c by offset, cut to what no other chunk covers; 0, or -1 if nothing new. */
+/*
+ * Insert c by offset, cut to what no other chunk covers; 0, or -1 if
+ * nothing new.  From the newest end: answers are mostly appended there.
+ */
 static int
 kr_insert(struct kreader *rd, struct kchunk *c)
 {
-	struct kchunk	*o, *before = NULL;
+	struct kchunk	*o;
 	size_t		 i;
 
-	TAILQ_FOREACH(o, &rd->chunks, entry) {
-		if (o->to <= c->from) {
-			before = o;
+	TAILQ_FOREACH_REVERSE(o, &rd->chunks, kchunkq, entry) {
+		if (o->from >= c->to)
+			continue;		/* after c */
+		if (o->to <= c->from)
+			break;			/* c goes after o */
+		/* Overlap: keep the older chunk, cut the new one around it. */
+		if (o->from > c->from) {
+			c->to = o->from;	/* o starts inside c */
 			continue;
 		}
-		if (o->from >= c->to)
-			break;
-		/* Overlap: keep the older chunk, cut the new one around it. */
-		if (o->from <= c->from)
-			c->from = o->to;
-		else
-			c->to = o->from;
-		if (c->from >= c->to)
-			return -1;
-		before = o->to <= c->from ? o : before;
+		c->from = o->to;		/* o covers c's start */
+		break;
 	}
+	if (c->from >= c->to)
+		return -1;
 	/* Records outside the cut range go. */
 	for (i = 0; i < c->nrecs && c->recs[i].offset < c->from; i++)
 		;
@@ -481,10 +483,11 @@ kr_insert(struct kreader *rd, struct kchunk *c)
 	}
 	while (c->nrecs > 0 && c->recs[c->nrecs - 1].offset >= c->to)
 		c->nrecs--;
-	if (before == NULL)
+	if (o == NULL)
 		TAILQ_INSERT_HEAD(&rd->chunks, c, entry);
 	else
-		TAILQ_INSERT_AFTER(&rd->chunks, before, c, entry);
+		TAILQ_INSERT_AFTER(&rd->chunks, o, c, entry);
+	rd->nchunks++;
 	return 0;
 }
 
@@ -572,7 +575,7 @@ kreader_fetched(struct kreader *rd, int64_t offset, const uint8_t *records,
 	struct kcache			*kc = rd->kc;
 	struct kafka_records_info	 info;
 	struct kreader_fail		 f;
-	struct kchunk			*c;
+	struct kchunk			*c, *o;
 	int				 bad;
 
 	rd->inflight = 0;
@@ -635,6 +638,16 @@ kreader_fetched(struct kreader *rd, int64_t offset, const uint8_t *records,
 	kc->st.bytes += c->bytes;
 	kc->st.chunks++;
 	kc_evict(kc, c);
+	/*
+	 * A partition followed at a high rate brings many small answers:
+	 * past KR_MAX_CHUNKS a reader drops its oldest (by offset), so that
+	 * no walk grows with time.  A client that far behind fetches again.
+	 */
+	while (rd->nchunks > KR_MAX_CHUNKS &&
+	    (o = TAILQ_FIRST(&rd->chunks)) != c) {
+		kchunk_free(o);
+		kc->st.evicted++;
+	}
 	kr_pump(rd, now);
 }
 
