@@ -528,31 +528,13 @@ kr_pump(struct kreader *rd, double now)
 }
 
 /*
- * Reads that needed the Fetch from `from' and that it did not serve are
- * at the end of the log: they are answered (empty) now.
+ * The reads that needed the Fetch from `from' and that it did not serve:
+ * failed with f, or, with f NULL (it brought nothing new), answered now,
+ * empty: they are at the end of the log.  Only those: a read beyond the
+ * end needs a Fetch of its own, for the broker's OFFSET_OUT_OF_RANGE.
  */
 static void
-kr_answer_at_end(struct kreader *rd, int64_t from)
-{
-	struct kreader_req	*req, *next;
-	int64_t			 need;
-
-	for (req = TAILQ_FIRST(&rd->waiting); req != NULL; req = next) {
-		next = TAILQ_NEXT(req, entry);
-		/*
-		 * Only the reads that needed this very Fetch: one beyond the
-		 * end needs its own, for the broker's OFFSET_OUT_OF_RANGE.
-		 */
-		if (kr_locate(rd, req->offset, &need) || need != from)
-			continue;
-		TAILQ_REMOVE(&rd->waiting, req, entry);
-		req->waiting = 0;
-		rd->kc->ops->ready(rd->owner, req, NULL);
-	}
-}
-
-static void
-kr_fail_from(struct kreader *rd, int64_t from, const struct kreader_fail *f)
+kr_ready_from(struct kreader *rd, int64_t from, const struct kreader_fail *f)
 {
 	struct kreader_req	*req, *next;
 	int64_t			 need;
@@ -567,6 +549,18 @@ kr_fail_from(struct kreader *rd, int64_t from, const struct kreader_fail *f)
 	}
 }
 
+/* A chunk never inserted (nothing new, or bad): what it holds goes. */
+static void
+kchunk_discard(struct kchunk *c)
+{
+	if (c == NULL)
+		return;
+	kafka_arena_free(&c->arena);
+	free(c->recs);
+	free(c->raw);
+	free(c);
+}
+
 void
 kreader_fetched(struct kreader *rd, int64_t offset, const uint8_t *records,
     size_t len, const struct kafka_aborted_txn *aborted, size_t naborted,
@@ -575,6 +569,7 @@ kreader_fetched(struct kreader *rd, int64_t offset, const uint8_t *records,
 	struct kcache			*kc = rd->kc;
 	struct kafka_records_info	 info;
 	struct kreader_fail		 f;
+	const struct kreader_fail	*fail = NULL;
 	struct kchunk			*c, *o;
 	int				 bad;
 
@@ -582,15 +577,15 @@ kreader_fetched(struct kreader *rd, int64_t offset, const uint8_t *records,
 	if (end_offset >= 0)
 		rd->end = end_offset;
 	kc->st.fetched_bytes += len;
+	memset(&f, 0, sizeof(f));
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (len > 0 && (c->raw = malloc(len)) == NULL)) {
 		free(c);
-		memset(&f, 0, sizeof(f));
+		c = NULL;
 		f.err = KREADER_ENOMEM;
 		f.errmsg = "out of memory";
-		kr_fail_from(rd, offset, &f);
-		kr_pump(rd, now);
-		return;
+		fail = &f;
+		goto done;
 	}
 	if (len > 0)
 		memcpy(c->raw, records, len);
@@ -609,28 +604,15 @@ kreader_fetched(struct kreader *rd, int64_t offset, const uint8_t *records,
 	    info.next_offset;
 	if (bad && c->to <= offset) {
 		/* Nothing good before the bad batch: its reads fail. */
-		memset(&f, 0, sizeof(f));
 		f.err = info.err == KAFKA_RECORDS_ENOMEM ? KREADER_ENOMEM :
 		    KREADER_ECORRUPT;
 		f.errmsg = info.errmsg[0] ? info.errmsg : "out of memory";
-		kafka_arena_free(&c->arena);
-		free(c->recs);
-		free(c->raw);
-		free(c);
-		kr_fail_from(rd, offset, &f);
-		kr_pump(rd, now);
-		return;
+		fail = &f;
+		goto done;
 	}
-	if (c->to <= c->from || kr_insert(rd, c) != 0) {
-		/* Nothing new: the reads that needed it are at the end. */
-		kafka_arena_free(&c->arena);
-		free(c->recs);
-		free(c->raw);
-		free(c);
-		kr_answer_at_end(rd, offset);
-		kr_pump(rd, now);
-		return;
-	}
+	/* Nothing new: the reads that needed it are at the end (no fail). */
+	if (c->to <= c->from || kr_insert(rd, c) != 0)
+		goto done;
 	c->bytes = sizeof(*c) + len + c->arena.total + c->cap * sizeof(*c->recs);
 	c->used = now;
 	rd->used = now;
@@ -649,6 +631,11 @@ kreader_fetched(struct kreader *rd, int64_t offset, const uint8_t *records,
 		kc->st.evicted++;
 	}
 	kr_pump(rd, now);
+	return;
+done:
+	kchunk_discard(c);
+	kr_ready_from(rd, offset, fail);
+	kr_pump(rd, now);
 }
 
 void
@@ -656,6 +643,6 @@ kreader_failed(struct kreader *rd, int64_t offset, const struct kreader_fail *f,
     double now)
 {
 	rd->inflight = 0;
-	kr_fail_from(rd, offset, f);
+	kr_ready_from(rd, offset, f);
 	kr_pump(rd, now);
 }
