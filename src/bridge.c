@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "net/log.h"
+#include "net/utf8.h"
 #include "src/bridge.h"
 #include "ws/ws.h"
 
@@ -365,53 +366,13 @@ br_utf8_cut(const char *s, size_t n)
 	return lead - 1 + need <= n ? n : lead - 1;
 }
 
-int
-bridge_utf8_valid(const uint8_t *p, size_t n)
-{
-	size_t		 i = 0, k, need;
-	uint32_t	 cp;
-	uint8_t		 c;
-
-	while (i < n) {
-		c = p[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			need = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			need = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 3;
-			cp = c & 0x07;
-		} else
-			return 0;
-		if (n - i - 1 < need)
-			return 0;
-		for (k = 1; k <= need; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (p[i + k] & 0x3f);
-		}
-		/* Overlong, surrogate, beyond U+10FFFF. */
-		if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return 0;
-		i += need + 1;
-	}
-	return 1;
-}
-
 const char *
 bridge_quote(char *dst, size_t dstlen, const char *str, size_t len)
 {
 	size_t	 i, n;
 	int	 plain;
 
-	plain = bridge_utf8_valid((const uint8_t *)str, len);
+	plain = utf8_valid(str, len);
 	for (i = 0; plain && i < len; i++)
 		if ((uint8_t)str[i] < 0x20 || str[i] == 0x7f)
 			plain = 0;
@@ -460,7 +421,7 @@ bridge_reply_error(struct bridge_req *r, int32_t code, const char *fmt, ...)
 	 * error_resp.message is a protobuf string: it must be valid UTF-8
 	 * (a broker's or a library's text may not be), and it is bounded.
 	 */
-	if (!bridge_utf8_valid((const uint8_t *)msg, (size_t)n)) {
+	if (!utf8_valid(msg, (size_t)n)) {
 		char	*esc;
 		size_t	 elen = (size_t)n * 4 + 4;
 
@@ -666,7 +627,7 @@ br_check_cmd_field(uint64_t field, const uint8_t *p, size_t n, void *arg)
 		return NULL;
 	if (memchr(p, '\0', n) != NULL)
 		return "topic contains a NUL byte";
-	if (!bridge_utf8_valid(p, n))
+	if (!utf8_valid(p, n))
 		return "topic is not valid UTF-8";
 	return NULL;
 }

@@ -99,8 +99,6 @@ void	 bridge_fetch_end(struct bridge_req *);
  * octets with "..." at the end.  Returns dst.
  */
 const char *bridge_quote(char *dst, size_t dstlen, const char *, size_t len);
-/* 1 if the string is valid UTF-8 (no overlongs, surrogates, > U+10FFFF). */
-int	 bridge_utf8_valid(const uint8_t *, size_t);
 /* 1 if the client went away: the handler may skip work, but must reply. */
 int	 bridge_req_gone(const struct bridge_req *);
 const char *bridge_req_peer(const struct bridge_req *);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/utf8.h"
 #include "src/bridge.h"
 #include "ws/ws.h"
 
@@ -497,7 +498,7 @@ START_TEST(test_error_sanitized)
 	bridge_reply_error(deferred[1], 1, "err: %s", "bad \xff\xfe bytes");
 	r = sent(0);
 	ck_assert_uint_le(strlen(r->error_resp->message), 2048);
-	ck_assert(bridge_utf8_valid((const uint8_t *)r->error_resp->message,
+	ck_assert(utf8_valid(r->error_resp->message,
 	    strlen(r->error_resp->message)));
 	pub_sub_resp__free_unpacked(r, NULL);
 	r = sent(1);
@@ -513,10 +514,10 @@ START_TEST(test_error_sanitized)
 	    "a\\nb\\xff");
 	free(big);
 
-	ck_assert(bridge_utf8_valid((const uint8_t *)"\xe4\xb8\xad", 3));
-	ck_assert(!bridge_utf8_valid((const uint8_t *)"\xc0\x80", 2));
-	ck_assert(!bridge_utf8_valid((const uint8_t *)"\xf4\x90\x80\x80", 4));
-	ck_assert(!bridge_utf8_valid((const uint8_t *)"\xe4\xb8", 2));
+	ck_assert(utf8_valid("\xe4\xb8\xad", 3));
+	ck_assert(!utf8_valid("\xc0\x80", 2));
+	ck_assert(!utf8_valid("\xf4\x90\x80\x80", 4));
+	ck_assert(!utf8_valid("\xe4\xb8", 2));
 }
 END_TEST
 
