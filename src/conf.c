@@ -31,6 +31,7 @@
 #include "net/tls.h"
 #include "src/conf.h"
 #include "src/kafkagate.h"
+#include "ws/ws.h"
 
 #define DEFAULT_LISTEN		"0.0.0.0:9080"
 #define DEFAULT_PATH		"/kafka"
@@ -479,57 +480,45 @@ static int
 cf_check_listen(const char *addr, char *err, size_t errlen)
 {
 	struct addrinfo	 hints, *res;
-	const char	*colon, *h, *end;
-	char		 host[256];
-	size_t		 hlen;
-	int		 r;
+	char		 host[256], port[16];
+	int		 r, pnum;
 
-	if (addr[0] == '[') {
-		if ((end = strchr(addr, ']')) == NULL || end[1] != ':')
-			goto syntax;
-		h = addr + 1;
-		hlen = (size_t)(end - h);
-		colon = end + 1;
-	} else {
-		if ((colon = strrchr(addr, ':')) == NULL)
-			goto syntax;
-		h = addr;
-		hlen = (size_t)(colon - addr);
-		if (memchr(h, ':', hlen) != NULL) {
-			(void)snprintf(err, errlen, "listen address \"%s\": "
-			    "an IPv6 address needs brackets, [v6]:port", addr);
-			return -1;
-		}
-	}
-	if (cf_port(colon + 1, strlen(colon + 1)) == -1) {
+	switch (ws_listen_split(addr, host, sizeof(host), &pnum)) {
+	case WS_ADDR_OK:
+		if (pnum >= 1)
+			break;
+		/* FALLTHROUGH */
+	case WS_ADDR_PORT:
 		(void)snprintf(err, errlen, "listen address \"%s\": the port "
 		    "must be a number from 1 to 65535", addr);
 		return -1;
-	}
-	if (hlen >= sizeof(host)) {
+	case WS_ADDR_BARE_V6:
+		(void)snprintf(err, errlen, "listen address \"%s\": "
+		    "an IPv6 address needs brackets, [v6]:port", addr);
+		return -1;
+	case WS_ADDR_LONG:
 		(void)snprintf(err, errlen, "listen address \"%.40s...\": "
 		    "host name too long", addr);
 		return -1;
+	default:
+		(void)snprintf(err, errlen, "listen address \"%s\": expected "
+		    "host:port, [v6]:port or :port", addr);
+		return -1;
 	}
-	if (hlen == 0)
+	if (host[0] == '\0')
 		return 0;		/* every address */
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
+	(void)snprintf(port, sizeof(port), "%d", pnum);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((r = getaddrinfo(host, colon + 1, &hints, &res)) != 0) {
+	if ((r = getaddrinfo(host, port, &hints, &res)) != 0) {
 		(void)snprintf(err, errlen, "listen address \"%s\": %s", addr,
 		    gai_strerror(r));
 		return -1;
 	}
 	freeaddrinfo(res);
 	return 0;
-syntax:
-	(void)snprintf(err, errlen, "listen address \"%s\": expected "
-	    "host:port, [v6]:port or :port", addr);
-	return -1;
 }
 
 /*

@@ -411,16 +411,54 @@ server_listen_one(struct ws_server *srv, struct addrinfo *ai, int dual,
 }
 
 int
+ws_listen_split(const char *addr, char *host, size_t hostlen, int *port)
+{
+	const char	*colon, *h, *end;
+	size_t		 hlen, plen, i;
+	int		 v = 0;
+
+	if (addr[0] == '[') {
+		if ((end = strchr(addr, ']')) == NULL || end[1] != ':')
+			return WS_ADDR_SYNTAX;
+		h = addr + 1;
+		hlen = (size_t)(end - h);
+		colon = end + 1;
+	} else {
+		if ((colon = strrchr(addr, ':')) == NULL)
+			return WS_ADDR_SYNTAX;
+		h = addr;
+		hlen = (size_t)(colon - addr);
+		if (memchr(h, ':', hlen) != NULL)
+			return WS_ADDR_BARE_V6;
+	}
+	plen = strlen(colon + 1);
+	if (plen == 0 || plen > 5)
+		return WS_ADDR_PORT;
+	for (i = 0; i < plen; i++) {
+		if (colon[1 + i] < '0' || colon[1 + i] > '9')
+			return WS_ADDR_PORT;
+		v = v * 10 + (colon[1 + i] - '0');
+	}
+	if (v > 65535)
+		return WS_ADDR_PORT;
+	if (hlen >= hostlen)
+		return WS_ADDR_LONG;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	*port = v;
+	return WS_ADDR_OK;
+}
+
+int
 ws_server_listen(struct ws_server *srv, const char *addr, char *err,
     size_t errlen)
 {
 	struct ws_listener_list	 list;
 	struct ws_listener	*l;
 	struct addrinfo		 hints, *res, *ai;
-	char			 host[256], port[8], why[128];
-	const char		*colon, *h, *end;
-	size_t			 hlen, plen, i;
-	int			 r, dual = 0;
+	char			 host[256], port[16], why[128];
+	size_t			 hlen;
+	int			 r, pnum, dual = 0;
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
@@ -428,32 +466,10 @@ ws_server_listen(struct ws_server *srv, const char *addr, char *err,
 		(void)snprintf(err, errlen, "%s: server is shut down", addr);
 		return -1;
 	}
-	/* Split "host:port", "[v6]:port" or ":port". */
-	if (addr[0] == '[') {
-		if ((end = strchr(addr, ']')) == NULL || end[1] != ':')
-			goto syntax;
-		h = addr + 1;
-		hlen = (size_t)(end - h);
-		colon = end + 1;
-	} else {
-		if ((colon = strrchr(addr, ':')) == NULL)
-			goto syntax;
-		h = addr;
-		hlen = (size_t)(colon - addr);
-		if (memchr(h, ':', hlen) != NULL)
-			goto syntax;	/* bare IPv6 needs brackets */
-	}
-	plen = strlen(colon + 1);
-	if (hlen >= sizeof(host) || plen == 0 || plen > 5)
+	if (ws_listen_split(addr, host, sizeof(host), &pnum) != WS_ADDR_OK)
 		goto syntax;
-	for (i = 0; i < plen; i++)
-		if (colon[1 + i] < '0' || colon[1 + i] > '9')
-			goto syntax;
-	if (atoi(colon + 1) > 65535)
-		goto syntax;
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	memcpy(port, colon + 1, plen + 1);
+	hlen = strlen(host);
+	(void)snprintf(port, sizeof(port), "%d", pnum);
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;

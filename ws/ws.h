@@ -72,6 +72,18 @@ struct ws_server *ws_server_new(struct ev_loop *, const struct ws_server_conf *,
  * Returns 0 or -1 with a message in err.
  */
 int	 ws_server_listen(struct ws_server *, const char *addr, char *err, size_t errlen);
+/* ws_listen_split() results. */
+#define WS_ADDR_OK		0
+#define WS_ADDR_SYNTAX		(-1)	/* not host:port, [v6]:port or :port */
+#define WS_ADDR_BARE_V6		(-2)	/* an IPv6 address without brackets */
+#define WS_ADDR_PORT		(-3)	/* the port is not a number 0-65535 */
+#define WS_ADDR_LONG		(-4)	/* the host does not fit in hostlen */
+/*
+ * Split a listen address as ws_server_listen() takes it ("host:port",
+ * "[v6]:port", or ":port" for every address) into host (empty for every
+ * address; brackets removed) and port.  Pure: nothing is resolved.
+ */
+int	 ws_listen_split(const char *addr, char *host, size_t hostlen, int *port);
 /* Stop accepting; close every session with code/reason (close handshake, then drop after 2 s). */
 void	 ws_server_shutdown(struct ws_server *, uint16_t code, const char *reason);
 int	 ws_server_sessions(const struct ws_server *);
