@@ -72,11 +72,11 @@ kb_topic_valid(const char *t)
 
 /* error_resp.code for a failed operation. */
 static int32_t
-kb_code(const struct kcluster_result *res)
+kb_code(int err, int16_t kafka_error)
 {
-	if (res->err == KCE_KAFKA)
-		return res->kafka_error;
-	return (int32_t)res->err;
+	if (err == KCE_KAFKA)
+		return kafka_error;
+	return (int32_t)err;
 }
 
 static void
@@ -85,7 +85,7 @@ kb_on_list_offset(void *arg, const struct kcluster_result *res)
 	struct kreq	*k = arg;
 
 	if (res->err != KCE_OK)
-		bridge_reply_error(k->r, kb_code(res), "failed to list offset, "
+		bridge_reply_error(k->r, kb_code((int)res->err, res->kafka_error), "failed to list offset, "
 		    "topic: %s, partition: %d, err: %s", k->topic, k->partition,
 		    res->errmsg);
 	else
@@ -236,11 +236,8 @@ kb_reader_ready(void *owner, struct kreader_req *rq,
 	case KREADER_ENOMEM:
 		code = BRIDGE_E_INTERNAL;
 		break;
-	case KCE_KAFKA:
-		code = f->kafka_error;
-		break;
 	default:
-		code = f->err;
+		code = kb_code(f->err, f->kafka_error);
 		break;
 	}
 	msg = f->errmsg != NULL ? f->errmsg : "unknown failure";
