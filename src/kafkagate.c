@@ -189,7 +189,10 @@ kafkagate_now(void)
 	return ev_now(kg_loop);
 }
 
-/* Every 10 s: chunks unread for a minute and empty readers go. */
+/*
+ * Every 10 s: chunks unread for a minute and empty readers go, and the
+ * count of client log lines suppressed since the last one is logged.
+ */
 #define KG_SWEEP_EVERY	10.0
 #define KG_CACHE_IDLE	60.0
 
@@ -199,6 +202,8 @@ kg_sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)w;
 	(void)revents;
 	kafka_backend_sweep(ev_now(loop), KG_CACHE_IDLE);
+	/* A flood that stopped still gets its count of suppressed lines. */
+	log_client_flush();
 }
 
 static void
@@ -616,6 +621,7 @@ main(int argc, char *argv[])
 	config_free(&kg);
 	kafka_backend_free();
 	ev_loop_destroy(kg_loop);
+	log_client_flush();
 	log_info("stopped");
 	return 0;
 }
