@@ -90,6 +90,18 @@ kcache_new(size_t budget, const struct kreader_ops *ops)
 	return kc;
 }
 
+/* What a chunk holds goes (kchunk_free() unlinks it first). */
+static void
+kchunk_discard(struct kchunk *c)
+{
+	if (c == NULL)
+		return;
+	kafka_arena_free(&c->arena);
+	free(c->recs);
+	free(c->raw);
+	free(c);
+}
+
 static void
 kchunk_free(struct kchunk *c)
 {
@@ -100,10 +112,7 @@ kchunk_free(struct kchunk *c)
 	TAILQ_REMOVE(&kc->lru, c, lru);
 	kc->st.bytes -= c->bytes;
 	kc->st.chunks--;
-	kafka_arena_free(&c->arena);
-	free(c->recs);
-	free(c->raw);
-	free(c);
+	kchunk_discard(c);
 }
 
 static void
@@ -547,18 +556,6 @@ kr_ready_from(struct kreader *rd, int64_t from, const struct kreader_fail *f)
 		req->waiting = 0;
 		rd->kc->ops->ready(rd->owner, req, f);
 	}
-}
-
-/* A chunk never inserted (nothing new, or bad): what it holds goes. */
-static void
-kchunk_discard(struct kchunk *c)
-{
-	if (c == NULL)
-		return;
-	kafka_arena_free(&c->arena);
-	free(c->recs);
-	free(c->raw);
-	free(c);
 }
 
 void
