@@ -483,11 +483,12 @@ cf_check_listen(const char *addr, char *err, size_t errlen)
 	char		 host[256], port[16];
 	int		 r, pnum;
 
-	switch (ws_listen_split(addr, host, sizeof(host), &pnum)) {
+	r = ws_listen_split(addr, host, sizeof(host), &pnum);
+	if (r == WS_ADDR_OK && pnum < 1)
+		r = WS_ADDR_PORT;	/* port 0 is for tests, not for -l */
+	switch (r) {
 	case WS_ADDR_OK:
-		if (pnum >= 1)
-			break;
-		/* FALLTHROUGH */
+		break;
 	case WS_ADDR_PORT:
 		(void)snprintf(err, errlen, "listen address \"%s\": the port "
 		    "must be a number from 1 to 65535", addr);
