@@ -155,7 +155,9 @@ struct ws_server {
 	TAILQ_HEAD(, ws_session) sessions;	/* alive */
 	TAILQ_HEAD(, ws_session) zombies;	/* dead, freed by the reaper */
 	TAILQ_HEAD(, ws_session) more;		/* to be served again */
+	TAILQ_HEAD(, ws_session) flushq;	/* output queued out of a run */
 	ev_prepare		 reaper;
+	ev_prepare		 flusher;	/* writes flushq before a poll */
 	ev_timer		 accept_timer;	/* resumes accepting */
 	ev_timer		 more_timer;	/* serves the "more" list */
 	int			 nmore;
@@ -175,6 +177,7 @@ struct ws_server {
 struct ws_session {
 	TAILQ_ENTRY(ws_session)	 entry;
 	TAILQ_ENTRY(ws_session)	 more_entry;
+	TAILQ_ENTRY(ws_session)	 flush_entry;
 	struct ws_server	*srv;
 	int			 fd;
 	struct ntls		*tls;		/* NULL: plain TCP */
@@ -213,6 +216,9 @@ struct ws_session {
 	unsigned int		 addr_counted:1; /* counted in srv->addrs */
 	unsigned int		 drain_armed:1;
 	unsigned int		 more:1;	/* on the server's "more" list */
+	unsigned int		 flushing:1;	/* on the server's flushq */
+	unsigned int		 in_run:1;	/* inside session_ws_run() */
+	unsigned int		 wrote:1;	/* session_ws_send() progressed */
 	unsigned int		 ostage:1;	/* obuf is the TLS staging buffer */
 	unsigned int		 notified:1;	/* close_notify sent */
 	unsigned int		 tls_failed:1;	/* err: see ntls_error() */
@@ -224,6 +230,7 @@ static void	 listener_accept_cb(struct ev_loop *, ev_io *, int);
 static void	 server_accept_pause(struct ws_server *);
 static void	 server_accept_timer_cb(struct ev_loop *, ev_timer *, int);
 static void	 server_reaper_cb(struct ev_loop *, ev_prepare *, int);
+static void	 server_flush_cb(struct ev_loop *, ev_prepare *, int);
 static void	 server_more_cb(struct ev_loop *, ev_timer *, int);
 static int	 server_listen_one(struct ws_server *, struct addrinfo *,
 		    int, struct ws_listener_list *, char *, size_t);
@@ -256,6 +263,8 @@ static int	 session_ws_recv(struct ws_session *, int);
 static int	 session_ws_send(struct ws_session *);
 static int	 session_ws_stage(struct ws_session *, int);
 static void	 session_ws_update(struct ws_session *);
+static void	 session_flush_later(struct ws_session *);
+static void	 session_abort(struct ws_session *);
 static void	 session_msg_cb(void *, int, const uint8_t *, size_t);
 static int	 session_send(struct ws_session *, int, void *,
 		    const uint8_t *, size_t, int);
@@ -282,6 +291,7 @@ ws_server_conf_default(struct ws_server_conf *conf)
 	conf->max_outbound = 8 * 1024 * 1024;
 	conf->handshake_timeout = 10.0;
 	conf->idle_timeout = 0.0;
+	conf->send_timeout = WS_SEND_TIMEOUT;
 	conf->max_sessions = 0;
 	conf->read_budget = WS_READ_BUDGET;
 }
@@ -315,6 +325,8 @@ ws_server_new(struct ev_loop *loop, const struct ws_server_conf *conf,
 		srv->conf.handshake_timeout = def.handshake_timeout;
 	if (srv->conf.idle_timeout < 0)
 		srv->conf.idle_timeout = 0;
+	if (srv->conf.send_timeout < 0)
+		srv->conf.send_timeout = 0;
 	if (srv->conf.read_budget == 0)
 		srv->conf.read_budget = def.read_budget;
 	/* Negative limits mean none. */
@@ -327,6 +339,7 @@ ws_server_new(struct ev_loop *loop, const struct ws_server_conf *conf,
 	srv->wconf.max_message = srv->conf.max_message;
 	srv->wconf.idle_timeout = srv->conf.idle_timeout;
 	srv->wconf.close_timeout = WS_CLOSE_TIMEOUT;
+	srv->wconf.send_timeout = srv->conf.send_timeout;
 	if (cb != NULL)
 		srv->cb = *cb;
 	srv->arg = arg;
@@ -334,8 +347,11 @@ ws_server_new(struct ev_loop *loop, const struct ws_server_conf *conf,
 	TAILQ_INIT(&srv->sessions);
 	TAILQ_INIT(&srv->zombies);
 	TAILQ_INIT(&srv->more);
+	TAILQ_INIT(&srv->flushq);
 	ev_prepare_init(&srv->reaper, server_reaper_cb);
 	srv->reaper.data = srv;
+	ev_prepare_init(&srv->flusher, server_flush_cb);
+	srv->flusher.data = srv;
 	ev_timer_init(&srv->accept_timer, server_accept_timer_cb,
 	    WS_ACCEPT_PAUSE, 0.);
 	srv->accept_timer.data = srv;
@@ -685,6 +701,7 @@ ws_server_free(struct ws_server *srv)
 	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
 		session_kill(s, "server freed");
 	ev_timer_stop(srv->loop, &srv->more_timer);
+	ev_prepare_stop(srv->loop, &srv->flusher);
 	server_reaper_cb(srv->loop, &srv->reaper, 0);
 	ntls_config_unref(srv->tls);
 	/* Every session is gone, and with it every entry. */
@@ -709,6 +726,28 @@ server_reaper_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 				srv->cb.closed(srv->arg, s);
 		}
 		session_free(s);
+	}
+	ev_prepare_stop(loop, w);
+}
+
+/*
+ * Output queued outside a session's own I/O round (an answer from a
+ * Kafka callback, a close) is written here, just before the loop polls:
+ * one write for whatever a loop iteration queued, and no change of the
+ * events waited for (each costs an epoll_ctl) unless the socket is full.
+ */
+static void
+server_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct ws_server	*srv = w->data;
+	struct ws_session	*s;
+
+	(void)revents;
+	while ((s = TAILQ_FIRST(&srv->flushq)) != NULL) {
+		TAILQ_REMOVE(&srv->flushq, s, flush_entry);
+		s->flushing = 0;
+		if (s->state == WS_ST_OPEN)
+			session_ws_run(s, 0);
 	}
 	ev_prepare_stop(loop, w);
 }
@@ -1064,6 +1103,10 @@ session_kill(struct ws_session *s, const char *why)
 		s->more = 0;
 		srv->nmore--;
 	}
+	if (s->flushing) {
+		TAILQ_REMOVE(&srv->flushq, s, flush_entry);
+		s->flushing = 0;
+	}
 	session_handshake_done(s);
 	if (s->addr_counted) {
 		s->addr_counted = 0;
@@ -1084,6 +1127,20 @@ session_kill(struct ws_session *s, const char *why)
 	TAILQ_REMOVE(&srv->sessions, s, entry);
 	TAILQ_INSERT_TAIL(&srv->zombies, s, entry);
 	ev_prepare_start(srv->loop, &srv->reaper);
+}
+
+/*
+ * Close with a reset (SO_LINGER 0): what the peer did not take is thrown
+ * away now instead of trickling out of the kernel's buffer for minutes.
+ */
+static void
+session_abort(struct ws_session *s)
+{
+	struct linger	 l = { 1, 0 };
+
+	if (s->fd >= 0 && setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &l,
+	    sizeof(l)) == -1)
+		log_debug("ws: %s: SO_LINGER: %s", s->peer, strerror(errno));
 }
 
 /* The session leaves the handshake (upgraded, answered or gone). */
@@ -1190,6 +1247,13 @@ session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		switch (wsess_timeout(&s->ws, now)) {
 		case WSESS_EV_CLOSE_TIMEOUT:
 			session_kill(s, "close handshake timeout");
+			return;
+		case WSESS_EV_STALLED:
+			log_client(LOG_LVL_INFO, "ws: %s: took none of %zu "
+			    "queued octets for %.0f s: dropped", s->peer,
+			    ws_session_queued(s), s->srv->conf.send_timeout);
+			session_abort(s);
+			session_kill(s, "send timeout");
 			return;
 		case WSESS_EV_NOMEM:
 			session_kill(s, "out of memory");
@@ -1319,6 +1383,8 @@ session_flush(struct ws_session *s)
 		n = session_write(s, s->obuf + s->ooff, s->olen - s->ooff);
 		if (n >= 0) {
 			s->ooff += (size_t)n;
+			if (n > 0)
+				s->wrote = 1;
 			continue;
 		}
 		if (errno == EAGAIN)
@@ -1585,22 +1651,42 @@ session_ws_run(struct ws_session *s, int readable)
 {
 	if (s->dead)
 		return;
+	s->in_run = 1;
 	/* Output first: it makes room under max_outbound. */
 	if (session_ws_send(s) == -1) {
 		session_kill(s, s->err != 0 ? session_strerror(s) :
 		    "send failed");
-		return;
+		goto out;
 	}
 	if (s->tls != NULL && ntls_pending(s->tls) > 0)
 		readable = 1;
 	if (session_ws_recv(s, readable) == -1)
-		return;
+		goto out;
 	if (session_ws_send(s) == -1) {
 		session_kill(s, s->err != 0 ? session_strerror(s) :
 		    "send failed");
-		return;
+		goto out;
 	}
 	session_ws_update(s);
+out:
+	s->in_run = 0;
+}
+
+/*
+ * Output was queued: a session in its own round writes it at the end of
+ * the round; any other is written by server_flush_cb() before the poll.
+ */
+static void
+session_flush_later(struct ws_session *s)
+{
+	struct ws_server	*srv = s->srv;
+
+	if (s->in_run || s->flushing || s->dead)
+		return;
+	s->flushing = 1;
+	TAILQ_INSERT_TAIL(&srv->flushq, s, flush_entry);
+	if (!ev_is_active(&srv->flusher))
+		ev_prepare_start(srv->loop, &srv->flusher);
 }
 
 /* Hand input to the session; -1 if the session was killed. */
@@ -1674,8 +1760,10 @@ session_ws_send(struct ws_session *s)
 	struct msghdr		 msg;
 	size_t			 total;
 	ssize_t			 n;
-	int			 niov, i;
+	int			 niov, i, was;
 
+	was = s->ws.blocked_at > 0;
+	s->wrote = 0;
 	for (;;) {
 		/* The rest of the 101, or TLS output staged. */
 		if (s->olen > 0) {
@@ -1705,12 +1793,20 @@ session_ws_send(struct ws_session *s)
 			return -1;
 		}
 		wsess_sent(&s->ws, (size_t)n);
+		s->wrote = 1;
 		for (total = 0, i = 0; i < niov; i++)
 			total += srv->iov[i].iov_len;
 		/* A short write: the socket buffer is full. */
 		if ((size_t)n < total)
 			break;
 	}
+	/* The send timeout: blocked output, since the last progress. */
+	if (s->wrote)
+		wsess_blocked(&s->ws, 0, ev_now(srv->loop));
+	if (s->olen > 0 || wsess_want_write(&s->ws))
+		wsess_blocked(&s->ws, 1, ev_now(srv->loop));
+	if (was != (s->ws.blocked_at > 0) || (was && s->wrote))
+		session_timer_update(s);
 	if (s->drain_armed &&
 	    ws_session_queued(s) < srv->conf.max_outbound / 2) {
 		s->drain_armed = 0;
@@ -1837,7 +1933,7 @@ session_send(struct ws_session *s, int opcode, void *buf,
 		return r == WSESS_SEND_NOMEM ? WS_SEND_NOMEM : WS_SEND_CLOSED;
 	if (q + len >= max / 2)
 		s->drain_armed = 1;
-	session_set_events(s, s->events | EV_WRITE);
+	session_flush_later(s);
 	return WS_SEND_OK;
 }
 
@@ -1885,7 +1981,7 @@ ws_session_close(struct ws_session *s, uint16_t code, const char *reason)
 		return;
 	}
 	session_ws_closing(s);
-	session_set_events(s, s->events | EV_WRITE);
+	session_flush_later(s);
 }
 
 void
