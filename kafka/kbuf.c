@@ -111,7 +111,7 @@ kr_uvar(struct kreader *r, int maxbytes)
 }
 
 uint32_t
-kr_uvarint(struct kreader *r)
+kr_uvarint_any(struct kreader *r)
 {
 	uint64_t	 v = kr_uvar(r, 5);
 
@@ -122,16 +122,8 @@ kr_uvarint(struct kreader *r)
 	return (uint32_t)v;
 }
 
-int32_t
-kr_varint(struct kreader *r)
-{
-	uint32_t	 v = kr_uvarint(r);
-
-	return (int32_t)((v >> 1) ^ (~(v & 1) + 1));
-}
-
 int64_t
-kr_varlong(struct kreader *r)
+kr_varlong_any(struct kreader *r)
 {
 	uint64_t	 v = kr_uvar(r, 10);
 

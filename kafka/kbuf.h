@@ -32,9 +32,8 @@ int16_t		 kr_i16(struct kreader *);
 int32_t		 kr_i32(struct kreader *);
 int64_t		 kr_i64(struct kreader *);
 uint32_t	 kr_u32(struct kreader *);
-uint32_t	 kr_uvarint(struct kreader *);	/* at most 5 bytes */
-int32_t		 kr_varint(struct kreader *);	/* zig-zag, at most 5 bytes */
-int64_t		 kr_varlong(struct kreader *);	/* zig-zag, at most 10 bytes */
+uint32_t	 kr_uvarint_any(struct kreader *);	/* at most 5 bytes */
+int64_t		 kr_varlong_any(struct kreader *);
 const uint8_t	*kr_raw(struct kreader *, size_t);	/* view of n bytes */
 void		 kr_skip(struct kreader *, size_t);
 /* Carve the next n bytes out as an independent reader. */
@@ -86,5 +85,49 @@ void		 kw_array(struct kwriter *, int flexible, int32_t count);
 void		 kw_tags(struct kwriter *, int flexible);	/* empty TAG_BUFFER */
 /* Overwrite 4 bytes at pos (a length or count written earlier). */
 void		 kw_put_i32(struct kwriter *, size_t pos, int32_t);
+
+/*
+ * Varints, inline for the common one- and two-octet cases (record
+ * fields are read by the million); any other goes to the out-of-line
+ * decoder.
+ */
+static inline uint32_t
+kr_uvarint(struct kreader *r)			/* at most 5 bytes */
+{
+	uint32_t	 v;
+
+	if (r->err || r->end - r->p < 2)
+		return kr_uvarint_any(r);
+	if ((v = r->p[0]) < 0x80) {
+		r->p++;
+		return v;
+	}
+	if (r->p[1] < 0x80) {
+		v = (v & 0x7f) | (uint32_t)r->p[1] << 7;
+		r->p += 2;
+		return v;
+	}
+	return kr_uvarint_any(r);
+}
+
+static inline int32_t
+kr_varint(struct kreader *r)			/* zig-zag, at most 5 bytes */
+{
+	uint32_t	 v = kr_uvarint(r);
+
+	return (int32_t)((v >> 1) ^ (~(v & 1) + 1));
+}
+
+static inline int64_t
+kr_varlong(struct kreader *r)			/* zig-zag, at most 10 bytes */
+{
+	uint64_t	 v;
+
+	if (r->p < r->end && *r->p < 0x80 && !r->err) {
+		v = *r->p++;
+		return (int64_t)((v >> 1) ^ (~(v & 1) + 1));
+	}
+	return kr_varlong_any(r);
+}
 
 #endif /* KAFKA_KBUF_H */
