@@ -131,6 +131,10 @@ br_room(struct bridge_req *r, size_t n)
 		ncap = r->cap ? r->cap : 256;
 		while (ncap < r->len + n)
 			ncap *= 2;
+		/* A fetch answer stops at max_frame: no doubling past it. */
+		if (ncap > BR_HEAD + br_conf.max_frame &&
+		    r->len + n <= BR_HEAD + br_conf.max_frame)
+			ncap = BR_HEAD + br_conf.max_frame;
 		if ((nb = realloc(r->buf, ncap)) == NULL) {
 			r->oom = 1;
 			return NULL;
@@ -477,6 +481,8 @@ int
 bridge_fetch_begin(struct bridge_req *r)
 {
 	br_body_start(r, TAG_FETCH);
+	/* Most answers hold several records: skip the smallest sizes. */
+	(void)br_room(r, 4096 - BR_HEAD);
 	r->nrecords = 0;
 	return r->oom ? -1 : 0;
 }
