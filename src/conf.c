@@ -61,6 +61,7 @@ config_init(struct kg_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->idle_timeout = -1;
+	c->send_timeout = -1;
 	c->request_timeout = -1;
 	c->max_sessions = -1;
 	c->max_handshakes = -1;
@@ -853,8 +854,9 @@ cf_bool(struct cf_doc *d, yaml_node_t *root, const char *key, int *out)
 
 static const char *const cf_known[] = {
 	"listen", "routes", "client_id", "max_frame", "max_message",
-	"max_outbound", "idle_timeout", "request_timeout", "max_sessions",
-	"max_handshakes", "max_per_addr", "reuse_port", "cache_memory", "fetch_wait", NULL
+	"max_outbound", "idle_timeout", "send_timeout", "request_timeout",
+	"max_sessions", "max_handshakes", "max_per_addr", "reuse_port",
+	"cache_memory", "fetch_wait", NULL
 };
 
 /*
@@ -1133,6 +1135,7 @@ cf_load(struct kg_config *c, char *err, size_t errlen)
 	    cf_size(&d, root, "cache_memory", &c->cache_memory, 1 << 20,
 	    (size_t)1 << 40) != 0 ||
 	    cf_seconds(&d, root, "idle_timeout", &c->idle_timeout, 0) != 0 ||
+	    cf_seconds(&d, root, "send_timeout", &c->send_timeout, 0) != 0 ||
 	    cf_seconds(&d, root, "request_timeout", &c->request_timeout, 0.1) != 0 ||
 	    cf_count(&d, root, "max_sessions", &c->max_sessions, 0,
 	    CONFIG_MAX_COUNT) != 0 ||
@@ -1352,6 +1355,8 @@ config_finish(struct kg_config *c, char *err, size_t errlen)
 		c->cache_memory = DEFAULT_CACHE_MEMORY;
 	if (c->idle_timeout < 0)
 		c->idle_timeout = 0;
+	if (c->send_timeout < 0)
+		c->send_timeout = WS_SEND_TIMEOUT;
 	if (c->request_timeout < 0)
 		c->request_timeout = DEFAULT_REQ_TIMEOUT;
 	if (c->client_id == NULL)
@@ -1434,6 +1439,10 @@ config_print(const struct kg_config *c, FILE *fp)
 		(void)fprintf(fp, "  idle-timeout 0 (never)\n");
 	else
 		(void)fprintf(fp, "  idle-timeout %g s\n", c->idle_timeout);
+	if (c->send_timeout == 0)
+		(void)fprintf(fp, "  send-timeout 0 (never)\n");
+	else
+		(void)fprintf(fp, "  send-timeout %g s\n", c->send_timeout);
 	(void)fprintf(fp, "  fetch-wait %d ms%s\n", c->fetch_wait,
 	    c->fetch_wait == 0 ? " (answer at once)" : "");
 	(void)fprintf(fp, "  request-timeout %g s\n  max-frame %zu\n"

@@ -69,6 +69,7 @@ struct kg_config {
 	size_t			 cache_memory;	/* partition readers' budget */
 	int			 fetch_wait;	/* ms at the tail; -1: not given */
 	double			 idle_timeout;
+	double			 send_timeout;	/* -1: not given */
 	double			 request_timeout;
 	/* Connection limits (-1: not given; 0: unlimited). */
 	int			 max_sessions;

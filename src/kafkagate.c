@@ -10,6 +10,9 @@
 #include <ev.h>
 #include <getopt.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +37,8 @@ static ev_timer		 kg_stop_timer;
 static const char usage_text[] =
 "usage: kafkagate [-hnVv] [-b host:port[,host:port...]] [-c file]\n"
 "                 [-l address:port] [-p path] [--client-id id]\n"
-"                 [--idle-timeout seconds] [--max-frame bytes]\n"
+"                 [--idle-timeout seconds] [--send-timeout seconds]\n"
+"                 [--max-frame bytes]\n"
 "                 [--max-message bytes] [--max-outbound bytes]\n"
 "                 [--request-timeout seconds] [--max-sessions n]\n"
 "                 [--max-handshakes n] [--max-per-addr n] [--reuse-port]\n"
@@ -60,6 +64,8 @@ static const char help_text[] =
 "  -h, --help                 print this help and exit\n"
 "      --client-id ID         Kafka client id (default kafkagate)\n"
 "      --idle-timeout SEC     close clients silent this long (default 0: never)\n"
+"      --send-timeout SEC     drop clients that take none of their queued\n"
+"                             answers this long (default 60; 0: never)\n"
 "      --max-frame BYTES      largest response frame; a fetch is cut at a\n"
 "                             record boundary to fit (default 65535)\n"
 "      --max-message BYTES    largest client message, else close 1009\n"
@@ -108,6 +114,7 @@ static const char help_text[] =
 enum {
 	OPT_CLIENT_ID = 256,
 	OPT_IDLE_TIMEOUT,
+	OPT_SEND_TIMEOUT,
 	OPT_MAX_FRAME,
 	OPT_MAX_MESSAGE,
 	OPT_MAX_OUTBOUND,
@@ -144,6 +151,7 @@ static const struct option kg_options[] = {
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ "client-id",		required_argument, NULL, OPT_CLIENT_ID },
 	{ "idle-timeout",	required_argument, NULL, OPT_IDLE_TIMEOUT },
+	{ "send-timeout",	required_argument, NULL, OPT_SEND_TIMEOUT },
 	{ "max-frame",		required_argument, NULL, OPT_MAX_FRAME },
 	{ "max-message",	required_argument, NULL, OPT_MAX_MESSAGE },
 	{ "max-outbound",	required_argument, NULL, OPT_MAX_OUTBOUND },
@@ -274,6 +282,26 @@ kg_route(void *arg, const char *path, size_t len)
 }
 
 /*
+ * glibc hands memory back to the kernel as soon as 128 KiB lie free at the
+ * top of the heap, and maps each block over its (adaptive) threshold on
+ * its own.  A gateway frees and allocates the same sizes again at once:
+ * a fan-out to many tail readers frees thousands of answers together,
+ * the cache frees a 1 MiB chunk for each it fetches.  Returned, that
+ * memory comes back page fault by page fault (measured: 3 500 brk calls
+ * a second, 15% of the CPU in faults).  Keep up to 16 MiB free at the
+ * top and blocks under 4 MiB in the heap; the cache budget
+ * (--cache-memory) still bounds what is held.
+ */
+static void
+kg_tune_malloc(void)
+{
+#ifdef __GLIBC__
+	(void)mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+	(void)mallopt(M_TRIM_THRESHOLD, 16 * 1024 * 1024);
+#endif
+}
+
+/*
  * Every session, listener and broker connection is a file descriptor:
  * raise the soft limit to the hard one, and say so if --max-sessions
  * cannot fit.
@@ -380,6 +408,7 @@ main(int argc, char *argv[])
 	char			 err[512];
 	int			 ch, i, check = 0, verbose = 0;
 
+	kg_tune_malloc();
 	config_init(&kg);
 	while ((ch = getopt_long(argc, argv, "b:c:l:p:nvVh", kg_options,
 	    NULL)) != -1) {
@@ -417,6 +446,11 @@ main(int argc, char *argv[])
 			return 0;
 		case OPT_CLIENT_ID:
 			kg.client_id = optarg;
+			break;
+		case OPT_SEND_TIMEOUT:
+			if (parse_seconds("--send-timeout", optarg, 0,
+			    &kg.send_timeout) != 0)
+				return 2;
 			break;
 		case OPT_IDLE_TIMEOUT:
 			if (parse_seconds("--idle-timeout", optarg, 0,
@@ -564,6 +598,7 @@ main(int argc, char *argv[])
 	wconf.max_message = kg.max_message;
 	wconf.max_outbound = kg.max_outbound;
 	wconf.idle_timeout = kg.idle_timeout;
+	wconf.send_timeout = kg.send_timeout;
 	wconf.max_sessions = kg.max_sessions;
 	wconf.max_handshakes = kg.max_handshakes;
 	wconf.max_per_addr = kg.max_per_addr;

@@ -97,6 +97,7 @@ setup(void)
 	conf.max_message = 1000;
 	conf.idle_timeout = 0;
 	conf.close_timeout = 2.0;
+	conf.send_timeout = 0;
 	session_start();
 }
 
@@ -1095,6 +1096,61 @@ START_TEST(test_close_timeout)
 }
 END_TEST
 
+/* Output the peer takes none of: dropped after send_timeout. */
+START_TEST(test_send_timeout)
+{
+	uint8_t		 out[64];
+	struct iovec	 iov[4];
+
+	wsess_free(&s);
+	conf.send_timeout = 30;
+	conf.idle_timeout = 100;
+	g.now = 100;
+	session_start();
+	ck_assert_double_eq(wsess_next_deadline(&s), 200);
+	/* Blocked at 110: the earlier deadline wins. */
+	ck_assert_int_eq(wsess_send(&s, WSESS_OP_TEXT,
+	    (const uint8_t *)"hello", 5), WSESS_SEND_OK);
+	wsess_blocked(&s, 1, 110);
+	ck_assert_double_eq(wsess_next_deadline(&s), 140);
+	/* Still blocked later: the first time stands. */
+	wsess_blocked(&s, 1, 120);
+	ck_assert_double_eq(wsess_next_deadline(&s), 140);
+	/* Progress moves it; blocked again from then. */
+	ck_assert_int_gt(wsess_output(&s, iov, 4), 0);
+	wsess_sent(&s, 3);
+	wsess_blocked(&s, 0, 130);
+	ck_assert_double_eq(wsess_next_deadline(&s), 200);
+	wsess_blocked(&s, 1, 130);
+	ck_assert_double_eq(wsess_next_deadline(&s), 160);
+	ck_assert_int_eq(wsess_timeout(&s, 159.9), WSESS_EV_NONE);
+	/* Paused (not idle) or closing: still dropped. */
+	wsess_pause(&s, 1, 150);
+	ck_assert_double_eq(wsess_next_deadline(&s), 160);
+	ck_assert_int_eq(wsess_timeout(&s, 160), WSESS_EV_STALLED);
+
+	/* Closing: the close timeout or the send timeout, the earlier. */
+	wsess_free(&s);
+	session_start();
+	ck_assert_int_eq(wsess_close(&s, 1000, NULL, 10), 0);
+	wsess_blocked(&s, 1, 10);
+	ck_assert_double_eq(wsess_next_deadline(&s), 12);
+	ck_assert_int_eq(wsess_timeout(&s, 12), WSESS_EV_CLOSE_TIMEOUT);
+	(void)drain(out, sizeof(out));
+
+	/* 0: never. */
+	wsess_free(&s);
+	conf.send_timeout = 0;
+	conf.idle_timeout = 0;
+	session_start();
+	ck_assert_int_eq(wsess_send(&s, WSESS_OP_TEXT,
+	    (const uint8_t *)"x", 1), WSESS_SEND_OK);
+	wsess_blocked(&s, 1, 5);
+	ck_assert_double_eq(wsess_next_deadline(&s), 0);
+	ck_assert_int_eq(wsess_timeout(&s, 1e9), WSESS_EV_NONE);
+}
+END_TEST
+
 /*
  * Output.
  */
@@ -1198,6 +1254,7 @@ wsession_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_idle);
 	tcase_add_test(tc, test_close_timeout);
+	tcase_add_test(tc, test_send_timeout);
 	suite_add_tcase(su, tc);
 
 	tc = tcase_create("output");

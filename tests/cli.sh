@@ -319,6 +319,13 @@ printf 'fetch_wait: 100\ncache_memory: 2097152\nroutes: [{uri: /k, upstream: {no
 expect fetch-wait-file 0 "fetch-wait 100 ms" -- "$bin" -n -c "$t/fw.yaml"
 grep -q "cache-memory 2097152" "$t/out" && ok "cache-memory-file" || bad "cache-memory-file"
 
+# The send timeout: flag, key, default and 0.
+expect send-timeout-default 0 "send-timeout 60 s" -- "$bin" -n -b h:1
+expect send-timeout-zero 0 "send-timeout 0 (never)" -- "$bin" -n -b h:1 --send-timeout 0
+expect send-timeout-bad 2 "--send-timeout: expected seconds >= 0" -- "$bin" -n -b h:1 --send-timeout -1
+printf 'send_timeout: 7.5\nroutes: [{uri: /k, upstream: {nodes: {"h:1": 1}}}]\n' >"$t/st.yaml"
+expect send-timeout-file 0 "send-timeout 7.5 s" -- "$bin" -n -c "$t/st.yaml"
+
 # ---- isolation ----
 expect isolation-cli 0 "isolation read_committed" -- "$bin" -n -b h:1 --isolation read_committed
 expect isolation-bad 2 "--isolation: expected read_uncommitted or read_committed" -- "$bin" -n -b h:1 --isolation READ_COMMITTED

@@ -788,17 +788,43 @@ wsess_state(const struct wsess *s)
 	return s->state;
 }
 
+void
+wsess_blocked(struct wsess *s, int blocked, double now)
+{
+	s->now = now;
+	if (!blocked)
+		s->blocked_at = 0;
+	else if (s->blocked_at == 0)
+		s->blocked_at = now > 0 ? now : 1e-9;
+}
+
+/* The earlier of two deadlines, 0 being none. */
+static double
+wsess_earlier(double a, double b)
+{
+	if (a == 0)
+		return b;
+	if (b == 0)
+		return a;
+	return a < b ? a : b;
+}
+
 double
 wsess_next_deadline(const struct wsess *s)
 {
+	double	 d = 0;
+
 	if (s->state != WSESS_OPEN && s->state != WSESS_CLOSING)
 		return 0;
+	/* A peer that takes nothing: whatever else is pending. */
+	if (s->conf->send_timeout > 0 && s->blocked_at > 0)
+		d = s->blocked_at + s->conf->send_timeout;
 	if (s->closing)
-		return s->close_at + s->conf->close_timeout;
+		return wsess_earlier(d, s->close_at + s->conf->close_timeout);
 	/* Paused, the session waits for us: it is not idle. */
 	if (s->conf->idle_timeout > 0 && !s->paused)
-		return s->last_rx + s->conf->idle_timeout;
-	return 0;
+		d = wsess_earlier(d, s->last_rx + s->conf->idle_timeout);
+	return d;
 }
 
 enum wsess_ev
@@ -809,6 +835,9 @@ wsess_timeout(struct wsess *s, double now)
 	s->now = now;
 	if ((d = wsess_next_deadline(s)) == 0 || now < d)
 		return WSESS_EV_NONE;
+	if (s->conf->send_timeout > 0 && s->blocked_at > 0 &&
+	    now >= s->blocked_at + s->conf->send_timeout)
+		return WSESS_EV_STALLED;
 	if (s->closing)
 		return WSESS_EV_CLOSE_TIMEOUT;
 	if (wsess_close(s, WSESS_CLOSE_GOING_AWAY, "idle timeout", now) == -1)

@@ -83,6 +83,8 @@ enum wsess_ev {
 	WSESS_EV_PROTO,		/* a bad frame: our close (fail, failwhy) is
 				   queued, nothing more is read */
 	WSESS_EV_IDLE,		/* idle timeout: close 1001 queued */
+	WSESS_EV_STALLED,	/* send_timeout: the peer takes none of our
+				   output: drop the connection */
 	WSESS_EV_CLOSE_TIMEOUT	/* the close handshake took too long: drop
 				   the connection */
 };
@@ -96,6 +98,8 @@ struct wsess_conf {
 	size_t	max_message;	/* largest message; over -> close 1009 */
 	double	idle_timeout;	/* seconds without input; 0 = none */
 	double	close_timeout;	/* seconds from closing to dropping */
+	double	send_timeout;	/* seconds blocked on output without any
+				   progress before dropping; 0 = none */
 };
 
 /*
@@ -128,6 +132,7 @@ struct wsess {
 	double			 last_rx;	/* last octets from the peer */
 	double			 close_at;	/* closing since */
 	double			 paused_at;
+	double			 blocked_at;	/* output blocked since; 0: not */
 
 	/* Input kept for later (paused), from ioff to ilen. */
 	uint8_t			*ibuf;
@@ -233,6 +238,12 @@ void	 wsess_pause(struct wsess *, int pause, double now);
 int	 wsess_output(struct wsess *, struct iovec *, int max);
 /* n octets of what wsess_output() handed out were written. */
 void	 wsess_sent(struct wsess *, size_t n);
+/*
+ * The transport could (blocked 0) or could not (1) take output at time
+ * now: blocked without progress for send_timeout seconds is
+ * WSESS_EV_STALLED.  Output written counts as progress.
+ */
+void	 wsess_blocked(struct wsess *, int blocked, double now);
 
 /* 1 if the caller should read the peer (and feed wsess_recv()). */
 int	 wsess_want_read(const struct wsess *);
@@ -246,7 +257,7 @@ int	 wsess_paused(const struct wsess *);
 size_t	 wsess_queued(const struct wsess *);
 enum wsess_state wsess_state(const struct wsess *);
 
-/* The next deadline (idle or close timeout), or 0 for none. */
+/* The next deadline (idle, send or close timeout), or 0 for none. */
 double	 wsess_next_deadline(const struct wsess *);
 /*
  * Check the deadlines at time now: WSESS_EV_NONE, WSESS_EV_IDLE (our

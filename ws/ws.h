@@ -37,12 +37,15 @@ struct ws_session;
 #define WS_CLOSE_INVALID_DATA	1007	/* text message or close reason not UTF-8 */
 #define WS_CLOSE_TOO_BIG	1009
 
+#define WS_SEND_TIMEOUT		60	/* seconds: the default send_timeout */
+
 struct ws_server_conf {
 	size_t	max_request;		/* HTTP request head limit, default 8192 */
 	size_t	max_message;		/* largest client message; over -> close 1009; default 65535 */
 	size_t	max_outbound;		/* bytes queued per session before ws_session_send fails; default 8 MiB */
 	double	handshake_timeout;	/* seconds, default 10 */
 	double	idle_timeout;		/* seconds without any frame from the client; 0 = none; default 0 */
+	double	send_timeout;		/* seconds output stays blocked without progress before the session is dropped; 0 = none; default WS_SEND_TIMEOUT */
 	int	max_sessions;		/* upgraded sessions; 0 = unlimited; over -> 503 */
 	size_t	read_budget;		/* octets read per session per loop iteration (fairness); default 256 KiB */
 	int	max_handshakes;		/* connections not yet upgraded (TLS or HTTP stage); 0 = unlimited; over -> closed at accept */

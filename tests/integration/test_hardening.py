@@ -389,6 +389,65 @@ class BoundedClients(RespAsserts, unittest.TestCase):
             broker.close()
 
 
+class StalledReaders(RespAsserts, unittest.TestCase):
+    """A client that takes none of its answers is dropped after --send-timeout."""
+
+    def test_reader_that_never_reads(self):
+        broker = SilentBroker()
+        gw = Gateway("stalled", ["-b", "127.0.0.1:%d" % broker.port, "--send-timeout", "2"])
+        try:
+            c = RawWS(gw.port, timeout=30)
+            c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            state = os.urandom(16000)
+            blob = b"".join(RawWS.frame(2, PB.PubSubReq(
+                sequence=i, cmd_ping={"state": state}).SerializeToString()) for i in range(1000))
+            sent = [0]
+
+            def writer():
+                view = memoryview(blob)
+                try:
+                    while view:
+                        k = c.sock.send(view[:65536])
+                        view = view[k:]
+                        sent[0] += k
+                except OSError:
+                    pass
+            t = threading.Thread(target=writer, daemon=True)
+            t.start()
+            # A well-behaved client on the same gateway keeps being served.
+            ok = RawWS(gw.port, timeout=10)
+            deadline = time.monotonic() + 20 * SCALE
+            while "took none of" not in gw.text() and time.monotonic() < deadline:
+                ok.send(ping_bytes(7))
+                r, _ = ok.recv_resp()
+                self.assertEqual(r.WhichOneof("resp"), "pong_resp", describe(r))
+                time.sleep(0.2)
+            note("%d bytes of pings accepted, drop seen after %.1f s", sent[0],
+                 time.monotonic() - deadline + 20 * SCALE)
+            self.assertIn("took none of", gw.text(), "the stalled client was not dropped")
+            self.assertIn("for 2 s: dropped", gw.text())
+            # Its connection is gone: reading it ends (EOF or reset).
+            c.sock.settimeout(10 * SCALE)
+            ended = False
+            try:
+                while c.sock.recv(1 << 20):
+                    pass
+                ended = True
+            except ConnectionError:
+                ended = True
+            self.assertTrue(ended)
+            note("connection ended after %.1f s", time.monotonic() - deadline + 20 * SCALE)
+            t.join(10)
+            ok.send(ping_bytes(8))
+            r, _ = ok.recv_resp()
+            self.assertEqual(r.sequence, 8, describe(r))
+            ok.close()
+            c.close()
+        finally:
+            gw.stop(self)
+            broker.close()
+
+
 class LogsAndStrings(RespAsserts, unittest.TestCase):
     """Items 3, 4, 6, 8: strings, timestamps, the log."""
 
