@@ -72,6 +72,10 @@ endif
 # Central), the real daemon, an independent Python client.  Exit 77
 # (skip) only outside CI; in CI a missing broker is a failure.
 TESTS += $(check_PROGRAMS) tests/cli.sh tests/integration/run.sh
+# The configurations of examples/ pass kafkagate -n as shipped; no network.
+TESTS += tests/examples.sh
+EXTRA_DIST += tests/examples.sh examples/README.md examples/kafkagate.yaml \
+	examples/apisix.yaml examples/tls-scram.yaml
 EXTRA_DIST += tests/integration/lib.sh tests/integration/harness.py
 EXTRA_DIST += tests/data/tls
 EXTRA_DIST += tests/cli.sh tests/integration/run.sh tests/integration/pubsub_client.py \
