@@ -51,6 +51,7 @@ struct bridge_req {
 TAILQ_HEAD(bridge_reqq, bridge_req);
 
 struct bridge_session {
+	LIST_ENTRY(bridge_session)	 entry;		/* br_all */
 	struct ws_session		*ws;
 	const struct bridge_route	*route;
 	struct bridge_reqq		 reqs;		/* in arrival order */
@@ -63,6 +64,8 @@ struct bridge_session {
 
 static struct bridge_conf	 br_conf = { 65536, 64, 4u << 20 };
 static int			 br_nsessions;
+/* Every session not yet freed: open, or closed with requests pending. */
+static LIST_HEAD(, bridge_session) br_all = LIST_HEAD_INITIALIZER(br_all);
 static int			 br_npaused;
 
 static void	 br_flush(struct bridge_session *);
@@ -332,9 +335,41 @@ static void
 br_session_maybe_free(struct bridge_session *s)
 {
 	if (s->ws == NULL && TAILQ_EMPTY(&s->reqs)) {
+		LIST_REMOVE(s, entry);
 		free(s);
 		br_nsessions--;
 	}
+}
+
+void
+bridge_remap(bridge_remap_fn fn, void *arg)
+{
+	struct bridge_session		*s;
+	const struct bridge_route	*nr;
+
+	LIST_FOREACH(s, &br_all, entry) {
+		if ((nr = fn(arg, s->route)) != NULL) {
+			s->route = nr;
+			continue;
+		}
+		if (s->ws != NULL && !s->closing) {
+			log_client(LOG_LVL_INFO, "pubsub: %s: route %s removed "
+			    "or changed: closing", s->peer, s->route->path);
+			ws_session_close(s->ws, WS_CLOSE_GOING_AWAY,
+			    "route reconfigured");
+		}
+	}
+}
+
+int
+bridge_route_in_use(int (*fn)(void *, const struct bridge_route *), void *arg)
+{
+	struct bridge_session	*s;
+
+	LIST_FOREACH(s, &br_all, entry)
+		if (fn(arg, s->route))
+			return 1;
+	return 0;
 }
 
 int
@@ -697,6 +732,7 @@ bridge_open(void *arg, struct ws_session *ws, void *route)
 	TAILQ_INIT(&s->reqs);
 	(void)snprintf(s->peer, sizeof(s->peer), "%s", ws_session_peer(ws));
 	ws_session_set_data(ws, s);
+	LIST_INSERT_HEAD(&br_all, s, entry);
 	br_nsessions++;
 	log_client(LOG_LVL_INFO, "pubsub: %s: connected to %s", s->peer,
 	    s->route->path);

@@ -75,6 +75,19 @@ void	 bridge_message(void *, struct ws_session *, int opcode,
 	    const uint8_t *, size_t);
 void	 bridge_closed(void *, struct ws_session *);
 int	 bridge_sessions(void);
+/*
+ * Reload: each session's route goes through fn, which returns the route
+ * to use from now on (the same backend), or NULL: the route is gone or
+ * changed, and an open session is closed with 1001.  Closed sessions
+ * with requests pending keep their route until those are done.
+ */
+typedef const struct bridge_route *(*bridge_remap_fn)(void *,
+	    const struct bridge_route *);
+void	 bridge_remap(bridge_remap_fn, void *);
+/* 1 if any session (open, or closed with requests pending) has a route
+   for which fn returns 1. */
+int	 bridge_route_in_use(int (*fn)(void *, const struct bridge_route *),
+	    void *);
 /* Sessions not read right now because they reached a bound. */
 int	 bridge_paused(void);
 
