@@ -20,6 +20,11 @@ build="build-essential autoconf automake autoconf-archive pkg-config
 integration="default-jre-headless maven kcat python3 python3-websockets
  python3-protobuf protobuf-compiler curl openssl python3-confluent-kafka
  util-linux mount librdkafka-dev"
+# The packaging test (tests/package.sh): dpkg-buildpackage with debhelper
+# (which brings dh-autoreconf; no fakeroot: Rules-Requires-Root: no),
+# lintian, rpmbuild from Debian's rpm, systemd-analyze (verify, security)
+# and man (the unit's Documentation= pages) from systemd and man-db.
+integration="$integration dpkg-dev debhelper lintian rpm systemd man-db"
 # The fuzz smoke test (scripts/fuzz-smoke.sh): clang with libFuzzer.  The
 # fuzzer and sanitizer runtimes are libclang-rt-N-dev on Debian 12, only
 # recommended by clang, so it is added below by clang's version.
