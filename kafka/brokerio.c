@@ -40,6 +40,20 @@
 #define KB_RESOLVE		3	/* name resolution in progress */
 #define KB_READS_PER_WAKEUP	64	/* then the other fds get their turn */
 
+/*
+ * The SASL settings, copied: a reload may replace them while connections
+ * made with the old ones still re-authenticate with them (KIP-368), so
+ * each connection holds a reference.
+ */
+struct kbio_sasl {
+	int			 refs;
+	struct ksasl_conf	 conf;		/* views of the strings below */
+	char			*mechanism;
+	char			*username;
+	char			*password;	/* wiped before it is freed */
+	char			*token;
+};
+
 /* The I/O side of one cluster: what its connections share. */
 struct kbio_glue {
 	struct ev_loop		*loop;
@@ -49,7 +63,7 @@ struct kbio_glue {
 	double			 connect_timeout;
 	size_t			 max_response;
 	struct ntls_config	*tls;		/* referenced; NULL: plaintext */
-	const struct ksasl_conf	*sasl;		/* the caller's, or NULL */
+	struct kbio_sasl	*sasl;		/* for new connections; NULL */
 	struct nres		*resolver;	/* broker names, off the loop */
 	ev_timer		 wake;		/* kcluster_run() */
 };
@@ -66,6 +80,7 @@ struct kcio {
 	int			 connecting;	/* KB_* until up */
 	struct ntls		*tls;		/* NULL: plaintext */
 	struct nres_query	*resq;		/* KB_RESOLVE: the lookup */
+	struct kbio_sasl	*sasl;		/* its connection's; NULL */
 	int			 tls_want;	/* EV_READ/EV_WRITE TLS asked for */
 	int			 tls_wblock;	/* a TLS write waits for readability */
 	ev_io			 io;
@@ -81,6 +96,8 @@ struct kcio {
 
 static void	 kbio_resolved(void *, int, struct addrinfo *);
 static void	 kbio_close(struct kcio *, const char *);
+static struct kbio_sasl *kbio_sasl_new(const struct ksasl_conf *);
+static void	 kbio_sasl_unref(struct kbio_sasl *);
 static void	 kbio_failed(struct kcio *, const char *, ...)
 		    __attribute__((__format__(__printf__, 2, 3)));
 static void	 kbio_tls_failed(struct kcio *);
@@ -133,8 +150,52 @@ kbio_done(void *ctx)
 	nres_free(g->resolver);
 	if (g->tls != NULL)
 		ntls_config_unref(g->tls);
+	kbio_sasl_unref(g->sasl);
 	free(g->client_id);
 	free(g);
+}
+
+static struct kbio_sasl *
+kbio_sasl_new(const struct ksasl_conf *conf)
+{
+	struct kbio_sasl	*k;
+
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return NULL;
+	k->refs = 1;
+	if ((conf->mechanism != NULL &&
+	    (k->mechanism = strdup(conf->mechanism)) == NULL) ||
+	    (conf->username != NULL &&
+	    (k->username = strdup(conf->username)) == NULL) ||
+	    (conf->password != NULL &&
+	    (k->password = strdup(conf->password)) == NULL) ||
+	    (conf->token != NULL && (k->token = strdup(conf->token)) == NULL)) {
+		kbio_sasl_unref(k);
+		return NULL;
+	}
+	k->conf.mechanism = k->mechanism;
+	k->conf.username = k->username;
+	k->conf.password = k->password;
+	k->conf.token = k->token;
+	return k;
+}
+
+static void
+kbio_sasl_unref(struct kbio_sasl *k)
+{
+	if (k == NULL || --k->refs > 0)
+		return;
+	if (k->password != NULL) {
+		explicit_bzero(k->password, strlen(k->password));
+		free(k->password);
+	}
+	if (k->token != NULL) {
+		explicit_bzero(k->token, strlen(k->token));
+		free(k->token);
+	}
+	free(k->mechanism);
+	free(k->username);
+	free(k);
 }
 
 /* ---- connections ---- */
@@ -235,6 +296,8 @@ kbio_close(struct kcio *c, const char *why)
 			    KCONN_EDISCONNECT, "%s", why);
 		kconn_free(&c->conn);
 	}
+	kbio_sasl_unref(c->sasl);
+	c->sasl = NULL;
 	c->fail_err = 0;
 }
 
@@ -294,8 +357,11 @@ kbio_connect(struct kcio *c, char *err, size_t errlen)
 	c->connecting = KB_RESOLVE;
 	kconn_init(&c->conn, g->client_id, c->name, g->max_response,
 	    g->request_timeout);
-	if (g->sasl != NULL)
-		kconn_set_sasl(&c->conn, g->sasl);
+	if (g->sasl != NULL) {
+		c->sasl = g->sasl;
+		c->sasl->refs++;
+		kconn_set_sasl(&c->conn, &c->sasl->conf);
+	}
 	c->have_conn = 1;
 	kbio_arm_timer(c);
 	log_debug("kafka: resolving %s", c->host);
@@ -661,11 +727,17 @@ kcluster_new(struct ev_loop *loop, const struct kcluster_conf *conf,
 	g->request_timeout = conf->request_timeout;
 	g->connect_timeout = conf->connect_timeout;
 	g->max_response = conf->max_response;
-	g->sasl = conf->sasl;
+	if (conf->sasl != NULL && (g->sasl = kbio_sasl_new(conf->sasl)) == NULL) {
+		free(g->client_id);
+		free(g);
+		(void)snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
 	ev_init(&g->wake, kbio_wake_cb);
 	g->wake.data = g;
 	g->kc = kcluster_new_io(conf, &kbio_ops, g, err, errlen);
 	if (g->kc == NULL) {
+		kbio_sasl_unref(g->sasl);
 		free(g->client_id);
 		free(g);
 		return NULL;
@@ -673,4 +745,31 @@ kcluster_new(struct ev_loop *loop, const struct kcluster_conf *conf,
 	if ((g->tls = conf->tls) != NULL)
 		ntls_config_ref(g->tls);
 	return g->kc;
+}
+
+/*
+ * A reload: new TLS settings, SASL credentials and timeouts, for the
+ * connections made from now on (those up keep theirs).  The brokers, the
+ * client id and the isolation level are the cluster's identity: a change
+ * there is a new cluster.
+ */
+int
+kcluster_reconfigure(struct kcluster *kc, const struct kcluster_conf *conf)
+{
+	struct kbio_glue	*g = kcluster_io_ctx(kc);
+	struct kbio_sasl	*k = NULL;
+
+	if (conf->sasl != NULL && (k = kbio_sasl_new(conf->sasl)) == NULL)
+		return -1;
+	kbio_sasl_unref(g->sasl);
+	g->sasl = k;
+	if (conf->tls != NULL)
+		ntls_config_ref(conf->tls);
+	if (g->tls != NULL)
+		ntls_config_unref(g->tls);
+	g->tls = conf->tls;
+	g->request_timeout = conf->request_timeout;
+	g->connect_timeout = conf->connect_timeout;
+	kcluster_set_timeouts(kc, conf->request_timeout, conf->fetch_wait);
+	return 0;
 }

@@ -526,6 +526,20 @@ kc_free(struct kcluster *kc)
 	free(kc);
 }
 
+void *
+kcluster_io_ctx(const struct kcluster *kc)
+{
+	return kc->ctx;
+}
+
+void
+kcluster_set_timeouts(struct kcluster *kc, double request_timeout,
+    double fetch_wait)
+{
+	kc->conf.request_timeout = request_timeout;
+	kc->conf.fetch_wait = fetch_wait;
+}
+
 void
 kcluster_free(struct kcluster *kc)
 {

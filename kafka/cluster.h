@@ -79,6 +79,13 @@ struct kcluster	*kcluster_new(struct ev_loop *, const struct kcluster_conf *,
 		    char *err, size_t errlen);
 /* Fails every pending operation with KCE_SHUTDOWN and frees everything. */
 void		 kcluster_free(struct kcluster *);
+/*
+ * A reload: conf's TLS, SASL and timeouts apply from now on (connections
+ * up keep theirs); its brokers, client id and isolation are ignored.
+ * 0, or -1 if out of memory (nothing changed).
+ */
+int		 kcluster_reconfigure(struct kcluster *,
+		    const struct kcluster_conf *);
 
 /*
  * Operations.  The callback is called exactly once, never from inside the

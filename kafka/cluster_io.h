@@ -113,6 +113,11 @@ struct kcluster	*kcluster_new_io(const struct kcluster_conf *,
 		    size_t errlen);
 /* Run the timers due at now (io->wake() asked for this). */
 void		 kcluster_run(struct kcluster *, double now);
+/* The I/O layer's context given to kcluster_new_io(). */
+void		*kcluster_io_ctx(const struct kcluster *);
+/* New deadlines for operations started from now on (a reload). */
+void		 kcluster_set_timeouts(struct kcluster *, double request_timeout,
+		    double fetch_wait);
 /* When kcluster_run() is next due; 0: no timer is armed. */
 double		 kcluster_next_timer(const struct kcluster *);
 

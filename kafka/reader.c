@@ -170,6 +170,27 @@ kcache_sweep(struct kcache *kc, double now, double idle)
 		}
 }
 
+void
+kcache_forget(struct kcache *kc, const void *owner)
+{
+	struct kreader	*rd, *rnext;
+	int		 i;
+
+	for (i = 0; i < KC_BUCKETS; i++)
+		for (rd = LIST_FIRST(&kc->buckets[i]); rd != NULL; rd = rnext) {
+			rnext = LIST_NEXT(rd, entry);
+			if (rd->owner == owner)
+				kreader_free(rd);
+		}
+}
+
+void
+kcache_set_budget(struct kcache *kc, size_t budget)
+{
+	kc->st.budget = budget ? budget : (size_t)256 << 20;
+	kc_evict(kc, NULL);
+}
+
 static unsigned int
 kc_hash(const void *owner, const char *topic, int32_t partition)
 {

@@ -115,6 +115,15 @@ void		 kcache_stats(const struct kcache *, struct kcache_stats *);
  */
 void		 kcache_sweep(struct kcache *, double now, double idle);
 
+/*
+ * The owner is gone (a cluster freed after a reload): drop its readers.
+ * Each must be idle: the owner's end failed its Fetches in flight, and
+ * no client reads through it any more.
+ */
+void		 kcache_forget(struct kcache *, const void *owner);
+/* A new budget (a reload): chunks over it go at once. */
+void		 kcache_set_budget(struct kcache *, size_t budget);
+
 /* The reader of (owner, topic, partition), created if needed; NULL: ENOMEM. */
 struct kreader	*kcache_reader(struct kcache *, void *owner, const char *topic,
 		    int32_t partition);

@@ -2,5 +2,6 @@
 # the name resolver thread, UTF-8 checking.
 noinst_LIBRARIES += net/libnet.a
 net_libnet_a_SOURCES = net/log.c net/log.h net/tls.c net/tls.h \
-	net/resolve.c net/resolve.h net/utf8.c net/utf8.h
+	net/resolve.c net/resolve.h net/utf8.c net/utf8.h \
+	net/sdnotify.c net/sdnotify.h
 net_libnet_a_CFLAGS = $(AM_CFLAGS) $(LIBEV_CFLAGS)

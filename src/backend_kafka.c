@@ -281,6 +281,20 @@ kafka_backend_sweep(double now, double idle)
 }
 
 void
+kafka_backend_forget(void *cluster)
+{
+	if (kb_cache != NULL)
+		kcache_forget(kb_cache, cluster);
+}
+
+void
+kafka_backend_set_budget(size_t budget)
+{
+	if (kb_cache != NULL)
+		kcache_set_budget(kb_cache, budget);
+}
+
+void
 kafka_backend_free(void)
 {
 	kcache_free(kb_cache);

@@ -592,6 +592,29 @@ cf_fail(struct cf_doc *d, yaml_node_t *n, const char *what)
 	return -1;
 }
 
+/*
+ * The text of map's key (NULL if absent) in *out; a list or a mapping
+ * there is an error naming the key, `what' (never ignored: a value the
+ * user wrote must mean what it says or be refused).
+ */
+static int
+cf_text(struct cf_doc *d, yaml_node_t *map, const char *key, const char *what,
+    const char **out)
+{
+	yaml_node_t	*n = cf_get(d, map, key);
+	char		 e[160];
+
+	*out = NULL;
+	if (n == NULL)
+		return 0;
+	if ((*out = cf_scalar(n)) == NULL) {
+		(void)snprintf(e, sizeof(e), "%s must be a single value, not a "
+		    "list or a mapping", what);
+		return cf_fail(d, n, e);
+	}
+	return 0;
+}
+
 /* Append "host:port" to a comma-separated broker list. */
 static int
 cf_append(char *list, size_t size, const char *host, const char *port)
@@ -631,6 +654,20 @@ cf_node(struct cf_doc *d, yaml_node_t *n, yaml_node_t *pn, char *list,
 	return 0;
 }
 
+/* cf_text(), copied into *out. */
+static int
+cf_sec_text(struct cf_doc *d, yaml_node_t *map, const char *key,
+    const char *what, char **out)
+{
+	const char	*v;
+
+	if (cf_text(d, map, key, what, &v) != 0)
+		return -1;
+	if (v != NULL && (*out = strdup(v)) == NULL)
+		return cf_fail(d, map, "out of memory");
+	return 0;
+}
+
 static int
 cf_route(struct kg_config *c, struct cf_doc *d, yaml_node_t *rt)
 {
@@ -646,11 +683,27 @@ cf_route(struct kg_config *c, struct cf_doc *d, yaml_node_t *rt)
 
 	if (rt->type != YAML_MAPPING_NODE)
 		return cf_fail(d, rt, "a route must be a mapping");
-	if ((uri = cf_scalar(cf_get(d, rt, "uri"))) == NULL)
+	if (cf_text(d, rt, "uri", "uri", &uri) != 0)
+		return -1;
+	if (uri == NULL)
 		return cf_fail(d, rt, "route without uri");
+	/* APISIX: status 0 disables a route, 1 (the default) enables it. */
+	if (cf_text(d, rt, "status", "status", &v) != 0)
+		return -1;
+	if (v != NULL && strcmp(v, "0") == 0) {
+		log_debug("%s: route %s has status 0 (disabled): not served",
+		    d->file, uri);
+		return 0;
+	}
+	if (v != NULL && strcmp(v, "1") != 0)
+		return cf_fail(d, cf_get(d, rt, "status"), "status must be 0 "
+		    "(disabled) or 1");
 	if ((up = cf_get(d, rt, "upstream")) == NULL)
 		return cf_fail(d, rt, "route without upstream");
-	scheme = cf_scalar(cf_get(d, up, "scheme"));
+	if (up->type != YAML_MAPPING_NODE)
+		return cf_fail(d, up, "upstream must be a mapping");
+	if (cf_text(d, up, "scheme", "upstream.scheme", &scheme) != 0)
+		return -1;
 	if (scheme != NULL && strcmp(scheme, "kafka") != 0)
 		return cf_fail(d, up, "upstream.scheme must be kafka");
 	if ((nodes = cf_get(d, up, "nodes")) == NULL)
@@ -699,7 +752,20 @@ cf_route(struct kg_config *c, struct cf_doc *d, yaml_node_t *rt)
 			goto bad;
 		}
 		sec.tls = 1;
-		if ((v = cf_scalar(cf_get(d, tls, "verify"))) != NULL) {
+		/* APISIX's inline PEM (or a stored secret's id): refused,
+		   not ignored, so mTLS never silently goes without. */
+		if (cf_get(d, tls, "client_cert") != NULL ||
+		    cf_get(d, tls, "client_key") != NULL ||
+		    cf_get(d, tls, "client_cert_id") != NULL) {
+			cf_fail(d, tls, "upstream.tls.client_cert, client_key "
+			    "and client_cert_id (inline PEM, stored "
+			    "certificates) are not supported: name the files "
+			    "with cert_file and key_file");
+			goto bad;
+		}
+		if (cf_text(d, tls, "verify", "upstream.tls.verify", &v) != 0)
+			goto bad;
+		if (v != NULL) {
 			if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0)
 				sec.verify = 1;
 			else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0)
@@ -710,15 +776,13 @@ cf_route(struct kg_config *c, struct cf_doc *d, yaml_node_t *rt)
 				goto bad;
 			}
 		}
-		if (((v = cf_scalar(cf_get(d, tls, "ca_file"))) != NULL &&
-		    (sec.ca_file = strdup(v)) == NULL) ||
-		    ((v = cf_scalar(cf_get(d, tls, "cert_file"))) != NULL &&
-		    (sec.cert_file = strdup(v)) == NULL) ||
-		    ((v = cf_scalar(cf_get(d, tls, "key_file"))) != NULL &&
-		    (sec.key_file = strdup(v)) == NULL)) {
-			cf_fail(d, tls, "out of memory");
+		if (cf_sec_text(d, tls, "ca_file", "upstream.tls.ca_file",
+		    &sec.ca_file) != 0 ||
+		    cf_sec_text(d, tls, "cert_file", "upstream.tls.cert_file",
+		    &sec.cert_file) != 0 ||
+		    cf_sec_text(d, tls, "key_file", "upstream.tls.key_file",
+		    &sec.key_file) != 0)
 			goto bad;
-		}
 	}
 	/*
 	 * APISIX: plugins.kafka-proxy.sasl.{username,password} (PLAIN);
@@ -731,24 +795,25 @@ cf_route(struct kg_config *c, struct cf_doc *d, yaml_node_t *rt)
 			    "mapping");
 			goto bad;
 		}
-		v = cf_scalar(cf_get(d, sasl, "mechanism"));
-		if ((sec.mechanism = strdup(v ? v : "PLAIN")) == NULL ||
-		    ((v = cf_scalar(cf_get(d, sasl, "username"))) != NULL &&
-		    (sec.username = strdup(v)) == NULL) ||
-		    ((v = cf_scalar(cf_get(d, sasl, "password"))) != NULL &&
-		    (sec.password = strdup(v)) == NULL)) {
+		if (cf_sec_text(d, sasl, "mechanism",
+		    "plugins.kafka-proxy.sasl.mechanism", &sec.mechanism) != 0 ||
+		    cf_sec_text(d, sasl, "username",
+		    "plugins.kafka-proxy.sasl.username", &sec.username) != 0 ||
+		    cf_sec_text(d, sasl, "password",
+		    "plugins.kafka-proxy.sasl.password", &sec.password) != 0 ||
+		    cf_sec_text(d, sasl, "token_file",
+		    "plugins.kafka-proxy.sasl.token_file", &sec.token_file) != 0 ||
+		    cf_text(d, sasl, "password_file",
+		    "plugins.kafka-proxy.sasl.password_file", &v) != 0)
+			goto bad;
+		if (sec.mechanism == NULL &&
+		    (sec.mechanism = strdup("PLAIN")) == NULL) {
 			cf_fail(d, sasl, "out of memory");
 			goto bad;
 		}
-		if ((v = cf_scalar(cf_get(d, sasl, "password_file"))) != NULL &&
-		    sec.password == NULL &&
+		if (v != NULL && sec.password == NULL &&
 		    (sec.password = cf_read_secret(v, e, sizeof(e))) == NULL) {
-			cf_fail(d, sasl, e);
-			goto bad;
-		}
-		if ((v = cf_scalar(cf_get(d, sasl, "token_file"))) != NULL &&
-		    (sec.token_file = strdup(v)) == NULL) {
-			cf_fail(d, sasl, "out of memory");
+			cf_fail(d, cf_get(d, sasl, "password_file"), e);
 			goto bad;
 		}
 	}
@@ -1125,8 +1190,9 @@ cf_load(struct kg_config *c, char *err, size_t errlen)
 			goto done;
 		}
 	}
-	if (c->client_id == NULL &&
-	    (s = cf_scalar(cf_get(&d, root, "client_id"))) != NULL)
+	if (cf_text(&d, root, "client_id", "client_id", &s) != 0)
+		goto done;
+	if (c->client_id == NULL && s != NULL)
 		c->client_id = cf_own(c, strdup(s));
 	if (cf_size(&d, root, "max_frame", &c->max_frame, 256, 64 << 20) != 0 ||
 	    cf_size(&d, root, "max_message", &c->max_message, 16, 64 << 20) != 0 ||
@@ -1451,10 +1517,50 @@ config_print(const struct kg_config *c, FILE *fp)
 	    c->cache_memory);
 }
 
+/* The cluster settings of route r of c. */
+static void
+cf_kconf(struct kg_config *c, struct kg_route *r, struct kcluster_conf *kconf)
+{
+	kcluster_conf_default(kconf);
+	kconf->brokers = r->brokers;
+	kconf->client_id = c->client_id;
+	kconf->request_timeout = c->request_timeout;
+	kconf->tls = r->tls;
+	kconf->isolation = r->isolation;
+	kconf->fetch_wait = (double)c->fetch_wait / 1000.0;
+	if (r->sec.mechanism != NULL) {
+		r->sasl.mechanism = r->sec.mechanism;
+		r->sasl.username = r->sec.username;
+		r->sasl.password = r->sec.password;
+		r->sasl.token = r->sasl_token;
+		kconf->sasl = &r->sasl;
+	}
+}
+
+/*
+ * What makes a cluster client: its brokers, client id, isolation level,
+ * and whether and how it uses TLS and SASL.  Credentials (CA, key and
+ * certificate files and what they hold, password, token file) and
+ * timeouts can change under a running cluster (kcluster_reconfigure()).
+ */
+static int
+cf_same_cluster(const struct kg_config *a, const struct kg_route *ra,
+    const struct kg_config *b, const struct kg_route *rb)
+{
+	return strcmp(ra->brokers, rb->brokers) == 0 &&
+	    ra->isolation == rb->isolation &&
+	    cf_streq(a->client_id, b->client_id) &&
+	    ra->sec.tls == rb->sec.tls && ra->sec.verify == rb->sec.verify &&
+	    cf_streq(ra->sec.mechanism, rb->sec.mechanism) &&
+	    cf_streq(ra->sec.username, rb->sec.username);
+}
+
 int
-config_start(struct kg_config *c, struct ev_loop *loop, char *err, size_t errlen)
+config_start(struct kg_config *c, struct kg_config *old, struct ev_loop *loop,
+    char *err, size_t errlen)
 {
 	struct kcluster_conf	 kconf;
+	struct kg_route		*o;
 	int			 i, j;
 
 	for (i = 0; i < c->nroutes; i++) {
@@ -1468,29 +1574,40 @@ config_start(struct kg_config *c, struct ev_loop *loop, char *err, size_t errlen
 				r->cluster = c->routes[j].cluster;
 				break;
 			}
-		if (r->cluster == NULL) {
-			kcluster_conf_default(&kconf);
-			kconf.brokers = r->brokers;
-			kconf.client_id = c->client_id;
-			kconf.request_timeout = c->request_timeout;
-			kconf.tls = r->tls;
-			kconf.isolation = r->isolation;
-			kconf.fetch_wait = (double)c->fetch_wait / 1000.0;
-			if (r->sec.mechanism != NULL) {
-				r->sasl.mechanism = r->sec.mechanism;
-				r->sasl.username = r->sec.username;
-				r->sasl.password = r->sec.password;
-				r->sasl.token = r->sasl_token;
-				kconf.sasl = &r->sasl;
+		cf_kconf(c, r, &kconf);
+		/* A reload: the same cluster keeps going, with the new
+		   credentials and timeouts. */
+		for (j = 0; r->cluster == NULL && old != NULL &&
+		    j < old->nroutes; j++) {
+			o = &old->routes[j];
+			if (!o->owns_cluster || !cf_same_cluster(old, o, c, r))
+				continue;
+			if (kcluster_reconfigure(o->cluster, &kconf) != 0) {
+				(void)snprintf(err, errlen, "out of memory");
+				goto fail;
 			}
+			r->cluster = o->cluster;
+			r->owns_cluster = 1;
+			o->owns_cluster = 0;
+		}
+		if (r->cluster == NULL) {
 			if ((r->cluster = kcluster_new(loop, &kconf, err,
 			    errlen)) == NULL)
-				return -1;
+				goto fail;
 			r->owns_cluster = 1;
 		}
 		r->route.backend_arg = r->cluster;
 	}
 	return 0;
+fail:
+	/* What was taken from old goes back to it. */
+	for (i = 0; old != NULL && i < c->nroutes; i++)
+		for (j = 0; c->routes[i].owns_cluster && j < old->nroutes; j++)
+			if (old->routes[j].cluster == c->routes[i].cluster) {
+				old->routes[j].owns_cluster = 1;
+				c->routes[i].owns_cluster = 0;
+			}
+	return -1;
 }
 
 void
@@ -1499,8 +1616,11 @@ config_free(struct kg_config *c)
 	int	 i;
 
 	for (i = 0; i < c->nroutes; i++) {
-		if (c->routes[i].owns_cluster)
+		if (c->routes[i].owns_cluster) {
 			kcluster_free(c->routes[i].cluster);
+			/* Its partition readers go with it. */
+			kafka_backend_forget(c->routes[i].cluster);
+		}
 		free(c->routes[i].path);
 		free(c->routes[i].brokers);
 		free(c->routes[i].sasl_token);

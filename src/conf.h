@@ -98,6 +98,7 @@ struct kg_config {
 	char			*owned[64];	/* strings read from the file */
 	int			 nowned;
 	int			 has_secrets;	/* a password, token or key */
+	struct kg_config	*retired_next;	/* kafkagate.c's list */
 };
 
 void	 config_init(struct kg_config *);
@@ -108,8 +109,15 @@ void	 config_print(const struct kg_config *, FILE *);
 /* "read_uncommitted" 0, "read_committed" 1, else -1. */
 int	 config_parse_isolation(const char *);
 const char *config_isolation_name(int);
-/* Create the clusters (no network I/O yet). */
-int	 config_start(struct kg_config *, struct ev_loop *, char *, size_t);
+/*
+ * Create the clusters (no network I/O yet).  With old (a reload), a
+ * route whose cluster settings match one of old's takes that cluster,
+ * reconfigured with the new credentials and timeouts: old no longer owns
+ * it.  Returns 0 or -1 with err; on -1 the caller frees c, and old keeps
+ * what it still owns.
+ */
+int	 config_start(struct kg_config *, struct kg_config *old,
+	    struct ev_loop *, char *, size_t);
 void	 config_free(struct kg_config *);
 /* The wss certificate and key as a TLS server config (at start, SIGHUP). */
 struct ntls_config *config_wss_tls(const struct kg_config *, char *, size_t);

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <ev.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <limits.h>
 #ifdef __GLIBC__
@@ -20,6 +21,7 @@
 
 #include "kafka/cluster.h"
 #include "net/log.h"
+#include "net/sdnotify.h"
 #include "net/tls.h"
 #include "src/bridge.h"
 #include "src/kafkagate.h"
@@ -28,11 +30,16 @@
 
 #define KG_MAX_LISTEN	16
 
-static struct kg_config	 kg;
+static struct kg_config	 kg;		/* the command line */
+static struct kg_config	*kgc;		/* the running configuration */
+/* Replaced by a reload and still used by sessions (or their requests). */
+static struct kg_config	*kg_retired;
 static struct ws_server	*kg_server;
 static struct ev_loop	*kg_loop;
 static int		 kg_stopping;
 static ev_timer		 kg_stop_timer;
+
+static void	 kg_collect(int);
 
 static const char usage_text[] =
 "usage: kafkagate [-hnVv] [-b host:port[,host:port...]] [-c file]\n"
@@ -188,7 +195,7 @@ static const struct option kg_options[] = {
 int32_t
 kafkagate_fetch_bytes(void)
 {
-	return kg.max_frame < (1 << 20) ? 1 << 20 : (int32_t)kg.max_frame;
+	return kgc->max_frame < (1 << 20) ? 1 << 20 : (int32_t)kgc->max_frame;
 }
 
 double
@@ -210,6 +217,7 @@ kg_sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)w;
 	(void)revents;
 	kafka_backend_sweep(ev_now(loop), KG_CACHE_IDLE);
+	kg_collect(0);
 	/* A flood that stopped still gets its count of suppressed lines. */
 	log_client_flush();
 }
@@ -274,10 +282,10 @@ kg_route(void *arg, const char *path, size_t len)
 	int	 i;
 
 	(void)arg;
-	for (i = 0; i < kg.nroutes; i++)
-		if (strlen(kg.routes[i].route.path) == len &&
-		    memcmp(kg.routes[i].route.path, path, len) == 0)
-			return &kg.routes[i].route;
+	for (i = 0; i < kgc->nroutes; i++)
+		if (strlen(kgc->routes[i].route.path) == len &&
+		    memcmp(kgc->routes[i].route.path, path, len) == 0)
+			return &kgc->routes[i].route;
 	return NULL;
 }
 
@@ -329,15 +337,15 @@ kg_raise_nofile(void)
 	log_debug("file descriptor limit: %llu",
 	    (unsigned long long)rl.rlim_cur);
 	/* stdio, listeners (two each at most), broker connections, slack. */
-	need = (rlim_t)kg.max_sessions + (rlim_t)kg.max_handshakes +
-	    3 + 2 * (rlim_t)kg.nlisten + 4 * (rlim_t)kg.nroutes + 16;
-	if (kg.max_sessions > 0 && rl.rlim_cur != RLIM_INFINITY &&
+	need = (rlim_t)kgc->max_sessions + (rlim_t)kgc->max_handshakes +
+	    3 + 2 * (rlim_t)kgc->nlisten + 4 * (rlim_t)kgc->nroutes + 16;
+	if (kgc->max_sessions > 0 && rl.rlim_cur != RLIM_INFINITY &&
 	    need > rl.rlim_cur)
 		log_warnx("--max-sessions %d does not fit in the file "
 		    "descriptor limit %llu (about %llu needed with the "
 		    "handshakes and broker connections): connections beyond "
 		    "it fail at accept; raise the hard limit (ulimit -Hn, "
-		    "LimitNOFILE=)", kg.max_sessions,
+		    "LimitNOFILE=)", kgc->max_sessions,
 		    (unsigned long long)rl.rlim_cur, (unsigned long long)need);
 }
 
@@ -350,33 +358,191 @@ kg_stop_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		ev_break(loop, EVBREAK_ALL);
 }
 
+/* The bridge's settings from a configuration. */
+static void
+kg_bridge_conf(const struct kg_config *c, struct bridge_conf *bconf)
+{
+	memset(bconf, 0, sizeof(*bconf));
+	bconf->max_frame = c->max_frame;
+	bconf->max_inflight = 64;
+	/*
+	 * Answers waiting behind a pending request: at most half of what may
+	 * be queued to the client, so that they always fit once they can go.
+	 */
+	bconf->max_held = c->max_outbound / 2;
+}
+
+/* The WebSocket server's settings from a configuration. */
+static void
+kg_server_conf(const struct kg_config *c, struct ws_server_conf *wconf)
+{
+	ws_server_conf_default(wconf);
+	wconf->max_message = c->max_message;
+	wconf->max_outbound = c->max_outbound;
+	wconf->idle_timeout = c->idle_timeout;
+	wconf->send_timeout = c->send_timeout;
+	wconf->max_sessions = c->max_sessions;
+	wconf->max_handshakes = c->max_handshakes;
+	wconf->max_per_addr = c->max_per_addr;
+	wconf->reuse_port = c->reuse_port > 0;
+}
+
+/* 1 if r is one of c's routes. */
+static int
+kg_route_in(void *arg, const struct bridge_route *r)
+{
+	const struct kg_config	*c = arg;
+
+	return (const char *)r >= (const char *)c->routes &&
+	    (const char *)r < (const char *)(c->routes + c->nroutes);
+}
+
 /*
- * SIGHUP: reload the wss certificate and key (new connections get them,
- * live ones keep theirs).  The rest of the configuration needs a restart
- * in this version.
+ * A reload: a session's route carries on as the new route of the same
+ * path that took its cluster (the cluster settings are the same), else
+ * it is closed.
  */
+static int	 kg_remap_closed;	/* sessions kg_remap() said no to */
+
+static const struct bridge_route *
+kg_remap(void *arg, const struct bridge_route *br)
+{
+	const struct kg_config	*nc = arg;
+	const struct kg_route	*o, *n;
+	int			 i;
+
+	o = (const struct kg_route *)(const void *)((const char *)br -
+	    offsetof(struct kg_route, route));
+	for (i = 0; i < nc->nroutes; i++) {
+		n = &nc->routes[i];
+		if (strcmp(n->path, o->path) == 0 && n->cluster == o->cluster)
+			return &n->route;
+	}
+	kg_remap_closed++;
+	return NULL;
+}
+
+/* Free the replaced configurations no session uses any more. */
+static void
+kg_collect(int all)
+{
+	struct kg_config	**pp = &kg_retired, *c;
+
+	while ((c = *pp) != NULL) {
+		if (!all && bridge_route_in_use(kg_route_in, c)) {
+			pp = &c->retired_next;
+			continue;
+		}
+		*pp = c->retired_next;
+		log_debug("freeing a replaced configuration (%d routes)",
+		    c->nroutes);
+		config_free(c);
+		free(c);
+	}
+}
+
+/* What a reload cannot change: the listening sockets. */
+static int
+kg_reload_fixed(const struct kg_config *o, const struct kg_config *n,
+    char *err, size_t errlen)
+{
+	int	 i, same = o->nlisten == n->nlisten;
+
+	for (i = 0; same && i < n->nlisten; i++)
+		same = strcmp(o->listen[i], n->listen[i]) == 0;
+	if (!same) {
+		(void)snprintf(err, errlen, "the listen addresses changed "
+		    "(a restart changes them)");
+		return -1;
+	}
+	if ((o->tls_cert == NULL) != (n->tls_cert == NULL)) {
+		(void)snprintf(err, errlen, "ws and wss cannot change places "
+		    "(a restart changes them)");
+		return -1;
+	}
+	if ((o->reuse_port > 0) != (n->reuse_port > 0)) {
+		(void)snprintf(err, errlen, "reuse_port changed (a restart "
+		    "changes it)");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * SIGHUP: read the configuration again, from the command line and the
+ * file, with every file it names (kafkagate.conf(5), RELOAD).  Anything
+ * wrong leaves the running configuration as it is.
+ */
+static void
+kg_reload(void)
+{
+	struct kg_config	*nc, *oc = kgc;
+	struct ntls_config	*t = NULL;
+	struct bridge_conf	 bconf;
+	struct ws_server_conf	 wconf;
+	char			 err[512];
+	int			 i;
+
+	(void)sdnotify_reloading();
+	if ((nc = malloc(sizeof(*nc))) == NULL) {
+		(void)snprintf(err, sizeof(err), "out of memory");
+		goto fail;
+	}
+	*nc = kg;
+	if (config_finish(nc, err, sizeof(err)) != 0 ||
+	    kg_reload_fixed(oc, nc, err, sizeof(err)) != 0)
+		goto fail;
+	if (nc->tls_cert != NULL &&
+	    (t = config_wss_tls(nc, err, sizeof(err))) == NULL)
+		goto fail;
+	if (config_start(nc, oc, kg_loop, err, sizeof(err)) != 0)
+		goto fail;
+
+	/* From here on nothing fails. */
+	kgc = nc;
+	kg_remap_closed = 0;
+	bridge_remap(kg_remap, nc);
+	kg_bridge_conf(nc, &bconf);
+	bridge_init(&bconf);
+	kg_server_conf(nc, &wconf);
+	ws_server_reconfigure(kg_server, &wconf);
+	kafka_backend_set_budget(nc->cache_memory);
+	if (t != NULL) {
+		ws_server_set_tls(kg_server, t);
+		ntls_config_unref(t);
+	}
+	oc->retired_next = kg_retired;
+	kg_retired = oc;
+	kg_collect(0);
+	for (i = 0; i < nc->nroutes; i++)
+		log_info("route %s -> kafka %s", nc->routes[i].route.path,
+		    nc->routes[i].brokers);
+	log_info("received SIGHUP: reloaded %s: %d route%s; %d session%s on "
+	    "removed or changed routes closed", nc->config_file != NULL ?
+	    nc->config_file : "the configuration", nc->nroutes,
+	    nc->nroutes == 1 ? "" : "s", kg_remap_closed,
+	    kg_remap_closed == 1 ? "" : "s");
+	(void)sdnotify("READY=1");
+	return;
+fail:
+	log_err("received SIGHUP: %s; the running configuration stays", err);
+	if (t != NULL)
+		ntls_config_unref(t);
+	if (nc != NULL) {
+		config_free(nc);
+		free(nc);
+	}
+	(void)sdnotify("READY=1");
+}
+
 static void
 kg_sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	struct ntls_config	*t;
-	char			 err[512];
-
 	(void)loop;
 	(void)w;
 	(void)revents;
-	if (kg.tls_cert == NULL) {
-		log_warnx("received SIGHUP: nothing to reload (only the wss "
-		    "certificate is reloaded in this version)");
-		return;
-	}
-	if ((t = config_wss_tls(&kg, err, sizeof(err))) == NULL) {
-		log_err("received SIGHUP: %s; keeping the old certificate", err);
-		return;
-	}
-	ws_server_set_tls(kg_server, t);
-	ntls_config_unref(t);
-	log_info("received SIGHUP: reloaded the wss certificate %s",
-	    kg.tls_cert);
+	if (!kg_stopping)
+		kg_reload();
 }
 
 static void
@@ -391,6 +557,7 @@ kg_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	log_info("received %s: closing %d sessions", w->signum == SIGTERM ?
 	    "SIGTERM" : "SIGINT", ws_server_sessions(kg_server));
 	kg_stopping = 1;
+	(void)sdnotify("STOPPING=1");
 	ws_server_shutdown(kg_server, 1001, "server shutting down");
 	/* Poll every 100 ms for up to 3 s while the close handshakes finish. */
 	ev_timer_init(&kg_stop_timer, kg_stop_cb, 0, 0.1);
@@ -561,48 +728,40 @@ main(int argc, char *argv[])
 	}
 	log_set_level(LOG_LVL_INFO + verbose);
 
-	if (config_finish(&kg, err, sizeof(err)) != 0) {
+	/* A reload starts again from the command line: keep it apart. */
+	if ((kgc = malloc(sizeof(*kgc))) == NULL) {
+		(void)fprintf(stderr, "kafkagate: out of memory\n");
+		return 1;
+	}
+	*kgc = kg;
+	if (config_finish(kgc, err, sizeof(err)) != 0) {
 		(void)fprintf(stderr, "kafkagate: %s\n", err);
 		return 1;
 	}
 	if (check) {
 		(void)printf("kafkagate: configuration OK: %d route%s\n",
-		    kg.nroutes, kg.nroutes == 1 ? "" : "s");
-		config_print(&kg, stdout);
-		config_free(&kg);
+		    kgc->nroutes, kgc->nroutes == 1 ? "" : "s");
+		config_print(kgc, stdout);
+		config_free(kgc);
+		free(kgc);
 		return 0;
 	}
 	kg_raise_nofile();
 
 	(void)signal(SIGPIPE, SIG_IGN);
 	kg_loop = ev_default_loop(EVFLAG_AUTO);
-	if (config_start(&kg, kg_loop, err, sizeof(err)) != 0) {
+	if (config_start(kgc, NULL, kg_loop, err, sizeof(err)) != 0) {
 		(void)fprintf(stderr, "kafkagate: %s\n", err);
 		return 1;
 	}
 
-	if (kafka_backend_init(kg.cache_memory) != 0) {
+	if (kafka_backend_init(kgc->cache_memory) != 0) {
 		(void)fprintf(stderr, "kafkagate: out of memory\n");
 		return 1;
 	}
-	bconf.max_frame = kg.max_frame;
-	bconf.max_inflight = 64;
-	/*
-	 * Answers waiting behind a pending request: at most half of what may
-	 * be queued to the client, so that they always fit once they can go.
-	 */
-	bconf.max_held = kg.max_outbound / 2;
+	kg_bridge_conf(kgc, &bconf);
 	bridge_init(&bconf);
-
-	ws_server_conf_default(&wconf);
-	wconf.max_message = kg.max_message;
-	wconf.max_outbound = kg.max_outbound;
-	wconf.idle_timeout = kg.idle_timeout;
-	wconf.send_timeout = kg.send_timeout;
-	wconf.max_sessions = kg.max_sessions;
-	wconf.max_handshakes = kg.max_handshakes;
-	wconf.max_per_addr = kg.max_per_addr;
-	wconf.reuse_port = kg.reuse_port > 0;
+	kg_server_conf(kgc, &wconf);
 	memset(&wcb, 0, sizeof(wcb));
 	wcb.route = kg_route;
 	wcb.open = bridge_open;
@@ -612,33 +771,34 @@ main(int argc, char *argv[])
 		(void)fprintf(stderr, "kafkagate: cannot create the server\n");
 		return 1;
 	}
-	if (kg.tls_cert != NULL) {
+	if (kgc->tls_cert != NULL) {
 		struct ntls_config	*t;
 
-		if ((t = config_wss_tls(&kg, err, sizeof(err))) == NULL) {
+		if ((t = config_wss_tls(kgc, err, sizeof(err))) == NULL) {
 			(void)fprintf(stderr, "kafkagate: %s\n", err);
 			return 1;
 		}
 		ws_server_set_tls(kg_server, t);	/* takes a reference */
 		ntls_config_unref(t);
 	}
-	for (i = 0; i < kg.nlisten; i++) {
-		if (ws_server_listen(kg_server, kg.listen[i], err,
+	for (i = 0; i < kgc->nlisten; i++) {
+		if (ws_server_listen(kg_server, kgc->listen[i], err,
 		    sizeof(err)) != 0) {
 			(void)fprintf(stderr, "kafkagate: %s%s\n", err,
 			    strstr(err, strerror(EADDRINUSE)) == NULL ? "" :
-			    kg.reuse_port ? " (the process listening on it "
+			    kgc->reuse_port ? " (the process listening on it "
 			    "does not share it: it needs --reuse-port too)" :
 			    " (another process listens on it; --reuse-port "
 			    "shares the port)");
 			return 1;
 		}
-		log_info("listening on %s (%s)", kg.listen[i],
-		    kg.tls_cert ? "wss" : "ws");
+		log_info("listening on %s (%s)", kgc->listen[i],
+		    kgc->tls_cert ? "wss" : "ws");
 	}
-	for (i = 0; i < kg.nroutes; i++)
-		log_info("route %s -> kafka %s", kg.routes[i].route.path,
-		    kg.routes[i].brokers);
+	for (i = 0; i < kgc->nroutes; i++)
+		log_info("route %s -> kafka %s", kgc->routes[i].route.path,
+		    kgc->routes[i].brokers);
+	(void)sdnotify("READY=1");
 
 	ev_signal_init(&sigterm, kg_signal_cb, SIGTERM);
 	ev_signal_start(kg_loop, &sigterm);
@@ -653,7 +813,9 @@ main(int argc, char *argv[])
 
 	ev_timer_stop(kg_loop, &sweep);
 	ws_server_free(kg_server);
-	config_free(&kg);
+	kg_collect(1);
+	config_free(kgc);
+	free(kgc);
 	kafka_backend_free();
 	ev_loop_destroy(kg_loop);
 	log_client_flush();

@@ -23,6 +23,10 @@ double	 kafkagate_now(void);
  */
 int	 kafka_backend_init(size_t cache_budget);
 void	 kafka_backend_sweep(double now, double idle);
+/* A cluster was freed: drop its partition readers. */
+void	 kafka_backend_forget(void *cluster);
+/* A reload: the cache's new budget. */
+void	 kafka_backend_set_budget(size_t);
 void	 kafka_backend_free(void);
 
 #endif /* SRC_KAFKAGATE_H */

@@ -319,6 +319,22 @@ printf 'fetch_wait: 100\ncache_memory: 2097152\nroutes: [{uri: /k, upstream: {no
 expect fetch-wait-file 0 "fetch-wait 100 ms" -- "$bin" -n -c "$t/fw.yaml"
 grep -q "cache-memory 2097152" "$t/out" && ok "cache-memory-file" || bad "cache-memory-file"
 
+# Values are what they say or refused: APISIX's status, inline client
+# certificates, lists where one value belongs.
+printf 'routes: [{uri: /off, status: 0, upstream: {nodes: {"h:1": 1}}}, {uri: /on, status: 1, upstream: {nodes: {"h:1": 1}}}]\n' >"$t/status.yaml"
+expect route-status-0 0 "configuration OK: 1 route" -- "$bin" -n -c "$t/status.yaml"
+grep -q "route /off" "$t/out" && bad "route-status-0: a disabled route is served" || ok "route-status-0: not served"
+printf 'routes: [{uri: /a, status: 2, upstream: {nodes: {"h:1": 1}}}]\n' >"$t/status2.yaml"
+expect route-status-bad 1 "status must be 0 (disabled) or 1" -- "$bin" -n -c "$t/status2.yaml"
+printf 'routes: [{uri: /a, upstream: {nodes: {"h:1": 1}, tls: {client_cert: "-----BEGIN CERTIFICATE-----", client_key: x}}}]\n' >"$t/inline.yaml"
+expect tls-inline-cert 1 "are not supported: name the files with cert_file and key_file" -- "$bin" -n -c "$t/inline.yaml"
+printf 'client_id: [a, b]\nroutes: [{uri: /a, upstream: {nodes: {"h:1": 1}}}]\n' >"$t/list.yaml"
+expect client-id-list 1 "client_id must be a single value" -- "$bin" -n -c "$t/list.yaml"
+printf 'routes: [{uri: /a, upstream: {nodes: {"h:1": 1}}, plugins: {kafka-proxy: {sasl: {username: {x: y}, password: p}}}}]\n' >"$t/list2.yaml"
+expect sasl-user-map 1 "sasl.username must be a single value" -- "$bin" -n -c "$t/list2.yaml"
+printf 'routes: [{uri: /a, upstream: {nodes: {"h:1": 1}, tls: {ca_file: [x]}}}]\n' >"$t/list3.yaml"
+expect tls-ca-list 1 "upstream.tls.ca_file must be a single value" -- "$bin" -n -c "$t/list3.yaml"
+
 # The send timeout: flag, key, default and 0.
 expect send-timeout-default 0 "send-timeout 60 s" -- "$bin" -n -b h:1
 expect send-timeout-zero 0 "send-timeout 0 (never)" -- "$bin" -n -b h:1 --send-timeout 0

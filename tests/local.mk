@@ -80,7 +80,7 @@ EXTRA_DIST += tests/integration/lib.sh tests/integration/harness.py
 EXTRA_DIST += tests/data/tls
 EXTRA_DIST += tests/cli.sh tests/integration/run.sh tests/integration/pubsub_client.py \
 	tests/integration/test_pubsub.py tests/integration/test_transactions.py \
-	tests/integration/test_tail.py \
+	tests/integration/test_tail.py tests/integration/test_reload.py \
 	tests/integration/README.md \
 	tests/broker/kafka-broker.sh tests/broker/pom.xml
 

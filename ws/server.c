@@ -296,25 +296,14 @@ ws_server_conf_default(struct ws_server_conf *conf)
 	conf->read_budget = WS_READ_BUDGET;
 }
 
-struct ws_server *
-ws_server_new(struct ev_loop *loop, const struct ws_server_conf *conf,
-    const struct ws_server_cb *cb, void *arg)
+/* conf, zero limits meaning the defaults, for the server and its sessions. */
+static void
+server_conf_apply(struct ws_server *srv, const struct ws_server_conf *conf)
 {
-	struct ws_server	*srv;
 	struct ws_server_conf	 def;
 
 	ws_server_conf_default(&def);
-	if ((srv = calloc(1, sizeof(*srv))) == NULL)
-		return NULL;
-	if ((srv->rbuf = malloc(WS_RBUF_SIZE)) == NULL ||
-	    (srv->iov = calloc(WS_IOV, sizeof(*srv->iov))) == NULL) {
-		free(srv->rbuf);
-		free(srv);
-		return NULL;
-	}
-	srv->loop = loop;
-	srv->conf = conf != NULL ? *conf : def;
-	/* Zero limits mean the defaults. */
+	srv->conf = *conf;
 	if (srv->conf.max_request == 0)
 		srv->conf.max_request = def.max_request;
 	if (srv->conf.max_message == 0)
@@ -340,6 +329,35 @@ ws_server_new(struct ev_loop *loop, const struct ws_server_conf *conf,
 	srv->wconf.idle_timeout = srv->conf.idle_timeout;
 	srv->wconf.close_timeout = WS_CLOSE_TIMEOUT;
 	srv->wconf.send_timeout = srv->conf.send_timeout;
+}
+
+void
+ws_server_reconfigure(struct ws_server *srv, const struct ws_server_conf *conf)
+{
+	int	 reuse = srv->conf.reuse_port;
+
+	server_conf_apply(srv, conf);
+	srv->conf.reuse_port = reuse;	/* the listeners have theirs */
+}
+
+struct ws_server *
+ws_server_new(struct ev_loop *loop, const struct ws_server_conf *conf,
+    const struct ws_server_cb *cb, void *arg)
+{
+	struct ws_server	*srv;
+	struct ws_server_conf	 def;
+
+	ws_server_conf_default(&def);
+	if ((srv = calloc(1, sizeof(*srv))) == NULL)
+		return NULL;
+	if ((srv->rbuf = malloc(WS_RBUF_SIZE)) == NULL ||
+	    (srv->iov = calloc(WS_IOV, sizeof(*srv->iov))) == NULL) {
+		free(srv->rbuf);
+		free(srv);
+		return NULL;
+	}
+	srv->loop = loop;
+	server_conf_apply(srv, conf != NULL ? conf : &def);
 	if (cb != NULL)
 		srv->cb = *cb;
 	srv->arg = arg;

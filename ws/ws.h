@@ -140,6 +140,12 @@ int	 ws_server_port(const struct ws_server *);
  */
 void	 ws_server_set_tls(struct ws_server *, struct ntls_config *);
 /*
+ * A reload: new limits and timeouts (reuse_port stays as the listeners
+ * were made).  Limits apply to connections from now on; message size and
+ * timeouts to open sessions too, from their next frame or deadline.
+ */
+void	 ws_server_reconfigure(struct ws_server *, const struct ws_server_conf *);
+/*
  * ws_session_send() without the copy: the message is len octets at data,
  * inside buf (from malloc()).  On WS_SEND_OK the session owns buf and
  * frees it once the message is written, or when the session goes; on

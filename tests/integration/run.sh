@@ -134,6 +134,12 @@ if [ $# -eq 0 ] && [ -n "$bootstrap" ]; then
 	export KAFKAGATE_LOG=$W/kafkagate.log
 	run_tests 120 "$here/test_tail.py"
 	[ $pubsub_status = 0 ] || status=1
+	pubsub_status=$status
+	# SIGHUP, sd_notify, two instances: gateways of its own
+	if [ -n "$bin" ]; then
+		KAFKAGATE_BIN=$bin run_tests 120 "$here/test_reload.py"
+		[ $pubsub_status = 0 ] || status=1
+	fi
 fi
 
 # every gateway must still be alive, and exit 0 within 10 s of SIGTERM

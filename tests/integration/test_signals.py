@@ -135,8 +135,8 @@ async def wss_reload(binary):
             rc = p.wait(10)
         log.seek(0)
         text = log.read()
-        check("reload logged", "reloaded the wss certificate" in text and
-              "keeping the old certificate" in text, text[-1500:])
+        check("reload logged", "received SIGHUP: reloaded" in text and
+              "the running configuration stays" in text, text[-1500:])
         check("wss gateway exits 0", rc == 0, repr(rc))
         check("no sanitizer report (wss)", "Sanitizer" not in text and
               "runtime error" not in text, text[-2000:])
