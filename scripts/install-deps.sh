@@ -23,8 +23,11 @@ integration="default-jre-headless maven kcat python3 python3-websockets
 # The packaging test (tests/package.sh): dpkg-buildpackage with debhelper
 # (which brings dh-autoreconf; no fakeroot: Rules-Requires-Root: no),
 # lintian, rpmbuild from Debian's rpm, systemd-analyze (verify, security)
-# and man (the unit's Documentation= pages) from systemd and man-db.
-integration="$integration dpkg-dev debhelper lintian rpm systemd man-db"
+# and man (the unit's Documentation= pages) from systemd and man-db, and
+# systemd-nspawn (systemd-container) to boot a copy of the system and run
+# the service under systemd.
+integration="$integration dpkg-dev debhelper lintian rpm systemd man-db
+ systemd-container"
 # The fuzz smoke test (scripts/fuzz-smoke.sh): clang with libFuzzer.  The
 # fuzzer and sanitizer runtimes are libclang-rt-N-dev on Debian 12, only
 # recommended by clang, so it is added below by clang's version.

@@ -6,18 +6,21 @@
 # purges it in a throwaway copy of this system's root (an overlay in a
 # private mount namespace: the maintainer scripts run for real, the host is
 # untouched) and checks the installed daemon, its configuration and the unit
-# there (systemd-analyze verify), rates the unit's sandbox (systemd-analyze
-# security), checks `make install DESTDIR=' file by file, that a second
-# install keeps an edited configuration and what uninstall leaves, and
-# builds the RPM from the same files (rpmbuild -ta --nodeps: Debian has rpm
-# but not Fedora's package names nor systemd-rpm-macros).
+# there (systemd-analyze verify), boots such a copy with systemd
+# (systemd-nspawn) to start, reload and stop the service as shipped, rates
+# the unit's sandbox (systemd-analyze security), checks `make install
+# DESTDIR=' file by file, that a second install keeps an edited
+# configuration and what uninstall leaves, and builds the RPM from the same
+# files (rpmbuild -ta --nodeps: Debian has rpm but not Fedora's package
+# names nor systemd-rpm-macros).
 #
 # Inside `make distcheck' it skips: the files are the same as in the build
 # the distribution was made from, where this test has run.
 #
 # Exit status: 0 passed, 1 failure, 77 skipped (Automake's SKIP) when a
 # prerequisite is missing -- unless CI is set, where that is a failure.
-# The overlay install needs root (unshare, mount).  30 to 60 s on two cores.
+# The overlay install and the boot need root (unshare, mount, nspawn).
+# 40 to 75 s on two cores.
 #
 # Environment: top_builddir, top_srcdir (make check sets them; default .),
 # CI, KAFKAGATE_KEEP=1 (keep the scratch directory, and say where).
@@ -257,6 +260,92 @@ else
 	else
 		bad "install in a copy of this root: the overlay could not be set up"
 		indent "$T/inside.out"
+	fi
+fi
+
+# ---- the service under systemd ----------------------------------------------
+# The same kind of copy, with the package installed, booted with systemd
+# (systemd-nspawn, a private network, a target of only the service and the
+# checks): the unit as the package ships it (Type=notify, the whole
+# sandbox) must start the daemon, which must answer a WebSocket upgrade,
+# reload and stop cleanly.  A system call the filter refuses, a file the
+# dynamic user cannot read or a missing READY=1 fails here, nowhere else.
+# A start is given 20 s, not 90 (a drop-in), to keep a failure short.
+cat >"$T/boot-check.sh" <<'EOF'
+#!/bin/sh
+# Run in the booted copy by kafkagate-pkg-check.service.
+exec >/out/result 2>&1
+ck() { if eval "$2"; then echo "PASS  $1"; else echo "FAIL  $1"; fi; }
+upgrade() {
+	python3 - <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", 9080), 5)
+s.sendall(b"GET /kafka HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+          b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+          b"Sec-WebSocket-Version: 13\r\n\r\n")
+sys.exit(0 if s.recv(64).startswith(b"HTTP/1.1 101") else 1)
+PY
+}
+st() { grep -q "^$1:[[:space:]]*$2\$" /proc/$pid/status; }
+ck "systemd started it (Type=notify: READY=1)" '[ "$(systemctl is-active kafkagate)" = active ]'
+pid=$(systemctl show -p MainPID --value kafkagate)
+ck "it runs as a dynamic user, without capabilities, under seccomp" \
+    'st Uid "[1-9][0-9]*.*" && st CapEff 0000000000000000 && st NoNewPrivs 1 && st Seccomp 2'
+ck "it answers a WebSocket upgrade on ws://127.0.0.1:9080/kafka" upgrade
+ck "systemctl reload" 'systemctl reload kafkagate && sleep 1 &&
+    [ "$(systemctl is-active kafkagate)" = active ]'
+ck "systemctl stop: exit 0" 'systemctl stop kafkagate &&
+    [ "$(systemctl show -p Result --value kafkagate)" = success ]'
+journalctl --no-pager -o cat -u kafkagate | tail -n 15 | sed 's/^/journal: /'
+systemctl --no-block poweroff
+EOF
+if [ "$(id -u)" != 0 ] || ! command -v systemd-nspawn >/dev/null 2>&1; then
+	skip "the service under systemd (needs root and systemd-nspawn: systemd-container)"
+else
+	mkdir -p "$T/boot" "$T/bootns"
+	# shellcheck disable=SC2016
+	timeout 180 unshare -m sh -c '
+	    set -e
+	    o=$1 deb=$2 check=$3 out=$4
+	    mount -t tmpfs kafkagate-pkg "$o"
+	    mkdir "$o/upper" "$o/work" "$o/root"
+	    mount -t overlay kafkagate-pkg \
+	        -o lowerdir=/,upperdir="$o/upper",workdir="$o/work" "$o/root"
+	    r=$o/root
+	    [ -x "$r/usr/bin/dpkg" ] || { echo "no /usr in the overlay of /"; exit 3; }
+	    # nspawn keeps its state in /run: in this namespace only
+	    mount -t tmpfs kafkagate-pkg-run /run
+	    cp "$deb" "$r/tmp/kafkagate.deb"
+	    chroot "$r" dpkg -i /tmp/kafkagate.deb >/dev/null
+	    od -An -N16 -tx1 /dev/urandom | tr -d " \n" >"$r/etc/machine-id"
+	    echo >>"$r/etc/machine-id"
+	    mkdir -p "$r/etc/systemd/system/kafkagate.service.d"
+	    printf "[Service]\nTimeoutStartSec=20s\n" \
+	        >"$r/etc/systemd/system/kafkagate.service.d/kafkagate-pkg.conf"
+	    cp "$check" "$r/usr/local/sbin/kafkagate-pkg-check"
+	    chmod 755 "$r/usr/local/sbin/kafkagate-pkg-check"
+	    printf "[Unit]\nAfter=kafkagate.service\n[Service]\nType=oneshot\nExecStart=/usr/local/sbin/kafkagate-pkg-check\n" \
+	        >"$r/etc/systemd/system/kafkagate-pkg-check.service"
+	    printf "[Unit]\nWants=kafkagate.service kafkagate-pkg-check.service\n" \
+	        >"$r/etc/systemd/system/kafkagate-pkg.target"
+	    exec systemd-nspawn -q -D "$r" --boot --register=no --keep-unit \
+	        --private-network --link-journal=no --bind="$out:/out" \
+	        systemd.unit=kafkagate-pkg.target
+	' kafkagate-pkg "$T/bootns" "$deb" "$T/boot-check.sh" "$T/boot" \
+	    >"$T/boot.out" 2>&1
+	rc=$?
+	if grep -q '^PASS  \|^FAIL  ' "$T/boot/result" 2>/dev/null; then
+		sed -n 's/^\(PASS\|FAIL\)  /&under systemd: /p' "$T/boot/result"
+		pass=$((pass + $(grep -c '^PASS  ' "$T/boot/result")))
+		fail=$((fail + $(grep -c '^FAIL  ' "$T/boot/result")))
+		if grep -q '^FAIL  ' "$T/boot/result"; then
+			grep '^journal: ' "$T/boot/result" | sed 's/^/      /'
+		fi
+	elif [ $rc = 3 ]; then
+		skip "the service under systemd (no overlay of / here)"
+	else
+		bad "the service under systemd: the copy did not boot (exit $rc)"
+		indent "$T/boot.out" 20
 	fi
 fi
 
