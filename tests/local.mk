@@ -74,6 +74,10 @@ endif
 TESTS += $(check_PROGRAMS) tests/cli.sh tests/integration/run.sh
 # The configurations of examples/ pass kafkagate -n as shipped; no network.
 TESTS += tests/examples.sh
+# The Debian and RPM packages, make install, and the service under systemd
+# (tests/package.sh; root for the install and boot parts); about a minute.
+TESTS += tests/package.sh
+EXTRA_DIST += tests/package.sh
 EXTRA_DIST += tests/examples.sh examples/README.md examples/kafkagate.yaml \
 	examples/apisix.yaml examples/tls-scram.yaml
 EXTRA_DIST += tests/integration/lib.sh tests/integration/harness.py
