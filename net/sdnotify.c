@@ -31,7 +31,7 @@ sdnotify(const char *msg)
 		return 0;
 	n = strlen(path);
 	if ((path[0] != '/' && path[0] != '@') || n >= sizeof(sun.sun_path)) {
-		log_debug("sd_notify: unusable NOTIFY_SOCKET \"%s\"", path);
+		log_warnx("sd_notify: unusable NOTIFY_SOCKET \"%s\"", path);
 		return -1;
 	}
 	memset(&sun, 0, sizeof(sun));
@@ -41,7 +41,7 @@ sdnotify(const char *msg)
 		sun.sun_path[0] = '\0';
 	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
 	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
-		log_debug("sd_notify: socket: %s", strerror(errno));
+		log_warnx("sd_notify: socket: %s", strerror(errno));
 		return -1;
 	}
 	do {
@@ -49,7 +49,7 @@ sdnotify(const char *msg)
 		    (struct sockaddr *)&sun, len);
 	} while (r == -1 && errno == EINTR);
 	if (r == -1)
-		log_debug("sd_notify: %s: %s", path, strerror(errno));
+		log_warnx("sd_notify: %s: %s", path, strerror(errno));
 	(void)close(fd);
 	return r == -1 ? -1 : 0;
 }

@@ -9,7 +9,8 @@
 /*
  * Send "READY=1", "RELOADING=1", "STOPPING=1", "STATUS=..." (lines may be
  * combined with newlines).  0 when sent or when no manager listens, -1
- * on error (logged at debug level: the daemon goes on either way).
+ * on error (a warning: the service manager would otherwise only see a
+ * start that times out; the daemon goes on either way).
  */
 int	 sdnotify(const char *msg);
 /* "RELOADING=1" with the CLOCK_MONOTONIC time systemd 253+ asks for. */
