@@ -13,6 +13,7 @@ check_PROGRAMS += \
 	tests/check_kafka_sasl \
 	tests/check_kafka_reader \
 	tests/check_net_tls \
+	tests/check_jwt \
 	tests/check_ws_http \
 	tests/check_ws_session \
 	tests/check_ws_wsession \
@@ -51,6 +52,12 @@ tests_check_net_tls_SOURCES = tests/check_net_tls.c
 tests_check_net_tls_CFLAGS = $(TEST_CFLAGS)
 tests_check_net_tls_LDADD = net/libnet.a $(MBEDTLS_LIBS) $(CHECK_LIBS)
 
+# The vectors come from tests/data/jwt/make-vectors.py (PyJWT), committed:
+# no Python at build or test time.
+tests_check_jwt_SOURCES = tests/check_jwt.c tests/data/jwt/vectors.h
+tests_check_jwt_CFLAGS = $(TEST_CFLAGS)
+tests_check_jwt_LDADD = net/libnet.a $(MBEDTLS_LIBS) $(CHECK_LIBS)
+
 tests_check_ws_http_SOURCES = tests/check_ws_http.c
 tests_check_ws_http_CFLAGS = $(TEST_CFLAGS)
 tests_check_ws_http_LDADD = $(WS_LIBS) $(CHECK_LIBS)
@@ -82,6 +89,7 @@ EXTRA_DIST += tests/examples.sh examples/README.md examples/kafkagate.yaml \
 	examples/apisix.yaml examples/tls-scram.yaml
 EXTRA_DIST += tests/integration/lib.sh tests/integration/harness.py
 EXTRA_DIST += tests/data/tls
+EXTRA_DIST += tests/data/jwt/make-vectors.py
 EXTRA_DIST += tests/cli.sh tests/integration/run.sh tests/integration/pubsub_client.py \
 	tests/integration/test_pubsub.py tests/integration/test_transactions.py \
 	tests/integration/test_tail.py tests/integration/test_reload.py \
