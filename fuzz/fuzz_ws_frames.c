@@ -61,7 +61,7 @@ struct mlog {
 	size_t		 cap;
 };
 
-static const struct wsess_conf	 conf = { FUZZ_MAX_MESSAGE, 10.0, 2.0 };
+static const struct wsess_conf	 conf = { FUZZ_MAX_MESSAGE, 10.0, 2.0, 30.0 };
 
 static struct {
 	struct wsess	 s;
