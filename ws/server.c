@@ -172,6 +172,7 @@ struct ws_server {
 	size_t			 naddrbuckets;	/* 0 or 2^n */
 	size_t			 naddrs;
 	uint64_t		 addrkey[2];	/* SipHash key */
+	struct ws_server_stats	 stats;		/* the counters of it */
 };
 
 struct ws_session {
@@ -644,6 +645,7 @@ listener_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		fd = accept4(l->fd, (struct sockaddr *)&ss, &len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd != -1) {
+			srv->stats.accepted++;
 			if (server_admit(srv, &ss))
 				session_new(srv, fd, &ss);
 			else
@@ -700,6 +702,20 @@ int
 ws_server_sessions(const struct ws_server *srv)
 {
 	return srv->nsessions;
+}
+
+void
+ws_server_stats(const struct ws_server *srv, struct ws_server_stats *st)
+{
+	const struct ws_session	*s;
+
+	*st = srv->stats;
+	st->sessions = srv->nsessions;
+	st->handshakes = srv->nhandshakes;
+	st->queued = 0;
+	TAILQ_FOREACH(s, &srv->sessions, entry)
+		if (s->opened && !s->dead)
+			st->queued += ws_session_queued(s);
 }
 
 void
@@ -1017,6 +1033,7 @@ server_admit(struct ws_server *srv, const struct sockaddr_storage *ss)
 			log_client(LOG_LVL_INFO, "ws: %s: refused: %d "
 			    "connections from this address (--max-per-addr)",
 			    peer, e->n);
+			srv->stats.refused[WS_REFUSED_PER_ADDR]++;
 			return 0;
 		}
 	}
@@ -1025,6 +1042,7 @@ server_admit(struct ws_server *srv, const struct sockaddr_storage *ss)
 		sockaddr_format(ss, peer, sizeof(peer));
 		log_client(LOG_LVL_INFO, "ws: %s: refused: %d connections in "
 		    "the handshake (--max-handshakes)", peer, srv->nhandshakes);
+		srv->stats.refused[WS_REFUSED_HANDSHAKES]++;
 		return 0;
 	}
 	return 1;
@@ -1255,6 +1273,7 @@ session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	switch (s->state) {
 	case WS_ST_TLS:
 	case WS_ST_HTTP:
+		s->srv->stats.refused[WS_REFUSED_TIMEOUT]++;
 		session_kill(s, "handshake timeout");
 		break;
 	case WS_ST_REPLY:
@@ -1344,12 +1363,16 @@ session_read(struct ws_session *s, void *buf, size_t len)
 			errno = EAGAIN;
 		if (n == -1 && errno != EAGAIN)
 			s->err = errno;
+		if (n > 0)
+			s->srv->stats.bytes_in += (size_t)n;
 		return n;
 	}
 	n = ntls_read(s->tls, buf, len);
 	s->rwait = n == NTLS_WANT_WRITE ? EV_WRITE : EV_READ;
-	if (n >= 0)
+	if (n >= 0) {
+		s->srv->stats.bytes_in += (size_t)n;
 		return n;
+	}
 	if (n == NTLS_WANT_READ || n == NTLS_WANT_WRITE) {
 		errno = EAGAIN;
 		return -1;
@@ -1376,12 +1399,16 @@ session_write(struct ws_session *s, const void *buf, size_t len)
 			errno = EAGAIN;
 		if (n == -1 && errno != EAGAIN)
 			s->err = errno;
+		if (n > 0)
+			s->srv->stats.bytes_out += (size_t)n;
 		return n;
 	}
 	n = ntls_write(s->tls, buf, len);
 	s->wwait = n == NTLS_WANT_READ ? EV_READ : EV_WRITE;
-	if (n >= 0)
+	if (n >= 0) {
+		s->srv->stats.bytes_out += (size_t)n;
 		return n;
+	}
 	if (n == NTLS_WANT_READ || n == NTLS_WANT_WRITE) {
 		errno = EAGAIN;
 		return -1;
@@ -1439,6 +1466,7 @@ session_tls_handshake(struct ws_session *s)
 		/* Most likely http:// or ws:// to the wss port: say so. */
 		log_client(LOG_LVL_INFO, "ws: %s: %s; answering 400", s->peer,
 		    ntls_error(s->tls));
+		s->srv->stats.refused[WS_REFUSED_TLS]++;
 		ntls_free(s->tls);
 		s->tls = NULL;
 		session_reply(s, 400, NULL,
@@ -1446,6 +1474,7 @@ session_tls_handshake(struct ws_session *s)
 		return;
 	}
 	log_client(LOG_LVL_INFO, "ws: %s: %s", s->peer, ntls_error(s->tls));
+	s->srv->stats.refused[WS_REFUSED_TLS]++;
 	session_kill(s, "TLS handshake failed");
 }
 
@@ -1480,6 +1509,7 @@ session_http_read(struct ws_session *s)
 			why = s->req->why != NULL ? s->req->why : "bad request";
 			log_client(LOG_LVL_INFO, "ws: %s: bad request head "
 			    "(%s), answering %d", s->peer, why, status);
+			s->srv->stats.refused[WS_REFUSED_BAD_REQUEST]++;
 			(void)snprintf(body, sizeof(body), "%s\n", why);
 			session_reply(s, status, NULL, body);
 			return;
@@ -1511,6 +1541,7 @@ session_handshake(struct ws_session *s, size_t headlen)
 		log_client(LOG_LVL_INFO, "ws: %s: %s %s: no route", s->peer,
 		    log_escape(e1, sizeof(e1), req->method, req->methodlen),
 		    log_escape(e2, sizeof(e2), req->path, req->pathlen));
+		srv->stats.refused[WS_REFUSED_NO_ROUTE]++;
 		session_reply(s, 404, NULL, "not found\n");
 		return;
 	}
@@ -1521,6 +1552,7 @@ session_handshake(struct ws_session *s, size_t headlen)
 		    "module, err: %s", s->peer,
 		    log_escape(e1, sizeof(e1), reason, strlen(reason)));
 		(void)snprintf(body, sizeof(body), "%s\n", reason);
+		srv->stats.refused[WS_REFUSED_UPGRADE]++;
 		session_reply(s, 400, err == WS_HS_BAD_WS_VERSION ?
 		    "Sec-WebSocket-Version: 13\r\n" : NULL, body);
 		return;
@@ -1529,6 +1561,7 @@ session_handshake(struct ws_session *s, size_t headlen)
 	    srv->nsessions >= srv->conf.max_sessions)) {
 		log_client(LOG_LVL_INFO, "ws: %s: too many sessions (%d), "
 		    "answering 503", s->peer, srv->nsessions);
+		srv->stats.refused[WS_REFUSED_SESSIONS]++;
 		session_reply(s, 503, NULL, "too many sessions\n");
 		return;
 	}
@@ -1559,6 +1592,7 @@ session_handshake(struct ws_session *s, size_t headlen)
 	}
 	s->opened = 1;
 	srv->nsessions++;
+	srv->stats.upgraded++;
 	if (srv->cb.open != NULL)
 		srv->cb.open(srv->arg, s, route);
 	/* A frame that came with the request head. */
@@ -1811,6 +1845,7 @@ session_ws_send(struct ws_session *s)
 			return -1;
 		}
 		wsess_sent(&s->ws, (size_t)n);
+		srv->stats.bytes_out += (size_t)n;
 		s->wrote = 1;
 		for (total = 0, i = 0; i < niov; i++)
 			total += srv->iov[i].iov_len;

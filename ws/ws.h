@@ -154,4 +154,35 @@ void	 ws_server_reconfigure(struct ws_server *, const struct ws_server_conf *);
 int	 ws_session_send_take(struct ws_session *, int opcode, void *buf,
 	    const uint8_t *data, size_t len);
 
+/*
+ * Statistics, for the daemon's metrics: counters since ws_server_new(),
+ * and gauges as of the call.  Counting is an add on paths that run
+ * anyway; ws_server_stats() walks the live sessions for `queued'.
+ */
+enum ws_refusal {
+	WS_REFUSED_PER_ADDR = 0,	/* closed at accept: max_per_addr */
+	WS_REFUSED_HANDSHAKES,		/* closed at accept: max_handshakes */
+	WS_REFUSED_TLS,			/* TLS handshake failed, or plain
+					   HTTP to a TLS port (400) */
+	WS_REFUSED_BAD_REQUEST,		/* 400 or 431: malformed request head */
+	WS_REFUSED_NO_ROUTE,		/* 404: no route for the path */
+	WS_REFUSED_UPGRADE,		/* 400: not a valid WebSocket upgrade */
+	WS_REFUSED_SESSIONS,		/* 503: max_sessions, or shutting down */
+	WS_REFUSED_TIMEOUT,		/* no upgrade within handshake_timeout */
+	WS_REFUSED_MAX
+};
+
+struct ws_server_stats {
+	uint64_t	 accepted;	/* connections accepted (refused ones too) */
+	uint64_t	 upgraded;	/* sessions opened (101 sent) */
+	uint64_t	 refused[WS_REFUSED_MAX];
+	uint64_t	 bytes_in;	/* octets read from clients (after TLS) */
+	uint64_t	 bytes_out;	/* octets written to them (before TLS) */
+	int		 sessions;	/* open now */
+	int		 handshakes;	/* in the TLS or HTTP stage now */
+	size_t		 queued;	/* octets queued to open sessions now */
+};
+
+void	 ws_server_stats(const struct ws_server *, struct ws_server_stats *);
+
 #endif /* WS_WS_H */
