@@ -47,6 +47,9 @@ struct bridge_req {
 	size_t			 cap;
 	int			 oom;
 	int			 nrecords;
+	size_t			 rbytes;	/* their keys and values */
+	int			 cmd;		/* BRIDGE_STAT_*, for stats */
+	int32_t			 code;		/* of an error answer */
 };
 TAILQ_HEAD(bridge_reqq, bridge_req);
 
@@ -67,6 +70,7 @@ static int			 br_nsessions;
 /* Every session not yet freed: open, or closed with requests pending. */
 static LIST_HEAD(, bridge_session) br_all = LIST_HEAD_INITIALIZER(br_all);
 static int			 br_npaused;
+static struct bridge_stats	 br_st;		/* the counters */
 
 static void	 br_flush(struct bridge_session *);
 static void	 br_stop(struct bridge_session *);
@@ -94,6 +98,59 @@ int
 bridge_sessions(void)
 {
 	return br_nsessions;
+}
+
+/* The slot of an error code in bridge_stats.errors (see bridge.h). */
+static int
+br_code_slot(int32_t code)
+{
+	if (code >= -1 && code <= 127)
+		return code + 1;
+	if (code >= 1000 && code <= 1015)
+		return 129 + code - 1000;
+	if (code >= 1100 && code <= 1115)
+		return 145 + code - 1100;
+	return BRIDGE_STAT_CODE_OTHER;
+}
+
+int32_t
+bridge_stat_code(int i)
+{
+	if (i >= 0 && i < 129)
+		return i - 1;
+	if (i >= 129 && i < 145)
+		return 1000 + i - 129;
+	if (i >= 145 && i < 161)
+		return 1100 + i - 145;
+	return INT32_MIN;
+}
+
+void
+bridge_stats(struct bridge_stats *st)
+{
+	const struct bridge_session	*s;
+
+	*st = br_st;
+	st->sessions = br_nsessions;
+	st->paused = br_npaused;
+	st->held = 0;
+	LIST_FOREACH(s, &br_all, entry)
+		st->held += s->held;
+}
+
+static int
+br_stat_cmd(int c)
+{
+	switch (c) {
+	case PUB_SUB_REQ__REQ_CMD_KAFKA_FETCH:
+		return BRIDGE_STAT_FETCH;
+	case PUB_SUB_REQ__REQ_CMD_KAFKA_LIST_OFFSET:
+		return BRIDGE_STAT_LIST_OFFSET;
+	case PUB_SUB_REQ__REQ_CMD_PING:
+		return BRIDGE_STAT_PING;
+	default:
+		return BRIDGE_STAT_OTHER;
+	}
 }
 
 /* ---- a tiny protobuf writer ---- */
@@ -221,6 +278,7 @@ br_req_new(struct bridge_session *s, int64_t sequence)
 		return NULL;
 	r->s = s;
 	r->sequence = sequence;
+	r->cmd = BRIDGE_STAT_OTHER;
 	TAILQ_INSERT_TAIL(&s->reqs, r, entry);
 	s->nreqs++;
 	return r;
@@ -272,7 +330,12 @@ br_done(struct bridge_req *r)
 		br_body_start(r, TAG_ERROR);
 		br_field_varint(r, 1, BRIDGE_E_INTERNAL);
 		br_field_bytes(r, 2, "out of memory", 13);
+		r->code = BRIDGE_E_INTERNAL;
+		r->nrecords = 0;
 	}
+	br_st.commands[r->cmd][r->tag == TAG_ERROR]++;
+	if (r->tag == TAG_ERROR)
+		br_st.errors[br_code_slot(r->code)]++;
 	r->done = 1;
 	s->held += r->len;
 	br_flush(s);
@@ -295,6 +358,10 @@ br_flush(struct bridge_session *s)
 			switch (ws_session_send_take(s->ws, 2, r->buf, frame, n)) {
 			case WS_SEND_OK:
 				r->buf = NULL;
+				if (r->tag == TAG_FETCH) {
+					br_st.records += (uint64_t)r->nrecords;
+					br_st.record_bytes += r->rbytes;
+				}
 				break;
 			case WS_SEND_FULL:
 				log_client(LOG_LVL_WARN, "pubsub: %s: outbound "
@@ -489,6 +556,7 @@ bridge_reply_error(struct bridge_req *r, int32_t code, const char *fmt, ...)
 		    log_escape(lbuf, sizeof(lbuf), msg, (size_t)n));
 	}
 	br_body_start(r, TAG_ERROR);
+	r->code = code;
 	br_field_varint(r, 1, (uint64_t)(int64_t)code);
 	br_field_bytes(r, 2, msg, (size_t)n);
 	if (msg != small)
@@ -519,6 +587,7 @@ bridge_fetch_begin(struct bridge_req *r)
 	/* Most answers hold several records: skip the smallest sizes. */
 	(void)br_room(r, 4096 - BR_HEAD);
 	r->nrecords = 0;
+	r->rbytes = 0;
 	return r->oom ? -1 : 0;
 }
 
@@ -560,6 +629,7 @@ bridge_fetch_add(struct bridge_req *r, int64_t offset, int64_t timestamp,
 	br_field_bytes(r, 3, key, klen);
 	br_field_bytes(r, 4, value, vlen);
 	r->nrecords++;
+	r->rbytes += klen + vlen;
 	return 0;
 }
 
@@ -778,6 +848,7 @@ bridge_message(void *arg, struct ws_session *ws, int opcode,
 		br_stop(s);
 		return;
 	}
+	r->cmd = br_stat_cmd((int)req->req_case);
 	/*
 	 * protobuf-c hands strings over NUL-terminated and does not check
 	 * UTF-8: "t\0x" would read as "t".  Check the wire bytes before

@@ -91,6 +91,37 @@ int	 bridge_route_in_use(int (*fn)(void *, const struct bridge_route *),
 /* Sessions not read right now because they reached a bound. */
 int	 bridge_paused(void);
 
+/*
+ * Statistics, for the daemon's metrics: counters since the start, and
+ * gauges as of the call.  Commands are counted when answered, by kind
+ * and outcome (an error_resp is an error); error answers also by code:
+ * Kafka's own (-1 to 127) one by one, the gateway's (1000 to 1015, 1100
+ * to 1115) one by one, anything else together (BRIDGE_STAT_CODE_OTHER).
+ * Records and their bytes (key and value) count when a fetch answer is
+ * queued to the client.
+ */
+#define BRIDGE_STAT_FETCH	0
+#define BRIDGE_STAT_LIST_OFFSET	1
+#define BRIDGE_STAT_PING	2
+#define BRIDGE_STAT_OTHER	3	/* empty, unknown, not a PubSubReq */
+#define BRIDGE_STAT_NCMD	4
+#define BRIDGE_STAT_NCODE	(129 + 16 + 16 + 1)
+#define BRIDGE_STAT_CODE_OTHER	(BRIDGE_STAT_NCODE - 1)
+
+struct bridge_stats {
+	uint64_t	 commands[BRIDGE_STAT_NCMD][2];	/* [kind][0 ok, 1 error] */
+	uint64_t	 errors[BRIDGE_STAT_NCODE];	/* by bridge_stat_code() */
+	uint64_t	 records;	/* records in answers queued to clients */
+	uint64_t	 record_bytes;	/* their key and value octets */
+	int		 sessions;	/* bridge_sessions() */
+	int		 paused;	/* bridge_paused() */
+	size_t		 held;		/* answered bytes waiting for order */
+};
+
+void	 bridge_stats(struct bridge_stats *);
+/* The code counted in errors[i]; INT32_MIN for BRIDGE_STAT_CODE_OTHER. */
+int32_t	 bridge_stat_code(int i);
+
 /* Answers: call exactly one of these per request. */
 void	 bridge_reply_error(struct bridge_req *, int32_t code, const char *fmt, ...)
 	    __attribute__((__format__(__printf__, 3, 4)));
