@@ -91,8 +91,16 @@ struct kcio {
 	unsigned int		 gen;		/* bumped at every connect */
 	unsigned int		 failed_gen;	/* gen whose failure was reported */
 	int			 fail_err;	/* KCONN_E* for kbio_close, or 0 */
+	int			 slot;		/* the observer's; KBIO_NOSLOT */
+	int			 up;		/* transport up, told to it */
 	char			 errmsg[1024];	/* why gen failed */
 };
+
+#define KBIO_NOSLOT		INT_MIN	/* not asked yet */
+
+/* Statistics (kcluster_set_observer()): process-wide. */
+static const struct kcluster_observer	*kbio_obs;
+static void				*kbio_obs_arg;
 
 static void	 kbio_resolved(void *, int, struct addrinfo *);
 static void	 kbio_close(struct kcio *, const char *);
@@ -106,6 +114,35 @@ static void	 kbio_arm_timer(struct kcio *);
 static void	 kbio_io_cb(struct ev_loop *, ev_io *, int);
 static void	 kbio_timer_cb(struct ev_loop *, ev_timer *, int);
 static void	 kbio_more_cb(struct ev_loop *, ev_timer *, int);
+static int	 kbio_slot(struct kcio *);
+static void	 kbio_observe(void *, int16_t, int, double);
+
+void
+kcluster_set_observer(const struct kcluster_observer *obs, void *arg)
+{
+	kbio_obs = obs;
+	kbio_obs_arg = arg;
+}
+
+/* The observer's slot for this broker, asked once. */
+static int
+kbio_slot(struct kcio *c)
+{
+	if (c->slot == KBIO_NOSLOT)
+		c->slot = kbio_obs->broker(kbio_obs_arg, c->name);
+	return c->slot;
+}
+
+/* kconn_obs_fn: a request of this connection is done. */
+static void
+kbio_observe(void *arg, int16_t api_key, int err, double seconds)
+{
+	struct kcio	*c = arg;
+
+	if (kbio_obs != NULL)
+		kbio_obs->request(kbio_obs_arg, kbio_slot(c), c->role, api_key,
+		    err, seconds);
+}
 
 /* ---- struct kcluster_io: the clock and the wake-up ---- */
 
@@ -217,6 +254,7 @@ kbio_new(void *ctx, const char *host, int port, int role, void *arg)
 	c->port = port;
 	c->fd = -1;
 	c->failed_gen = UINT_MAX;
+	c->slot = KBIO_NOSLOT;
 	(void)snprintf(c->name, sizeof(c->name), strchr(host, ':') ?
 	    "[%s]:%d" : "%s:%d", host, port);
 	ev_init(&c->io, kbio_io_cb);
@@ -289,6 +327,11 @@ kbio_close(struct kcio *c, const char *why)
 		c->fd = -1;
 	}
 	c->connecting = 0;
+	if (c->up) {
+		c->up = 0;
+		if (kbio_obs != NULL)
+			kbio_obs->conn(kbio_obs_arg, kbio_slot(c), 0);
+	}
 	if (c->have_conn) {
 		c->have_conn = 0;
 		if (c->conn.state != KCONN_DEAD)
@@ -321,6 +364,8 @@ kbio_failed(struct kcio *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
 	va_end(ap);
+	if (kbio_obs != NULL)
+		kbio_obs->failed(kbio_obs_arg, kbio_slot(c));
 	kcluster_conn_failed(c->arg, c->fail_err ? c->fail_err :
 	    KCONN_EDISCONNECT, c->errmsg);
 	kbio_close(c, c->errmsg);
@@ -362,6 +407,7 @@ kbio_connect(struct kcio *c, char *err, size_t errlen)
 		c->sasl->refs++;
 		kconn_set_sasl(&c->conn, &c->sasl->conf);
 	}
+	kconn_set_observer(&c->conn, kbio_observe, c);
 	c->have_conn = 1;
 	kbio_arm_timer(c);
 	log_debug("kafka: resolving %s", c->host);
@@ -546,6 +592,10 @@ static void
 kbio_up(struct kcio *c)
 {
 	c->connecting = 0;
+	if (kbio_obs != NULL) {
+		c->up = 1;
+		kbio_obs->conn(kbio_obs_arg, kbio_slot(c), 1);
+	}
 	kcluster_conn_up(c->arg);
 	kconn_start(&c->conn, ev_now(c->g->loop));
 	kbio_kick(c);

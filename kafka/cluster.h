@@ -105,4 +105,25 @@ int	 kcluster_fetch_wait(struct kcluster *, const char *topic,
 	    int32_t partition, int64_t offset, int32_t max_bytes, int wait,
 	    kcluster_cb, void *arg);
 
+/*
+ * Statistics, for the daemon's metrics (process-wide; NULL: none, the
+ * default).  Every broker connection asks broker() once for a slot for
+ * its "host:port" (any int of the observer's; -1: none) and reports
+ * with it: request() when a request that went out is done (err KCONN_OK
+ * with the seconds from written to answered, or the KCONN_E* that failed
+ * it; role KCIO_MAIN, KCIO_DATA or KCIO_POLL, see cluster_io.h), conn()
+ * when its transport (TCP, TLS) comes up (1) and when it goes down after
+ * that (0), failed() when an attempt or a connection fails.  Called on
+ * the loop; each must be cheap and must not call into the cluster.  obs
+ * must outlive every cluster; set it before the first cluster is made.
+ */
+struct kcluster_observer {
+	int	 (*broker)(void *arg, const char *name);
+	void	 (*request)(void *arg, int slot, int role, int16_t api_key,
+		    int err, double seconds);
+	void	 (*conn)(void *arg, int slot, int up);
+	void	 (*failed)(void *arg, int slot);
+};
+void	 kcluster_set_observer(const struct kcluster_observer *, void *arg);
+
 #endif /* KAFKA_CLUSTER_H */

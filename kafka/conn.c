@@ -79,6 +79,13 @@ kconn_set_sasl(struct kconn *c, const struct ksasl_conf *conf)
 }
 
 void
+kconn_set_observer(struct kconn *c, kconn_obs_fn fn, void *arg)
+{
+	c->obs = fn;
+	c->obs_arg = arg;
+}
+
+void
 kconn_free(struct kconn *c)
 {
 	if (c->state != KCONN_DEAD)
@@ -209,6 +216,7 @@ kconn_send(struct kconn *c, struct kconn_req *r, int16_t version)
 		c->out.err = 0;
 		return -1;
 	}
+	r->sent = c->now;
 	TAILQ_INSERT_TAIL(&c->inflight, r, entry);
 	c->ninflight++;
 	return 0;
@@ -748,6 +756,8 @@ kconn_dispatch(struct kconn *c, double now)
 	}
 	TAILQ_REMOVE(&c->inflight, r, entry);
 	c->ninflight--;
+	if (c->obs != NULL)
+		c->obs(c->obs_arg, r->api_key, KCONN_OK, now - r->sent);
 	r->cb(r->arg, KCONN_OK, NULL, r->version, rd.p, kr_left(&rd));
 	free(r);
 	if (c->state == KCONN_DEAD)
@@ -842,13 +852,17 @@ kconn_req_internal(const struct kconn_req *r)
 	    r->cb == kconn_on_sasl_authenticate;
 }
 
+/* obs: the observer of the requests that went out, or NULL. */
 static void
-kconn_fail_queue(struct kconn_reqq *q, int err, const char *msg)
+kconn_fail_queue(struct kconn_reqq *q, int err, const char *msg,
+    kconn_obs_fn obs, void *obs_arg, double now)
 {
 	struct kconn_req	*r;
 
 	while ((r = TAILQ_FIRST(q)) != NULL) {
 		TAILQ_REMOVE(q, r, entry);
+		if (obs != NULL)
+			obs(obs_arg, r->api_key, err, now - r->sent);
 		if (!kconn_req_internal(r))
 			r->cb(r->arg, err, msg, r->version, NULL, 0);
 		free(r);
@@ -861,6 +875,9 @@ kconn_fail(struct kconn *c, int err, const char *fmt, ...)
 	struct kconn_reqq	 inflight, waiting;
 	char			 msg[sizeof(c->errmsg)];
 	va_list			 ap;
+	kconn_obs_fn		 obs;
+	void			*obs_arg;
+	double			 now;
 
 	if (c->state == KCONN_DEAD)
 		return;
@@ -884,6 +901,10 @@ kconn_fail(struct kconn *c, int err, const char *fmt, ...)
 	c->in_len = 0;
 	kw_reset(&c->out);
 	c->out_off = 0;
-	kconn_fail_queue(&inflight, err, msg);
-	kconn_fail_queue(&waiting, err, msg);
+	/* Copied: a callback may re-initialise the connection. */
+	obs = c->obs;
+	obs_arg = c->obs_arg;
+	now = c->now;
+	kconn_fail_queue(&inflight, err, msg, obs, obs_arg, now);
+	kconn_fail_queue(&waiting, err, msg, NULL, NULL, now);
 }

@@ -60,6 +60,13 @@ typedef int	(*kconn_enc_fn)(struct kwriter *w, int16_t version, int32_t corr,
  */
 typedef void	(*kconn_resp_fn)(void *arg, int err, const char *msg,
 		    int16_t version, const uint8_t *body, size_t len);
+/*
+ * Told of every request that went out (encoded for the wire) once it is
+ * done: answered (err KCONN_OK) or failed (a KCONN_E*), with the seconds
+ * since it went out.  For statistics: it must not call the connection.
+ */
+typedef void	(*kconn_obs_fn)(void *arg, int16_t api_key, int err,
+		    double seconds);
 
 struct kconn_req {
 	TAILQ_ENTRY(kconn_req)	 entry;
@@ -67,6 +74,7 @@ struct kconn_req {
 	int16_t			 version;
 	int32_t			 corr;
 	double			 deadline;
+	double			 sent;		/* encoded for the wire, at */
 	kconn_enc_fn		 enc;
 	kconn_resp_fn		 cb;
 	void			*arg;
@@ -107,6 +115,8 @@ struct kconn {
 	int64_t			 sasl_lifetime;	/* SessionLifetimeMs, 0: none */
 	double			 reauth_at;	/* KIP-368 deadline, 0: none */
 	double			 expire_at;	/* session ends, no re-auth: 0 none */
+	kconn_obs_fn		 obs;		/* NULL: none */
+	void			*obs_arg;
 	char			 errmsg[400];
 };
 
@@ -119,6 +129,8 @@ void	 kconn_free(struct kconn *);
  * before kconn_start(); conf must outlive the connection.
  */
 void	 kconn_set_sasl(struct kconn *, const struct ksasl_conf *);
+/* Observe the requests (see kconn_obs_fn); after kconn_init(). */
+void	 kconn_set_observer(struct kconn *, kconn_obs_fn, void *arg);
 /* The socket is connected: start ApiVersions. */
 void	 kconn_start(struct kconn *, double now);
 /*
