@@ -45,6 +45,7 @@
 #define KB_DATA			KCIO_DATA
 #define KB_POLL			KCIO_POLL
 #define KC_FETCH_MAX_PARTS	1000	/* partitions in one Fetch */
+#define KC_PROBE_EVERY		15.0	/* kcluster_reachable(): re-probe */
 
 #define KT_IDLE			SIZE_MAX	/* ktimer.idx when not armed */
 
@@ -79,6 +80,9 @@ struct kbroker {
 	char			 name[300];	/* host:port */
 	struct kcio		*io;		/* the connection */
 	enum kcluster_err	 lasterr_class;	/* what lasterr says, as a class */
+	/* Reachability (kcluster_reachable()), in kc->reach_seq order. */
+	uint64_t		 ok_seq;	/* last answer */
+	uint64_t		 fail_seq;	/* last failed attempt */
 	int			 detached;	/* moved: close when idle */
 	double			 backoff;
 	double			 retry_at;	/* no new attempt before */
@@ -162,6 +166,11 @@ struct kcluster {
 	uint64_t		 timer_seq;
 	double			 wake_at;	/* asked of io->wake(); -1: none */
 	int			 running;	/* inside kcluster_run() */
+	/* kcluster_reachable() */
+	uint64_t		 reach_seq;	/* orders answers and failures */
+	struct kbroker		*probe;		/* its Metadata in flight on */
+	double			 probe_at;	/* when it went out */
+	int			 probe_next;	/* bootstrap address to try */
 };
 
 static void	 kb_failed(struct kbroker *, int, const char *);
@@ -650,6 +659,9 @@ kb_failed(struct kbroker *b, int err, const char *msg)
 {
 	(void)snprintf(b->lasterr, sizeof(b->lasterr), "%s", msg);
 	b->lasterr_class = kc_class(err);
+	/* A ready connection that closed says nothing of the next attempt. */
+	if (!kb_ready(b))
+		b->fail_seq = ++b->kc->reach_seq;
 	log_warnx("kafka: %s", b->lasterr);
 	b->retry_at = kc_now(b->kc) + b->backoff;
 	b->backoff = b->backoff * 2 > KC_BACKOFF_MAX ? KC_BACKOFF_MAX :
@@ -1054,6 +1066,7 @@ kc_on_metadata(void *arg, int err, const char *msg, int16_t version,
 		kc_md_schedule(kc, 0);
 		goto out;
 	}
+	b->ok_seq = ++kc->reach_seq;
 	kc_apply_metadata(kc, &md);
 	kafka_metadata_free(&md);
 	/* A topic we asked for and did not get back does not exist. */
@@ -1239,6 +1252,125 @@ kc_metadata(struct kcluster *kc)
 		free(m);
 		n = 0;
 	}
+}
+
+/* ---- reachability: kcluster_reachable() ---- */
+
+static const char *const kc_no_topics[1] = { NULL };
+
+/* Metadata without topics: the brokers only, from any version on v1. */
+static int
+kc_probe_enc(struct kwriter *w, int16_t version, int32_t corr,
+    const char *client_id, void *arg)
+{
+	(void)arg;
+	return kafka_enc_metadata(w, version, corr, client_id, kc_no_topics, 0);
+}
+
+/*
+ * The probe's answer.  A failure needs no bookkeeping here: a request
+ * fails only with its connection, and kb_failed() records that.
+ */
+static void
+kc_probe_resp(void *arg, int err, const char *msg, int16_t version,
+    const uint8_t *body, size_t len)
+{
+	struct kbroker	*b = arg;
+
+	(void)msg;
+	(void)version;
+	(void)body;
+	(void)len;
+	b->kc->probe = NULL;
+	if (err == KCONN_OK)
+		b->ok_seq = ++b->kc->reach_seq;
+}
+
+/*
+ * Send a probe: on a ready main connection, else to the first known
+ * broker out of its reconnect backoff, else to the next bootstrap
+ * address out of it.  None while a connection is being made: its
+ * outcome is news enough.
+ */
+static void
+kc_probe(struct kcluster *kc)
+{
+	struct kbroker	*b, *pick = NULL;
+	double		 now = kc_now(kc);
+	int		 i, k;
+
+	LIST_FOREACH(b, &kc->brokers, entry) {
+		if (b->role != KB_MAIN || b->detached)
+			continue;
+		if (kb_ready(b)) {
+			pick = b;
+			break;
+		}
+		if (kb_usable(b))
+			return;
+	}
+	if (pick == NULL)
+		LIST_FOREACH(b, &kc->brokers, entry)
+			if (b->role == KB_MAIN && !b->detached &&
+			    b->node_id >= 0 && now >= b->retry_at) {
+				pick = b;
+				break;
+			}
+	for (i = 0; pick == NULL && i < kc->nboot; i++) {
+		k = (kc->probe_next + i) % kc->nboot;
+		if ((b = kb_find_addr(kc, kc->boot_host[k],
+		    kc->boot_port[k])) == NULL &&
+		    (b = kb_new(kc, -1 - k, kc->boot_host[k], kc->boot_port[k],
+		    KB_MAIN)) == NULL)
+			return;
+		if (now < b->retry_at)
+			continue;
+		kc->probe_next = k + 1;
+		pick = b;
+	}
+	if (pick == NULL)
+		return;
+	kc->probe_at = now;
+	if (kb_submit(pick, KAFKA_API_METADATA, kc_probe_enc, kc_probe_resp,
+	    pick) == 0)
+		kc->probe = pick;
+}
+
+int
+kcluster_reachable(struct kcluster *kc, char *why, size_t whylen)
+{
+	struct kbroker	*b, *last = NULL, *opening = NULL;
+	int		 ok = 0, main_ready = 0;
+
+	LIST_FOREACH(b, &kc->brokers, entry) {
+		if (b->detached)
+			continue;
+		if (kb_ready(b)) {
+			ok = 1;
+			main_ready |= b->role == KB_MAIN;
+		} else if (kb_usable(b) && opening == NULL)
+			opening = b;
+		if (b->ok_seq > b->fail_seq)
+			ok = 1;
+		if (b->fail_seq > 0 && (last == NULL ||
+		    b->fail_seq > last->fail_seq))
+			last = b;
+	}
+	if (kc->probe == NULL && (!main_ready ||
+	    kc_now(kc) - kc->probe_at >= KC_PROBE_EVERY))
+		kc_probe(kc);
+	if (ok)
+		return 1;
+	if (last != NULL && last->lasterr[0] != '\0')
+		(void)snprintf(why, whylen, "%s", last->lasterr);
+	else if (kc->md_err[0] != '\0')
+		(void)snprintf(why, whylen, "%s", kc->md_err);
+	else if (opening != NULL || kc->probe != NULL)
+		(void)snprintf(why, whylen, "connecting to broker %s",
+		    opening != NULL ? opening->name : kc->probe->name);
+	else
+		(void)snprintf(why, whylen, "no broker contacted yet");
+	return 0;
 }
 
 /* ---- operations ---- */
@@ -1558,6 +1690,8 @@ kf_on_resp(void *arg, int err, const char *msg, int16_t version,
 	int			 bad = 0;
 
 	b->f_inflight = 0;
+	if (err == KCONN_OK)
+		b->ok_seq = ++b->kc->reach_seq;
 	TAILQ_INIT(&q);
 	TAILQ_CONCAT(&q, &b->fin, qentry);
 	TAILQ_FOREACH(op, &q, qentry) {

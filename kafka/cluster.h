@@ -106,6 +106,25 @@ int	 kcluster_fetch_wait(struct kcluster *, const char *topic,
 	    kcluster_cb, void *arg);
 
 /*
+ * Whether the cluster can be reached, for a readiness check: 1 if a
+ * broker connection is ready now (connected, versions negotiated,
+ * authenticated), or if some broker answered a request after its last
+ * failed connection attempt; else 0 with the reason in why: the latest
+ * failure ("cannot connect to broker 127.0.0.1:59092: Connection
+ * refused"), or that the first connection is still being made.  A
+ * ready connection that the broker closed (an idle connection, say)
+ * is not a failure; the next attempt decides.
+ *
+ * The cluster connects only when a client asks for something, so the
+ * check itself keeps the answer fresh: when no connection is ready, or
+ * the last check was more than 15 s ago, it sends a Metadata request
+ * without topics to one broker (a ready one, else the next out of its
+ * reconnect backoff), whose outcome the next call sees.  Never blocks,
+ * never calls back.
+ */
+int	 kcluster_reachable(struct kcluster *, char *why, size_t whylen);
+
+/*
  * Statistics, for the daemon's metrics (process-wide; NULL: none, the
  * default).  Every broker connection asks broker() once for a slot for
  * its "host:port" (any int of the observer's; -1: none) and reports
