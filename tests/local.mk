@@ -171,3 +171,14 @@ EXTRA_DIST += tests/integration/hardening.sh tests/integration/test_hardening.py
 # broker and the README's own kafkagate commands; about 10 s.
 TESTS += tests/integration/readme.sh
 EXTRA_DIST += tests/integration/readme.sh tests/integration/test_readme.py
+
+# The metrics renderer and the admin endpoint (src/metrics.c, src/admin.c).
+if HAVE_CHECK
+check_PROGRAMS += tests/check_metrics
+tests_check_metrics_SOURCES = tests/check_metrics.c src/metrics.c src/admin.c \
+	src/bridge.c
+tests_check_metrics_CFLAGS = $(TEST_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_check_metrics_LDADD = proto/libproto.a $(KAFKA_LIBS) $(WS_LIBS) \
+	$(PROTOBUF_C_LIBS) $(CHECK_LIBS)
+endif
+
