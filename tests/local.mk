@@ -182,3 +182,7 @@ tests_check_metrics_LDADD = proto/libproto.a $(KAFKA_LIBS) $(WS_LIBS) \
 	$(PROTOBUF_C_LIBS) $(CHECK_LIBS)
 endif
 
+# The admin endpoint of the real daemon (--admin-listen) against a real
+# Kafka: /metrics (promtool check metrics), /healthz, /readyz, limits.
+TESTS += tests/integration/admin.sh
+EXTRA_DIST += tests/integration/admin.sh tests/integration/test_admin.py
