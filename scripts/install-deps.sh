@@ -32,6 +32,10 @@ integration="$integration dpkg-dev debhelper lintian rpm systemd man-db
 # fuzzer and sanitizer runtimes are libclang-rt-N-dev on Debian 12, only
 # recommended by clang, so it is added below by clang's version.
 integration="$integration clang"
+# The admin endpoint's test (tests/integration/admin.sh) checks /metrics
+# with promtool, which comes with Debian's prometheus package; the
+# Prometheus server it would start is stopped again below.
+integration="$integration prometheus"
 
 pkgs=$build
 [ "${1:-}" = "--build" ] || pkgs="$build $integration"
@@ -52,6 +56,13 @@ if [ -n "$(echo "$missing" | tr -d ' ')" ]; then
 	$SUDO apt-get update -qq
 	# shellcheck disable=SC2086
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+	case " $missing " in
+	*" prometheus "*)
+		# Only promtool is wanted: no server listening on :9090.
+		if command -v systemctl >/dev/null 2>&1; then
+			$SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+		fi ;;
+	esac
 fi
 if [ "${1:-}" != "--build" ] && command -v clang >/dev/null 2>&1; then
 	rt=libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev

@@ -295,6 +295,15 @@ kafka_backend_set_budget(size_t budget)
 }
 
 void
+kafka_backend_stats(struct kcache_stats *st)
+{
+	if (kb_cache == NULL)
+		memset(st, 0, sizeof(*st));
+	else
+		kcache_stats(kb_cache, st);
+}
+
+void
 kafka_backend_free(void)
 {
 	kcache_free(kb_cache);

@@ -921,7 +921,7 @@ static const char *const cf_known[] = {
 	"listen", "routes", "client_id", "max_frame", "max_message",
 	"max_outbound", "idle_timeout", "send_timeout", "request_timeout",
 	"max_sessions", "max_handshakes", "max_per_addr", "reuse_port",
-	"cache_memory", "fetch_wait", NULL
+	"cache_memory", "fetch_wait", "admin_listen", NULL
 };
 
 /*
@@ -1194,6 +1194,10 @@ cf_load(struct kg_config *c, char *err, size_t errlen)
 		goto done;
 	if (c->client_id == NULL && s != NULL)
 		c->client_id = cf_own(c, strdup(s));
+	if (cf_text(&d, root, "admin_listen", "admin_listen", &s) != 0)
+		goto done;
+	if (c->admin_listen == NULL && s != NULL)
+		c->admin_listen = cf_own(c, strdup(s));
 	if (cf_size(&d, root, "max_frame", &c->max_frame, 256, 64 << 20) != 0 ||
 	    cf_size(&d, root, "max_message", &c->max_message, 16, 64 << 20) != 0 ||
 	    cf_size(&d, root, "max_outbound", &c->max_outbound, 65536,
@@ -1409,6 +1413,21 @@ config_finish(struct kg_config *c, char *err, size_t errlen)
 	}
 	if (c->nlisten == 0)
 		c->listen[c->nlisten++] = DEFAULT_LISTEN;
+	if (c->admin_listen != NULL) {
+		char	 why[256];
+
+		if (cf_check_listen(c->admin_listen, why, sizeof(why)) != 0) {
+			(void)snprintf(err, errlen, "admin_listen: %s", why);
+			return -1;
+		}
+		for (i = 0; i < c->nlisten; i++)
+			if (strcmp(c->listen[i], c->admin_listen) == 0) {
+				(void)snprintf(err, errlen, "admin_listen %s is "
+				    "also a WebSocket listen address",
+				    c->admin_listen);
+				return -1;
+			}
+	}
 	if (c->max_frame == 0)
 		c->max_frame = DEFAULT_MAX_FRAME;
 	if (c->max_message == 0)
@@ -1470,6 +1489,9 @@ config_print(const struct kg_config *c, FILE *fp)
 	for (i = 0; i < c->nlisten; i++)
 		(void)fprintf(fp, "listen %s (%s)\n", c->listen[i],
 		    c->tls_cert != NULL ? "wss" : "ws");
+	if (c->admin_listen != NULL)
+		(void)fprintf(fp, "admin-listen %s (http: /metrics, /healthz, "
+		    "/readyz)\n", c->admin_listen);
 	for (i = 0; i < c->nroutes; i++) {
 		r = &c->routes[i];
 		s = &r->sec;

@@ -91,6 +91,8 @@ struct kg_config {
 	/* wss: our certificate and key. */
 	const char		*tls_cert;
 	const char		*tls_key;
+	/* The admin endpoint (src/admin.h); NULL: none. */
+	const char		*admin_listen;
 
 	/* Resolved. */
 	struct kg_route		 routes[CONFIG_MAX_ROUTES];

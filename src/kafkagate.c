@@ -23,9 +23,11 @@
 #include "net/log.h"
 #include "net/sdnotify.h"
 #include "net/tls.h"
+#include "src/admin.h"
 #include "src/bridge.h"
 #include "src/kafkagate.h"
 #include "src/conf.h"
+#include "src/metrics.h"
 #include "ws/ws.h"
 
 #define KG_MAX_LISTEN	16
@@ -56,7 +58,8 @@ static const char usage_text[] =
 "                 [--kafka-cert file --kafka-key file]\n"
 "                 [--sasl-mechanism name] [--sasl-username name]\n"
 "                 [--sasl-password-file file] [--sasl-token-file file]\n"
-"                 [--tls-cert file --tls-key file]\n";
+"                 [--tls-cert file --tls-key file]\n"
+"                 [--admin-listen address:port]\n";
 
 static const char help_text[] =
 "Serve Apache Kafka to WebSocket clients (Apache APISIX pubsub protocol).\n"
@@ -116,6 +119,10 @@ static const char help_text[] =
 "      --tls-cert FILE        our certificate chain (PEM); listeners speak TLS\n"
 "      --tls-key FILE         its private key (PEM)\n"
 "\n"
+"Monitoring:\n"
+"      --admin-listen ADDR:PORT  serve GET /metrics (Prometheus), /healthz\n"
+"                             and /readyz over plain HTTP here (default: off)\n"
+"\n"
 "See kafkagate(8).\n";
 
 enum {
@@ -144,7 +151,8 @@ enum {
 	OPT_MAX_HANDSHAKES,
 	OPT_MAX_PER_ADDR,
 	OPT_REUSE_PORT,
-	OPT_ISOLATION
+	OPT_ISOLATION,
+	OPT_ADMIN_LISTEN
 };
 
 static const struct option kg_options[] = {
@@ -182,6 +190,7 @@ static const struct option kg_options[] = {
 	{ "max-per-addr",	required_argument, NULL, OPT_MAX_PER_ADDR },
 	{ "reuse-port",		no_argument,	   NULL, OPT_REUSE_PORT },
 	{ "isolation",		required_argument, NULL, OPT_ISOLATION },
+	{ "admin-listen",	required_argument, NULL, OPT_ADMIN_LISTEN },
 	{ NULL,			0,		   NULL, 0 }
 };
 
@@ -349,6 +358,39 @@ kg_raise_nofile(void)
 		    (unsigned long long)rl.rlim_cur, (unsigned long long)need);
 }
 
+/*
+ * /readyz (src/admin.h): ready when the cluster of every route of the
+ * running configuration can be reached (kcluster_reachable()); else a
+ * line for each route that cannot, and why.  Not ready while stopping.
+ */
+static int
+kg_ready(void *arg, char *why, size_t len)
+{
+	char	 r[512];
+	size_t	 n = 0;
+	int	 i, k, ready = 1;
+
+	(void)arg;
+	if (kg_stopping) {
+		(void)snprintf(why, len, "shutting down\n");
+		return 0;
+	}
+	why[0] = '\0';
+	for (i = 0; i < kgc->nroutes; i++) {
+		if (kgc->routes[i].cluster == NULL ||
+		    kcluster_reachable(kgc->routes[i].cluster, r, sizeof(r)))
+			continue;
+		ready = 0;
+		if (n >= len)
+			continue;
+		k = snprintf(why + n, len - n, "route %s (brokers %s): %s\n",
+		    kgc->routes[i].route.path, kgc->routes[i].brokers, r);
+		if (k > 0)
+			n = (size_t)k < len - n ? n + (size_t)k : len;
+	}
+	return ready;
+}
+
 static void
 kg_stop_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -465,6 +507,13 @@ kg_reload_fixed(const struct kg_config *o, const struct kg_config *n,
 		    "changes it)");
 		return -1;
 	}
+	if ((o->admin_listen == NULL) != (n->admin_listen == NULL) ||
+	    (o->admin_listen != NULL &&
+	    strcmp(o->admin_listen, n->admin_listen) != 0)) {
+		(void)snprintf(err, errlen, "admin_listen changed (a restart "
+		    "changes it)");
+		return -1;
+	}
 	return 0;
 }
 
@@ -522,10 +571,12 @@ kg_reload(void)
 	    nc->config_file : "the configuration", nc->nroutes,
 	    nc->nroutes == 1 ? "" : "s", kg_remap_closed,
 	    kg_remap_closed == 1 ? "" : "s");
+	metrics_reload(1);
 	(void)sdnotify("READY=1");
 	return;
 fail:
 	log_err("received SIGHUP: %s; the running configuration stays", err);
+	metrics_reload(0);
 	if (t != NULL)
 		ntls_config_unref(t);
 	if (nc != NULL) {
@@ -708,6 +759,9 @@ main(int argc, char *argv[])
 		case OPT_REUSE_PORT:
 			kg.reuse_port = 1;
 			break;
+		case OPT_ADMIN_LISTEN:
+			kg.admin_listen = optarg;
+			break;
 		case OPT_ISOLATION:
 			if ((kg.isolation = config_parse_isolation(optarg)) ==
 			    -1) {
@@ -749,6 +803,8 @@ main(int argc, char *argv[])
 	kg_raise_nofile();
 
 	(void)signal(SIGPIPE, SIG_IGN);
+	/* Before the clusters: their connections report from the first. */
+	metrics_init();
 	kg_loop = ev_default_loop(EVFLAG_AUTO);
 	if (config_start(kgc, NULL, kg_loop, err, sizeof(err)) != 0) {
 		(void)fprintf(stderr, "kafkagate: %s\n", err);
@@ -798,6 +854,12 @@ main(int argc, char *argv[])
 	for (i = 0; i < kgc->nroutes; i++)
 		log_info("route %s -> kafka %s", kgc->routes[i].route.path,
 		    kgc->routes[i].brokers);
+	admin_set_sources(kg_server, kafka_backend_stats);
+	if (kgc->admin_listen != NULL && admin_start(kg_loop,
+	    kgc->admin_listen, kg_ready, NULL, err, sizeof(err)) != 0) {
+		(void)fprintf(stderr, "kafkagate: --admin-listen %s\n", err);
+		return 1;
+	}
 	(void)sdnotify("READY=1");
 
 	ev_signal_init(&sigterm, kg_signal_cb, SIGTERM);
@@ -812,6 +874,7 @@ main(int argc, char *argv[])
 	ev_run(kg_loop, 0);
 
 	ev_timer_stop(kg_loop, &sweep);
+	admin_stop();
 	ws_server_free(kg_server);
 	kg_collect(1);
 	config_free(kgc);

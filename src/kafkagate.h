@@ -9,6 +9,8 @@
 
 #include "src/bridge.h"
 
+struct kcache_stats;
+
 extern const struct bridge_backend kafka_backend;
 
 /* Bytes to ask the broker for per fetch (derived from the frame budget). */
@@ -22,6 +24,8 @@ double	 kafkagate_now(void);
  * seconds and empty readers go; the use is logged at -v), free at exit.
  */
 int	 kafka_backend_init(size_t cache_budget);
+/* The cache's statistics (zeros before kafka_backend_init()). */
+void	 kafka_backend_stats(struct kcache_stats *);
 void	 kafka_backend_sweep(double now, double idle);
 /* A cluster was freed: drop its partition readers. */
 void	 kafka_backend_forget(void *cluster);
