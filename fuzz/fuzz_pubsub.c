@@ -116,6 +116,13 @@ ws_session_peer(const struct ws_session *s)
 	return "fuzz:1";
 }
 
+void *
+ws_session_grant(const struct ws_session *s)
+{
+	(void)s;
+	return NULL;
+}
+
 /* ---- the test backend ---- */
 
 static struct bridge_req	*deferred;
@@ -269,7 +276,7 @@ check_answer(const PubSubReq *req, const PubSubResp *resp, size_t framelen)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct bridge_conf	 c = { FUZZ_MAX_FRAME, 8, 4 * FUZZ_MAX_FRAME };
+	struct bridge_conf	 c = { FUZZ_MAX_FRAME, 8, 4 * FUZZ_MAX_FRAME, 0, NULL };
 
 	(void)argc;
 	(void)argv;

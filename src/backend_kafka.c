@@ -14,7 +14,9 @@
 #include "kafka/reader.h"
 #include "kafka/record.h"
 #include "net/log.h"
+#include "src/auth.h"
 #include "src/bridge.h"
+#include "src/conf.h"
 #include "src/kafkagate.h"
 
 struct kreq {
@@ -52,6 +54,7 @@ kreq_free(struct kreq *k)
 }
 
 #define KAFKA_ERR_INVALID_TOPIC	17	/* INVALID_TOPIC_EXCEPTION */
+#define KAFKA_ERR_TOPIC_AUTHORIZATION_FAILED	29
 
 /*
  * Kafka's topic name rule: 1 to 249 of [A-Za-z0-9._-].  Anything else
@@ -100,6 +103,28 @@ kb_on_list_offset(void *arg, const struct kcluster_result *res)
  * values meanings of its own (-4 earliest local, -5 latest tiered) or
  * refuses them; they are refused here, before Kafka sees them.
  */
+/*
+ * The route's allow-list and the consumer's permissions (src/auth.h):
+ * a denied command never reaches Kafka.  One log line per denial.
+ */
+static int
+kb_allowed(struct bridge_req *r, int cmd, const char *topic)
+{
+	const struct kg_route		*kr;
+	const struct auth_consumer	*u = bridge_req_grant(r);
+	char				 q[BRIDGE_QUOTE_MAX + 4];
+
+	kr = (const struct kg_route *)(const void *)((const char *)
+	    bridge_req_route(r) - offsetof(struct kg_route, route));
+	if (auth_allows(&kr->auth, u, cmd, topic))
+		return 1;
+	log_client(LOG_LVL_INFO, "auth: %s: route %s%s%s: %s of topic %s "
+	    "denied", bridge_req_peer(r), kr->path, u ? ", consumer " : "",
+	    u ? u->username : "", cmd == AUTH_CMD_FETCH ? "fetch" :
+	    "list_offset", bridge_quote(q, sizeof(q), topic, strlen(topic)));
+	return 0;
+}
+
 static int
 kb_timestamp_valid(int64_t ts)
 {
@@ -118,6 +143,12 @@ kb_list_offset(void *backend, struct bridge_req *r, const PubSubReq *req)
 		    "offset, topic: %s, partition: %d, err: not found topic",
 		    bridge_quote(q, sizeof(q), c->topic, strlen(c->topic)),
 		    c->partition);
+		return;
+	}
+	if (!kb_allowed(r, AUTH_CMD_LIST_OFFSET, c->topic)) {
+		bridge_reply_error(r, KAFKA_ERR_TOPIC_AUTHORIZATION_FAILED,
+		    "failed to list offset, topic: %s, partition: %d, err: "
+		    "Topic authorization failed", c->topic, c->partition);
 		return;
 	}
 	if (!kb_timestamp_valid(c->timestamp)) {
@@ -322,6 +353,12 @@ kb_fetch(void *backend, struct bridge_req *r, const PubSubReq *req)
 		    "message, topic: %s, partition: %d, err: not found topic",
 		    bridge_quote(q, sizeof(q), c->topic, strlen(c->topic)),
 		    c->partition);
+		return;
+	}
+	if (!kb_allowed(r, AUTH_CMD_FETCH, c->topic)) {
+		bridge_reply_error(r, KAFKA_ERR_TOPIC_AUTHORIZATION_FAILED,
+		    "failed to fetch message, topic: %s, partition: %d, err: "
+		    "Topic authorization failed", c->topic, c->partition);
 		return;
 	}
 	if ((k = kreq_new(r, c->topic, c->partition, c->offset)) == NULL ||

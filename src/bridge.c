@@ -57,15 +57,18 @@ struct bridge_session {
 	LIST_ENTRY(bridge_session)	 entry;		/* br_all */
 	struct ws_session		*ws;
 	const struct bridge_route	*route;
+	void				*grant;		/* who: the admit's */
 	struct bridge_reqq		 reqs;		/* in arrival order */
 	int				 nreqs;
 	int				 closing;	/* we stopped answering */
 	int				 paused;	/* not read: over a bound */
 	size_t				 held;		/* bytes of done answers queued */
+	double				 tokens;	/* max_rate: commands left */
+	double				 tokens_at;	/* when last refilled */
 	char				 peer[64];
 };
 
-static struct bridge_conf	 br_conf = { 65536, 64, 4u << 20 };
+static struct bridge_conf	 br_conf = { 65536, 64, 4u << 20, 0, NULL };
 static int			 br_nsessions;
 /* Every session not yet freed: open, or closed with requests pending. */
 static LIST_HEAD(, bridge_session) br_all = LIST_HEAD_INITIALIZER(br_all);
@@ -75,6 +78,7 @@ static struct bridge_stats	 br_st;		/* the counters */
 static void	 br_flush(struct bridge_session *);
 static void	 br_stop(struct bridge_session *);
 static void	 br_session_maybe_free(struct bridge_session *);
+static int	 br_rate_ok(struct bridge_session *);
 
 void
 bridge_init(const struct bridge_conf *conf)
@@ -415,7 +419,8 @@ bridge_remap(bridge_remap_fn fn, void *arg)
 	const struct bridge_route	*nr;
 
 	LIST_FOREACH(s, &br_all, entry) {
-		if ((nr = fn(arg, s->route)) != NULL) {
+		if ((nr = fn(arg, s->route, &s->grant, s->ws != NULL &&
+		    !s->closing)) != NULL) {
 			s->route = nr;
 			continue;
 		}
@@ -437,6 +442,26 @@ bridge_route_in_use(int (*fn)(void *, const struct bridge_route *), void *arg)
 		if (fn(arg, s->route))
 			return 1;
 	return 0;
+}
+
+const struct bridge_route *
+bridge_req_route(const struct bridge_req *r)
+{
+	return r->s->route;
+}
+
+void *
+bridge_req_grant(const struct bridge_req *r)
+{
+	return r->s->grant;
+}
+
+void *
+bridge_session_grant(const struct ws_session *ws)
+{
+	const struct bridge_session	*s = ws_session_data(ws);
+
+	return s != NULL ? s->grant : NULL;
 }
 
 int
@@ -799,6 +824,7 @@ bridge_open(void *arg, struct ws_session *ws, void *route)
 	}
 	s->ws = ws;
 	s->route = route;
+	s->grant = ws_session_grant(ws);
 	TAILQ_INIT(&s->reqs);
 	(void)snprintf(s->peer, sizeof(s->peer), "%s", ws_session_peer(ws));
 	ws_session_set_data(ws, s);
@@ -866,6 +892,9 @@ bridge_message(void *arg, struct ws_session *ws, int opcode,
 	if (s->nreqs > br_conf.max_inflight) {
 		bridge_reply_error(r, BRIDGE_E_BUSY, "too many requests in flight "
 		    "(limit %d)", br_conf.max_inflight);
+	} else if (!br_rate_ok(s)) {
+		bridge_reply_error(r, BRIDGE_E_RATE, "too many commands (limit "
+		    "%g a second)", br_conf.max_rate);
 	} else if (c == PUB_SUB_REQ__REQ__NOT_SET) {
 		log_client(LOG_LVL_INFO, "pubsub: %s: pubsub server receives "
 		    "empty command", s->peer);
@@ -884,6 +913,32 @@ bridge_message(void *arg, struct ws_session *ws, int opcode,
 	}
 	pub_sub_req__free_unpacked(req, NULL);
 	br_flow(s);
+}
+
+/*
+ * max_rate: a token bucket per session, as big as a second's worth (at
+ * least one command).  0 if this command is over the rate.
+ */
+static int
+br_rate_ok(struct bridge_session *s)
+{
+	double	 now, cap;
+
+	if (br_conf.max_rate <= 0 || br_conf.now == NULL)
+		return 1;
+	now = br_conf.now();
+	cap = br_conf.max_rate < 1 ? 1 : br_conf.max_rate;
+	if (s->tokens_at == 0)
+		s->tokens = cap;
+	else if (now > s->tokens_at)
+		s->tokens += (now - s->tokens_at) * br_conf.max_rate;
+	if (s->tokens > cap)
+		s->tokens = cap;
+	s->tokens_at = now;
+	if (s->tokens < 1)
+		return 0;
+	s->tokens -= 1;
+	return 1;
 }
 
 void

@@ -31,6 +31,7 @@ struct bridge_route;
 #define BRIDGE_E_BUSY		1102	/* too many requests in flight */
 #define BRIDGE_E_INTERNAL	1103	/* out of memory and the like */
 #define BRIDGE_E_INVALID_ARG	1104	/* a field's value is out of range */
+#define BRIDGE_E_RATE		1105	/* over the commands per second */
 
 /* Client strings quoted in an error message are cut to this many octets. */
 #define BRIDGE_QUOTE_MAX	64
@@ -59,6 +60,9 @@ struct bridge_conf {
 	size_t		 max_frame;	/* response budget in bytes (fetch cut) */
 	int		 max_inflight;	/* requests per session */
 	size_t		 max_held;	/* answered bytes waiting for order; 0 = 4 MiB */
+	double		 max_rate;	/* commands per second per session, a
+					   second's worth at once; 0: any */
+	double		(*now)(void);	/* the clock, for max_rate */
 };
 
 struct bridge_route {
@@ -78,11 +82,13 @@ int	 bridge_sessions(void);
 /*
  * Reload: each session's route goes through fn, which returns the route
  * to use from now on (the same backend), or NULL: the route is gone or
- * changed, and an open session is closed with 1001.  Closed sessions
- * with requests pending keep their route until those are done.
+ * changed, and an open session is closed with 1001.  fn may also change
+ * *grant (the session's consumer); open says whether the session is
+ * open.  Closed sessions with requests pending keep their route until
+ * those are done.
  */
 typedef const struct bridge_route *(*bridge_remap_fn)(void *,
-	    const struct bridge_route *);
+	    const struct bridge_route *, void **grant, int open);
 void	 bridge_remap(bridge_remap_fn, void *);
 /* 1 if any session (open, or closed with requests pending) has a route
    for which fn returns 1. */
@@ -145,6 +151,11 @@ void	 bridge_fetch_end(struct bridge_req *);
 const char *bridge_quote(char *dst, size_t dstlen, const char *, size_t len);
 /* 1 if the client went away: the handler may skip work, but must reply. */
 int	 bridge_req_gone(const struct bridge_req *);
+/* The request's route, and who its session is (ws_session_grant()). */
+const struct bridge_route *bridge_req_route(const struct bridge_req *);
+void	*bridge_req_grant(const struct bridge_req *);
+/* The session's grant as the bridge keeps it (a reload may change it). */
+void	*bridge_session_grant(const struct ws_session *);
 const char *bridge_req_peer(const struct bridge_req *);
 
 /* The built-in handlers every backend may use. */

@@ -29,6 +29,7 @@
 #include "kafka/sasl.h"
 #include "net/log.h"
 #include "net/tls.h"
+#include "net/jwt.h"
 #include "src/conf.h"
 #include "src/kafkagate.h"
 #include "ws/ws.h"
@@ -62,6 +63,7 @@ config_init(struct kg_config *c)
 	memset(c, 0, sizeof(*c));
 	c->idle_timeout = -1;
 	c->send_timeout = -1;
+	c->max_rate = -1;
 	c->request_timeout = -1;
 	c->max_sessions = -1;
 	c->max_handshakes = -1;
@@ -374,6 +376,8 @@ cf_add_route(struct kg_config *c, const char *path, const char *brokers,
 	r->route.path = r->path;
 	r->route.name = r->path;
 	r->route.backend = &kafka_backend;
+	for (i = 0; i < AUTH_NCMD; i++)
+		r->auth.acl.all[i] = 1;		/* until an allow-list */
 	c->nroutes++;
 	return 0;
 }
@@ -668,6 +672,359 @@ cf_sec_text(struct cf_doc *d, yaml_node_t *map, const char *key,
 	return 0;
 }
 
+/* ---- authentication and permissions (auth.h) ---- */
+
+static int	 cf_seconds(struct cf_doc *, yaml_node_t *, const char *,
+		    double *, double);
+static int	 cf_count(struct cf_doc *, yaml_node_t *, const char *, int *,
+		    int, int);
+static int	 cf_bool(struct cf_doc *, yaml_node_t *, const char *, int *);
+
+/* A list of strings (or one string) at map's key, copied; -1 on error. */
+static int
+cf_strings(struct cf_doc *d, yaml_node_t *n, const char *what, char ***out,
+    int *nout)
+{
+	yaml_node_item_t	*it;
+	yaml_node_t		*e;
+	const char		*v;
+	char			 msg[200];
+	int			 cap;
+
+	*out = NULL;
+	*nout = 0;
+	if (n->type == YAML_SCALAR_NODE) {
+		if ((*out = calloc(1, sizeof(**out))) == NULL ||
+		    ((*out)[0] = strdup(cf_scalar(n))) == NULL)
+			return cf_fail(d, n, "out of memory");
+		*nout = 1;
+		return 0;
+	}
+	if (n->type != YAML_SEQUENCE_NODE) {
+		(void)snprintf(msg, sizeof(msg), "%s must be a list of "
+		    "strings", what);
+		return cf_fail(d, n, msg);
+	}
+	cap = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (cap > 0 && (*out = calloc((size_t)cap, sizeof(**out))) == NULL)
+		return cf_fail(d, n, "out of memory");
+	for (it = n->data.sequence.items.start;
+	    it < n->data.sequence.items.top; it++) {
+		e = yaml_document_get_node(&d->doc, *it);
+		if ((v = cf_scalar(e)) == NULL || *v == '\0') {
+			(void)snprintf(msg, sizeof(msg), "%s: each entry must "
+			    "be a non-empty string", what);
+			return cf_fail(d, e ? e : n, msg);
+		}
+		if (((*out)[*nout] = strdup(v)) == NULL)
+			return cf_fail(d, e, "out of memory");
+		(*nout)++;
+	}
+	return 0;
+}
+
+/*
+ * Topic permissions: "allow: [patterns]" for every command, or
+ * "allow: {fetch: [...], list_offset: [...]}" (a command not named is
+ * denied).  Absent: everything allowed.
+ */
+static int
+cf_acl(struct cf_doc *d, yaml_node_t *map, const char *what,
+    struct auth_acl *acl)
+{
+	static const char *const cmds[AUTH_NCMD] = { "fetch", "list_offset" };
+	yaml_node_t		*n = cf_get(d, map, "allow"), *k;
+	yaml_node_pair_t	*p;
+	char			 msg[200];
+	int			 c;
+
+	for (c = 0; c < AUTH_NCMD; c++)
+		acl->all[c] = n == NULL;
+	if (n == NULL)
+		return 0;
+	if (n->type != YAML_MAPPING_NODE) {
+		if (cf_strings(d, n, what, &acl->pat[0], &acl->npat[0]) != 0)
+			return -1;
+		/* The same patterns for every command. */
+		for (c = 1; c < AUTH_NCMD; c++) {
+			if ((acl->pat[c] = calloc((size_t)acl->npat[0] + 1,
+			    sizeof(char *))) == NULL)
+				return cf_fail(d, n, "out of memory");
+			for (acl->npat[c] = 0; acl->npat[c] < acl->npat[0];
+			    acl->npat[c]++)
+				if ((acl->pat[c][acl->npat[c]] =
+				    strdup(acl->pat[0][acl->npat[c]])) == NULL)
+					return cf_fail(d, n, "out of memory");
+		}
+		return 0;
+	}
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	    p++) {
+		k = yaml_document_get_node(&d->doc, p->key);
+		for (c = 0; c < AUTH_NCMD; c++)
+			if (cf_scalar(k) != NULL &&
+			    strcmp(cf_scalar(k), cmds[c]) == 0)
+				break;
+		if (c == AUTH_NCMD) {
+			(void)snprintf(msg, sizeof(msg), "%s: commands are "
+			    "fetch and list_offset", what);
+			return cf_fail(d, k, msg);
+		}
+		if (acl->pat[c] != NULL)
+			return cf_fail(d, k, "a command named twice");
+		if (cf_strings(d, yaml_document_get_node(&d->doc, p->value),
+		    what, &acl->pat[c], &acl->npat[c]) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Keys of a mapping of ours: all known, else an error (a typo is not
+   silently ignored). */
+static int
+cf_only(struct cf_doc *d, yaml_node_t *map, const char *what,
+    const char *const *known)
+{
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k;
+	const char		*name;
+	char			 msg[200];
+	int			 i;
+
+	if (map->type != YAML_MAPPING_NODE) {
+		(void)snprintf(msg, sizeof(msg), "%s must be a mapping", what);
+		return cf_fail(d, map, msg);
+	}
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	    p++) {
+		k = yaml_document_get_node(&d->doc, p->key);
+		if ((name = cf_scalar(k)) == NULL)
+			return cf_fail(d, map, "a key must be a string");
+		for (i = 0; known[i] != NULL; i++)
+			if (strcmp(known[i], name) == 0)
+				break;
+		if (known[i] == NULL) {
+			(void)snprintf(msg, sizeof(msg), "%s: unknown key %.64s",
+			    what, name);
+			return cf_fail(d, k, msg);
+		}
+	}
+	return 0;
+}
+
+static int
+cf_dup_text(struct cf_doc *d, yaml_node_t *map, const char *key,
+    const char *what, char **out)
+{
+	return cf_sec_text(d, map, key, what, out);
+}
+
+/* A route's plugins.key-auth, plugins.jwt-auth and our kafkagate block. */
+static int
+cf_route_auth(struct kg_config *c, struct cf_doc *d, yaml_node_t *rt,
+    struct auth_route *a)
+{
+	static const char *const ours[] = { "allow", "origins",
+	    "origin_required", "jwt_leeway", "jwt_issuer", "jwt_audience",
+	    NULL };
+	yaml_node_t	*plugins = cf_get(d, rt, "plugins"), *n, *k;
+	double		 leeway = -1;
+	int		 req = -1;
+
+	if ((n = cf_get(d, plugins, "key-auth")) != NULL) {
+		if (n->type != YAML_MAPPING_NODE)
+			return cf_fail(d, n, "plugins.key-auth must be a "
+			    "mapping");
+		a->key_auth = 1;
+		if (cf_dup_text(d, n, "header", "plugins.key-auth.header",
+		    &a->ka_header) != 0 ||
+		    cf_dup_text(d, n, "query", "plugins.key-auth.query",
+		    &a->ka_query) != 0)
+			return -1;
+	}
+	if ((n = cf_get(d, plugins, "jwt-auth")) != NULL) {
+		if (n->type != YAML_MAPPING_NODE)
+			return cf_fail(d, n, "plugins.jwt-auth must be a "
+			    "mapping");
+		a->jwt_auth = 1;
+		if (cf_dup_text(d, n, "header", "plugins.jwt-auth.header",
+		    &a->jwt_header) != 0 ||
+		    cf_dup_text(d, n, "query", "plugins.jwt-auth.query",
+		    &a->jwt_query) != 0 ||
+		    cf_dup_text(d, n, "cookie", "plugins.jwt-auth.cookie",
+		    &a->jwt_cookie) != 0)
+			return -1;
+	}
+	/* A credential no consumer has would refuse everyone: say so. */
+	for (req = 0; req < c->consumers.n; req++)
+		if ((a->key_auth && c->consumers.v[req].key != NULL) ||
+		    (a->jwt_auth && c->consumers.v[req].jwt != NULL))
+			break;
+	if (auth_required(a) && req == c->consumers.n)
+		return cf_fail(d, plugins, "plugins.key-auth or jwt-auth, but "
+		    "no consumer has such a credential");
+	req = -1;
+	if ((k = cf_get(d, rt, "kafkagate")) == NULL)
+		return 0;
+	if (cf_only(d, k, "kafkagate", ours) != 0 ||
+	    cf_acl(d, k, "kafkagate.allow", &a->acl) != 0 ||
+	    ((n = cf_get(d, k, "origins")) != NULL &&
+	    cf_strings(d, n, "kafkagate.origins", &a->origins,
+	    &a->norigins) != 0) ||
+	    cf_bool(d, k, "origin_required", &req) != 0 ||
+	    cf_seconds(d, k, "jwt_leeway", &leeway, 0) != 0 ||
+	    cf_dup_text(d, k, "jwt_issuer", "kafkagate.jwt_issuer",
+	    &a->jwt_iss) != 0 ||
+	    cf_dup_text(d, k, "jwt_audience", "kafkagate.jwt_audience",
+	    &a->jwt_aud) != 0)
+		return -1;
+	a->origin_required = req > 0;
+	a->jwt_leeway = leeway > 0 ? leeway : 0;
+	return 0;
+}
+
+/* jwt-auth of a consumer: key, algorithm, secret or public key. */
+static int
+cf_consumer_jwt(struct cf_doc *d, yaml_node_t *n, struct auth_consumer *u)
+{
+	const char	*alg, *v, *file;
+	char		*pem = NULL, e[300];
+	size_t		 len;
+	int		 a, rc;
+
+	if (cf_dup_text(d, n, "key", "plugins.jwt-auth.key", &u->jwt_key) != 0 ||
+	    cf_text(d, n, "algorithm", "plugins.jwt-auth.algorithm", &alg) != 0)
+		return -1;
+	if (u->jwt_key == NULL || *u->jwt_key == '\0')
+		return cf_fail(d, n, "plugins.jwt-auth needs a key");
+	/* Not silently ignored: the secret would not be the one meant. */
+	if (cf_text(d, n, "base64_secret", "plugins.jwt-auth.base64_secret",
+	    &v) != 0)
+		return -1;
+	if (v != NULL && strcmp(v, "false") != 0 && strcmp(v, "no") != 0)
+		return cf_fail(d, n, "plugins.jwt-auth.base64_secret is not "
+		    "supported: give the secret itself, or secret_file");
+	if ((a = jwt_alg_parse(alg != NULL ? alg : "HS256")) < 0)
+		return cf_fail(d, n, "plugins.jwt-auth.algorithm: expected "
+		    "HS256, HS384, HS512, RS256, RS384, RS512, ES256 or ES384");
+	if ((u->jwt = calloc(1, sizeof(*u->jwt))) == NULL)
+		return cf_fail(d, n, "out of memory");
+	if (a >= JWT_HS256 && a <= JWT_HS512) {
+		if (cf_text(d, n, "secret", "plugins.jwt-auth.secret", &v) != 0 ||
+		    cf_text(d, n, "secret_file", "plugins.jwt-auth.secret_file",
+		    &file) != 0)
+			return -1;
+		if ((v == NULL) == (file == NULL))
+			return cf_fail(d, n, "plugins.jwt-auth: give the "
+			    "secret or secret_file (one of them)");
+		if (file != NULL && (pem = cf_read_secret(file, e,
+		    sizeof(e))) == NULL)
+			return cf_fail(d, n, e);
+		v = pem != NULL ? pem : v;
+		rc = jwt_key_init_secret(u->jwt, a, (const uint8_t *)v,
+		    strlen(v), e, sizeof(e));
+	} else {
+		if (cf_text(d, n, "public_key", "plugins.jwt-auth.public_key",
+		    &v) != 0 || cf_text(d, n, "public_key_file",
+		    "plugins.jwt-auth.public_key_file", &file) != 0)
+			return -1;
+		if ((v == NULL) == (file == NULL))
+			return cf_fail(d, n, "plugins.jwt-auth: give the "
+			    "public_key or public_key_file (one of them)");
+		if (file != NULL && cf_read_file(file, 1 << 20, &pem, &len, e,
+		    sizeof(e)) != 0)
+			return cf_fail(d, n, e);
+		v = pem != NULL ? pem : v;
+		rc = jwt_key_init_public(u->jwt, a, v, strlen(v), e, sizeof(e));
+	}
+	if (pem != NULL) {
+		explicit_bzero(pem, strlen(pem));
+		free(pem);
+	}
+	if (rc != 0) {
+		free(u->jwt);
+		u->jwt = NULL;
+		return cf_fail(d, n, e);
+	}
+	return 0;
+}
+
+static int
+cf_consumer(struct kg_config *c, struct cf_doc *d, yaml_node_t *cn)
+{
+	static const char *const ours[] = { "allow", "max_connections",
+	    NULL };
+	struct auth_consumer	*u, *v;
+	yaml_node_t		*plugins, *n, *k;
+	const char		*file;
+	char			 e[300];
+	int			 i;
+
+	if (cn->type != YAML_MAPPING_NODE)
+		return cf_fail(d, cn, "a consumer must be a mapping");
+	if (c->consumers.n == CONFIG_MAX_CONSUMERS)
+		return cf_fail(d, cn, "too many consumers");
+	if (c->consumers.v == NULL && (c->consumers.v =
+	    calloc(CONFIG_MAX_CONSUMERS, sizeof(*c->consumers.v))) == NULL)
+		return cf_fail(d, cn, "out of memory");
+	u = &c->consumers.v[c->consumers.n++];
+	u->max_conns = -1;
+	if (cf_dup_text(d, cn, "username", "username", &u->username) != 0)
+		return -1;
+	if (u->username == NULL || *u->username == '\0')
+		return cf_fail(d, cn, "a consumer needs a username");
+	plugins = cf_get(d, cn, "plugins");
+	if ((n = cf_get(d, plugins, "key-auth")) != NULL) {
+		if (n->type != YAML_MAPPING_NODE)
+			return cf_fail(d, n, "plugins.key-auth must be a "
+			    "mapping");
+		if (cf_dup_text(d, n, "key", "plugins.key-auth.key",
+		    &u->key) != 0 || cf_text(d, n, "key_file",
+		    "plugins.key-auth.key_file", &file) != 0)
+			return -1;
+		if ((u->key == NULL) == (file == NULL))
+			return cf_fail(d, n, "plugins.key-auth: give the key "
+			    "or key_file (one of them)");
+		if (file != NULL && (u->key = cf_read_secret(file, e,
+		    sizeof(e))) == NULL)
+			return cf_fail(d, n, e);
+		if (*u->key == '\0')
+			return cf_fail(d, n, "plugins.key-auth: an empty key");
+	}
+	if ((n = cf_get(d, plugins, "jwt-auth")) != NULL) {
+		if (n->type != YAML_MAPPING_NODE)
+			return cf_fail(d, n, "plugins.jwt-auth must be a "
+			    "mapping");
+		if (cf_consumer_jwt(d, n, u) != 0)
+			return -1;
+	}
+	if ((k = cf_get(d, cn, "kafkagate")) != NULL) {
+		if (cf_only(d, k, "kafkagate", ours) != 0 ||
+		    cf_acl(d, k, "kafkagate.allow", &u->acl) != 0 ||
+		    cf_count(d, k, "max_connections", &u->max_conns, 0,
+		    CONFIG_MAX_COUNT) != 0)
+			return -1;
+	} else
+		for (i = 0; i < AUTH_NCMD; i++)
+			u->acl.all[i] = 1;
+	if (u->max_conns < 0)
+		u->max_conns = 0;
+	for (i = 0; i < c->consumers.n - 1; i++) {
+		v = &c->consumers.v[i];
+		if (strcmp(v->username, u->username) == 0)
+			return cf_fail(d, cn, "two consumers with one username");
+		if (v->key != NULL && u->key != NULL &&
+		    strcmp(v->key, u->key) == 0)
+			return cf_fail(d, cn, "two consumers with one "
+			    "key-auth key");
+		if (v->jwt_key != NULL && u->jwt_key != NULL &&
+		    strcmp(v->jwt_key, u->jwt_key) == 0)
+			return cf_fail(d, cn, "two consumers with one "
+			    "jwt-auth key");
+	}
+	return 0;
+}
+
 static int
 cf_route(struct kg_config *c, struct cf_doc *d, yaml_node_t *rt)
 {
@@ -821,6 +1178,8 @@ cf_route(struct kg_config *c, struct cf_doc *d, yaml_node_t *rt)
 	    sizeof(e))) != 0)
 		cf_fail(d, rt, e);
 	cf_sec_free(&sec);
+	if (rc == 0)
+		rc = cf_route_auth(c, d, rt, &c->routes[c->nroutes - 1].auth);
 	return rc;
 bad:
 	cf_sec_free(&sec);
@@ -865,6 +1224,28 @@ cf_seconds(struct cf_doc *d, yaml_node_t *root, const char *key, double *out,
 	if (s == NULL || *end != '\0' || !(v >= min && v <= 86400.0 * 365)) {
 		(void)snprintf(msg, sizeof(msg), "%s: expected seconds >= %g",
 		    key, min);
+		return cf_fail(d, n, msg);
+	}
+	*out = v;
+	return 0;
+}
+
+/* Commands a second: absent, given on the command line, or 0..1e6. */
+static int
+cf_rate(struct cf_doc *d, yaml_node_t *root, const char *key, double *out)
+{
+	yaml_node_t	*n = cf_get(d, root, key);
+	const char	*s = cf_scalar(n);
+	char		*end;
+	double		 v;
+	char		 msg[160];
+
+	if (n == NULL || *out >= 0)
+		return 0;
+	v = s ? strtod(s, &end) : -1;
+	if (s == NULL || *end != '\0' || !(v >= 0 && v <= 1e6)) {
+		(void)snprintf(msg, sizeof(msg), "%s: expected a number from 0 "
+		    "to 1000000", key);
 		return cf_fail(d, n, msg);
 	}
 	*out = v;
@@ -921,7 +1302,8 @@ static const char *const cf_known[] = {
 	"listen", "routes", "client_id", "max_frame", "max_message",
 	"max_outbound", "idle_timeout", "send_timeout", "request_timeout",
 	"max_sessions", "max_handshakes", "max_per_addr", "reuse_port",
-	"cache_memory", "fetch_wait", "admin_listen", NULL
+	"cache_memory", "fetch_wait", "consumers", "admin_listen",
+	"max_commands_per_second", NULL
 };
 
 /*
@@ -1206,6 +1588,7 @@ cf_load(struct kg_config *c, char *err, size_t errlen)
 	    (size_t)1 << 40) != 0 ||
 	    cf_seconds(&d, root, "idle_timeout", &c->idle_timeout, 0) != 0 ||
 	    cf_seconds(&d, root, "send_timeout", &c->send_timeout, 0) != 0 ||
+	    cf_rate(&d, root, "max_commands_per_second", &c->max_rate) != 0 ||
 	    cf_seconds(&d, root, "request_timeout", &c->request_timeout, 0.1) != 0 ||
 	    cf_count(&d, root, "max_sessions", &c->max_sessions, 0,
 	    CONFIG_MAX_COUNT) != 0 ||
@@ -1217,6 +1600,17 @@ cf_load(struct kg_config *c, char *err, size_t errlen)
 	    MAX_FETCH_WAIT) != 0 ||
 	    cf_bool(&d, root, "reuse_port", &c->reuse_port) != 0)
 		goto done;
+	if ((n = cf_get(&d, root, "consumers")) != NULL) {
+		if (n->type != YAML_SEQUENCE_NODE) {
+			cf_fail(&d, n, "consumers must be a list");
+			goto done;
+		}
+		for (it = n->data.sequence.items.start;
+		    it < n->data.sequence.items.top; it++)
+			if (cf_consumer(c, &d, yaml_document_get_node(&d.doc,
+			    *it)) != 0)
+				goto done;
+	}
 	if ((n = cf_get(&d, root, "routes")) != NULL) {
 		if (n->type != YAML_SEQUENCE_NODE) {
 			cf_fail(&d, n, "routes must be a list");
@@ -1442,6 +1836,8 @@ config_finish(struct kg_config *c, char *err, size_t errlen)
 		c->idle_timeout = 0;
 	if (c->send_timeout < 0)
 		c->send_timeout = WS_SEND_TIMEOUT;
+	if (c->max_rate < 0)
+		c->max_rate = 0;
 	if (c->request_timeout < 0)
 		c->request_timeout = DEFAULT_REQ_TIMEOUT;
 	if (c->client_id == NULL)
@@ -1477,6 +1873,59 @@ cf_print_limit(FILE *fp, const char *name, int v, const char *zero)
 		(void)fprintf(fp, "  %s 0 (%s)\n", name, zero);
 	else
 		(void)fprintf(fp, "  %s %d\n", name, v);
+}
+
+/* "a, b, c" */
+static void
+cf_print_list(FILE *fp, char *const *v, int n)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		(void)fprintf(fp, "%s%s", i ? ", " : "", v[i]);
+}
+
+static void
+cf_print_acl(FILE *fp, const char *indent, const struct auth_acl *a)
+{
+	static const char *const cmds[AUTH_NCMD] = { "fetch", "list_offset" };
+	int	 i;
+
+	for (i = 0; i < AUTH_NCMD; i++) {
+		if (a->all[i])
+			continue;
+		(void)fprintf(fp, "%sallow %s: ", indent, cmds[i]);
+		if (a->npat[i] == 0)
+			(void)fprintf(fp, "(nothing)");
+		cf_print_list(fp, a->pat[i], a->npat[i]);
+		(void)fprintf(fp, "\n");
+	}
+}
+
+/* Who may use a route; consumers by name, never a credential. */
+static void
+cf_print_auth(const struct kg_config *c, const struct auth_route *a, FILE *fp)
+{
+	int	 i, n = 0;
+
+	for (i = 0; i < c->consumers.n; i++)
+		n += (a->key_auth && c->consumers.v[i].key != NULL) ||
+		    (a->jwt_auth && c->consumers.v[i].jwt != NULL);
+	if (!auth_required(a))
+		(void)fprintf(fp, "  auth none\n");
+	else
+		(void)fprintf(fp, "  auth%s%s%s (%d consumer%s can)\n",
+		    a->key_auth ? " key-auth" : "",
+		    a->key_auth && a->jwt_auth ? "," : "",
+		    a->jwt_auth ? " jwt-auth" : "", n, n == 1 ? "" : "s");
+	if (a->norigins > 0) {
+		(void)fprintf(fp, "  origins ");
+		cf_print_list(fp, a->origins, a->norigins);
+		(void)fprintf(fp, "%s\n", a->origin_required ?
+		    " (required)" : "");
+	} else if (a->origin_required)
+		(void)fprintf(fp, "  origins any (required)\n");
+	cf_print_acl(fp, "  ", &a->acl);
 }
 
 void
@@ -1516,6 +1965,19 @@ config_print(const struct kg_config *c, FILE *fp)
 			    s->username != NULL ? s->username : "");
 		(void)fprintf(fp, "  isolation %s\n",
 		    config_isolation_name(r->isolation));
+		cf_print_auth(c, &r->auth, fp);
+	}
+	for (i = 0; i < c->consumers.n; i++) {
+		const struct auth_consumer *u = &c->consumers.v[i];
+
+		(void)fprintf(fp, "consumer %s\n  credentials%s%s%s\n",
+		    u->username, u->key ? " key-auth" : "",
+		    u->jwt ? " jwt-auth " : "",
+		    u->jwt ? jwt_alg_name(u->jwt->alg) : "");
+		if (u->max_conns > 0)
+			(void)fprintf(fp, "  max-connections %d\n",
+			    u->max_conns);
+		cf_print_acl(fp, "  ", &u->acl);
 	}
 	(void)fprintf(fp, "limits\n");
 	cf_print_limit(fp, "max-sessions", c->max_sessions,
@@ -1527,6 +1989,10 @@ config_print(const struct kg_config *c, FILE *fp)
 		(void)fprintf(fp, "  idle-timeout 0 (never)\n");
 	else
 		(void)fprintf(fp, "  idle-timeout %g s\n", c->idle_timeout);
+	if (c->max_rate == 0)
+		(void)fprintf(fp, "  max-commands-per-second 0 (unlimited)\n");
+	else
+		(void)fprintf(fp, "  max-commands-per-second %g\n", c->max_rate);
 	if (c->send_timeout == 0)
 		(void)fprintf(fp, "  send-timeout 0 (never)\n");
 	else
@@ -1647,10 +2113,12 @@ config_free(struct kg_config *c)
 		free(c->routes[i].brokers);
 		free(c->routes[i].sasl_token);
 		cf_sec_free(&c->routes[i].sec);
+		auth_route_free(&c->routes[i].auth);
 		if (c->routes[i].tls != NULL)
 			ntls_config_unref(c->routes[i].tls);
 	}
 	c->nroutes = 0;
+	auth_consumers_free(&c->consumers);
 	for (i = 0; i < c->nowned; i++)
 		free(c->owned[i]);
 	c->nowned = 0;

@@ -9,10 +9,12 @@
 #include <stdio.h>
 
 #include "kafka/sasl.h"
+#include "src/auth.h"
 #include "src/bridge.h"
 
 #define CONFIG_MAX_LISTEN	16
 #define CONFIG_MAX_ROUTES	256
+#define CONFIG_MAX_CONSUMERS	4096
 
 /* kcluster_conf.isolation */
 #define KG_READ_UNCOMMITTED	0
@@ -53,6 +55,7 @@ struct kg_route {
 	struct ksasl_conf	 sasl;		/* views of sec's strings */
 	char			*sasl_token;	/* "@" token_file for sasl.token */
 	int			 owns_cluster;
+	struct auth_route	 auth;		/* who may connect, and to what */
 };
 
 struct kg_config {
@@ -70,6 +73,7 @@ struct kg_config {
 	int			 fetch_wait;	/* ms at the tail; -1: not given */
 	double			 idle_timeout;
 	double			 send_timeout;	/* -1: not given */
+	double			 max_rate;	/* commands/s a session; -1 */
 	double			 request_timeout;
 	/* Connection limits (-1: not given; 0: unlimited). */
 	int			 max_sessions;
@@ -97,6 +101,7 @@ struct kg_config {
 	/* Resolved. */
 	struct kg_route		 routes[CONFIG_MAX_ROUTES];
 	int			 nroutes;
+	struct auth_consumers	 consumers;	/* the file's consumers: */
 	char			*owned[64];	/* strings read from the file */
 	int			 nowned;
 	int			 has_secrets;	/* a password, token or key */

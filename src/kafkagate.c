@@ -47,7 +47,7 @@ static const char usage_text[] =
 "usage: kafkagate [-hnVv] [-b host:port[,host:port...]] [-c file]\n"
 "                 [-l address:port] [-p path] [--client-id id]\n"
 "                 [--idle-timeout seconds] [--send-timeout seconds]\n"
-"                 [--max-frame bytes]\n"
+"                 [--max-frame bytes] [--max-commands-per-second n]\n"
 "                 [--max-message bytes] [--max-outbound bytes]\n"
 "                 [--request-timeout seconds] [--max-sessions n]\n"
 "                 [--max-handshakes n] [--max-per-addr n] [--reuse-port]\n"
@@ -76,6 +76,8 @@ static const char help_text[] =
 "      --idle-timeout SEC     close clients silent this long (default 0: never)\n"
 "      --send-timeout SEC     drop clients that take none of their queued\n"
 "                             answers this long (default 60; 0: never)\n"
+"      --max-commands-per-second N  commands a session may send a second;\n"
+"                             more get error_resp 1105 (default 0: any)\n"
 "      --max-frame BYTES      largest response frame; a fetch is cut at a\n"
 "                             record boundary to fit (default 65535)\n"
 "      --max-message BYTES    largest client message, else close 1009\n"
@@ -129,6 +131,7 @@ enum {
 	OPT_CLIENT_ID = 256,
 	OPT_IDLE_TIMEOUT,
 	OPT_SEND_TIMEOUT,
+	OPT_MAX_RATE,
 	OPT_MAX_FRAME,
 	OPT_MAX_MESSAGE,
 	OPT_MAX_OUTBOUND,
@@ -167,6 +170,7 @@ static const struct option kg_options[] = {
 	{ "client-id",		required_argument, NULL, OPT_CLIENT_ID },
 	{ "idle-timeout",	required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "send-timeout",	required_argument, NULL, OPT_SEND_TIMEOUT },
+	{ "max-commands-per-second", required_argument, NULL, OPT_MAX_RATE },
 	{ "max-frame",		required_argument, NULL, OPT_MAX_FRAME },
 	{ "max-message",	required_argument, NULL, OPT_MAX_MESSAGE },
 	{ "max-outbound",	required_argument, NULL, OPT_MAX_OUTBOUND },
@@ -263,6 +267,24 @@ parse_count(const char *opt, const char *s, int *out)
 	if (parse_size(opt, s, 0, CONFIG_MAX_COUNT, &v) != 0)
 		return -1;
 	*out = (int)v;
+	return 0;
+}
+
+/* A rate: a number from 0 to a million. */
+static int
+parse_rate(const char *opt, const char *s, double *out)
+{
+	char	*end;
+	double	 v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !(v >= 0 && v <= 1e6)) {
+		(void)fprintf(stderr, "kafkagate: %s: expected a number from 0 "
+		    "to 1000000, got \"%s\"\n", opt, s);
+		return -1;
+	}
+	*out = v;
 	return 0;
 }
 
@@ -412,6 +434,8 @@ kg_bridge_conf(const struct kg_config *c, struct bridge_conf *bconf)
 	 * be queued to the client, so that they always fit once they can go.
 	 */
 	bconf->max_held = c->max_outbound / 2;
+	bconf->max_rate = c->max_rate;
+	bconf->now = kafkagate_now;
 }
 
 /* The WebSocket server's settings from a configuration. */
@@ -446,22 +470,163 @@ kg_route_in(void *arg, const struct bridge_route *r)
  */
 static int	 kg_remap_closed;	/* sessions kg_remap() said no to */
 
+/* The consumer of c with u's name and credentials, or NULL. */
+static struct auth_consumer *
+kg_same_consumer(const struct kg_config *c, const struct auth_consumer *u)
+{
+	struct auth_consumer	*v;
+	int			 i;
+
+	for (i = 0; i < c->consumers.n; i++) {
+		v = &c->consumers.v[i];
+		if (strcmp(v->username, u->username) == 0 &&
+		    (v->key == NULL) == (u->key == NULL) &&
+		    (v->key == NULL || strcmp(v->key, u->key) == 0) &&
+		    (v->jwt_key == NULL) == (u->jwt_key == NULL) &&
+		    (v->jwt_key == NULL || strcmp(v->jwt_key, u->jwt_key) == 0))
+			return v;
+	}
+	return NULL;
+}
+
 static const struct bridge_route *
-kg_remap(void *arg, const struct bridge_route *br)
+kg_remap(void *arg, const struct bridge_route *br, void **grant, int open)
 {
 	const struct kg_config	*nc = arg;
-	const struct kg_route	*o, *n;
+	const struct kg_route	*o, *n = NULL;
+	struct auth_consumer	*u = NULL;
 	int			 i;
 
 	o = (const struct kg_route *)(const void *)((const char *)br -
 	    offsetof(struct kg_route, route));
+	/* Its consumer, by name, with the same credentials. */
+	if (open && *grant != NULL &&
+	    (u = kg_same_consumer(nc, *grant)) == NULL) {
+		log_info("consumer %s removed or its credentials changed: "
+		    "closing its session",
+		    ((struct auth_consumer *)*grant)->username);
+		kg_remap_closed++;
+		return NULL;
+	}
 	for (i = 0; i < nc->nroutes; i++) {
 		n = &nc->routes[i];
 		if (strcmp(n->path, o->path) == 0 && n->cluster == o->cluster)
-			return &n->route;
+			break;
 	}
-	kg_remap_closed++;
-	return NULL;
+	if (i == nc->nroutes) {
+		if (open)
+			kg_remap_closed++;
+		return NULL;
+	}
+	/* A route that now wants credentials the session never gave. */
+	if (open && u == NULL && auth_required(&n->auth)) {
+		kg_remap_closed++;
+		return NULL;
+	}
+	if (open && u != NULL)
+		u->nconns++;
+	*grant = open ? u : NULL;
+	return &n->route;
+}
+
+/* The daemon's route of a bridge route. */
+static const struct kg_route *
+kg_route_of(const void *route)
+{
+	return (const struct kg_route *)(const void *)((const char *)route -
+	    offsetof(struct kg_route, route));
+}
+
+/*
+ * ws_server's admit callback: the route's Origin check and credentials
+ * (src/auth.h).  One log line per refusal: who, from where, which route,
+ * why; never the credential.
+ */
+static void
+kg_admit(void *arg, void *route, const struct http_request *req,
+    const char *peer, struct ws_admit *a)
+{
+	const struct kg_route	*r = kg_route_of(route);
+	struct auth_result	 res;
+	static char		 body[200];
+
+	(void)arg;
+	if (!auth_required(&r->auth) && r->auth.norigins == 0 &&
+	    !r->auth.origin_required)
+		return;
+	auth_admit(&r->auth, &kgc->consumers, req, ev_now(kg_loop), &res);
+	if (res.status != 0) {
+		log_client(LOG_LVL_INFO, "auth: %s: route %s: refused with %d: "
+		    "%s", peer, r->path, res.status, res.why);
+		(void)snprintf(body, sizeof(body), "{\"message\":\"%s\"}\n",
+		    res.why);
+		a->status = res.status;
+		a->body = body;
+		return;
+	}
+	if (res.consumer != NULL)
+		log_client(LOG_LVL_INFO, "auth: %s: route %s: consumer %s (%s)",
+		    peer, r->path, res.consumer->username, res.method);
+	a->grant = res.consumer;
+	a->protocol = res.protocol;
+	a->protocollen = res.protocollen;
+	if (res.expires > 0)
+		a->expires = res.expires + r->auth.jwt_leeway;
+}
+
+/* 1 if a listen address is a loopback one. */
+static int
+kg_loopback(const char *addr)
+{
+	char	 host[256];
+	int	 port;
+
+	if (ws_listen_split(addr, host, sizeof(host), &port) != WS_ADDR_OK)
+		return 0;
+	return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+	    strcmp(host, "localhost") == 0;
+}
+
+/*
+ * Routes anyone who reaches a non-loopback listener can read through:
+ * say so at start (and with -n).
+ */
+static void
+kg_warn_open(const struct kg_config *c)
+{
+	int	 i, open = 0;
+
+	for (i = 0; i < c->nlisten; i++)
+		if (!kg_loopback(c->listen[i]))
+			open = 1;
+	if (!open)
+		return;
+	for (i = 0; i < c->nroutes; i++)
+		if (!auth_required(&c->routes[i].auth))
+			log_warnx("route %s has no authentication and listens "
+			    "beyond loopback: whoever reaches it reads every "
+			    "topic the gateway may read (see kafkagate.conf(5), "
+			    "AUTHENTICATION)", c->routes[i].path);
+}
+
+static void
+kg_open(void *arg, struct ws_session *ws, void *route)
+{
+	struct auth_consumer	*u = ws_session_grant(ws);
+
+	if (u != NULL)
+		u->nconns++;
+	bridge_open(arg, ws, route);
+}
+
+static void
+kg_closed(void *arg, struct ws_session *ws)
+{
+	struct auth_consumer	*u = bridge_session_grant(ws);
+
+	if (u != NULL && u->nconns > 0)
+		u->nconns--;
+	bridge_closed(arg, ws);
 }
 
 /* Free the replaced configurations no session uses any more. */
@@ -665,6 +830,11 @@ main(int argc, char *argv[])
 		case OPT_CLIENT_ID:
 			kg.client_id = optarg;
 			break;
+		case OPT_MAX_RATE:
+			if (parse_rate("--max-commands-per-second", optarg,
+			    &kg.max_rate) != 0)
+				return 2;
+			break;
 		case OPT_SEND_TIMEOUT:
 			if (parse_seconds("--send-timeout", optarg, 0,
 			    &kg.send_timeout) != 0)
@@ -796,6 +966,7 @@ main(int argc, char *argv[])
 		(void)printf("kafkagate: configuration OK: %d route%s\n",
 		    kgc->nroutes, kgc->nroutes == 1 ? "" : "s");
 		config_print(kgc, stdout);
+		kg_warn_open(kgc);
 		config_free(kgc);
 		free(kgc);
 		return 0;
@@ -820,9 +991,10 @@ main(int argc, char *argv[])
 	kg_server_conf(kgc, &wconf);
 	memset(&wcb, 0, sizeof(wcb));
 	wcb.route = kg_route;
-	wcb.open = bridge_open;
+	wcb.admit = kg_admit;
+	wcb.open = kg_open;
 	wcb.message = bridge_message;
-	wcb.closed = bridge_closed;
+	wcb.closed = kg_closed;
 	if ((kg_server = ws_server_new(kg_loop, &wconf, &wcb, NULL)) == NULL) {
 		(void)fprintf(stderr, "kafkagate: cannot create the server\n");
 		return 1;
@@ -854,6 +1026,7 @@ main(int argc, char *argv[])
 	for (i = 0; i < kgc->nroutes; i++)
 		log_info("route %s -> kafka %s", kgc->routes[i].route.path,
 		    kgc->routes[i].brokers);
+	kg_warn_open(kgc);
 	admin_set_sources(kg_server, kafka_backend_stats);
 	if (kgc->admin_listen != NULL && admin_start(kg_loop,
 	    kgc->admin_listen, kg_ready, NULL, err, sizeof(err)) != 0) {

@@ -4,6 +4,7 @@ src_kafkagate_SOURCES = \
 	src/kafkagate.c src/kafkagate.h \
 	src/bridge.c src/bridge.h \
 	src/conf.c src/conf.h \
+	src/auth.c src/auth.h \
 	src/backend_kafka.c \
 	src/metrics.c src/metrics.h \
 	src/admin.c src/admin.h

@@ -461,7 +461,7 @@ m_render_process(struct metrics_buf *b, const struct metrics_snapshot *s)
 
 static const char *const m_refusal_names[WS_REFUSED_MAX] = {
 	"per_addr", "handshakes", "tls", "bad_request", "no_route",
-	"upgrade", "sessions", "timeout"
+	"upgrade", "sessions", "timeout", "auth"
 };
 
 static void

@@ -81,6 +81,13 @@ ws_session_peer(const struct ws_session *s)
 	return "test:1";
 }
 
+void *
+ws_session_grant(const struct ws_session *s)
+{
+	(void)s;
+	return NULL;
+}
+
 /* ---- a test backend: answers list offset later, fetch from a table ---- */
 
 static struct bridge_req	*deferred[8];
@@ -129,7 +136,7 @@ static char topic_t[] = "t";
 static void
 setup(void)
 {
-	struct bridge_conf	 c = { 65535, 8, 1000 };
+	struct bridge_conf	 c = { 65535, 8, 1000, 0, NULL };
 
 	memset(&sess, 0, sizeof(sess));
 	ndeferred = 0;
@@ -412,6 +419,50 @@ START_TEST(test_inflight_limit)
 }
 END_TEST
 
+/* max_rate: a second's worth at once, then as time passes. */
+static double	 t_now = 100;
+
+static double
+t_clock(void)
+{
+	return t_now;
+}
+
+START_TEST(test_rate_limit)
+{
+	struct bridge_conf	 c = { 65535, 8, 1000, 2, t_clock };
+	PubSubReq		 req = PUB_SUB_REQ__INIT;
+	CmdPing			 ping = CMD_PING__INIT;
+	PubSubResp		*r;
+	int			 i, want[] = { 0, 0, 1, 0, 1, 0, 0, 1 };
+
+	bridge_init(&c);
+	req.req_case = PUB_SUB_REQ__REQ_CMD_PING;
+	req.cmd_ping = &ping;
+	for (i = 0; i < 8; i++) {
+		/* Two at once; then 0.5 s gives one more, 1 s two more. */
+		if (i == 3)
+			t_now += 0.5;
+		if (i == 5)
+			t_now += 1.0;
+		req.sequence = i;
+		send_req(&req);
+		r = sent(i);
+		ck_assert_int_eq(r->sequence, i);
+		if (want[i]) {
+			ck_assert_int_eq(r->resp_case,
+			    PUB_SUB_RESP__RESP_ERROR_RESP);
+			ck_assert_int_eq(r->error_resp->code, BRIDGE_E_RATE);
+			ck_assert_str_eq(r->error_resp->message,
+			    "too many commands (limit 2 a second)");
+		} else
+			ck_assert_int_eq(r->resp_case,
+			    PUB_SUB_RESP__RESP_PONG_RESP);
+		pub_sub_resp__free_unpacked(r, NULL);
+	}
+}
+END_TEST
+
 /* Answers waiting behind a pending request count in bytes too. */
 START_TEST(test_held_bytes)
 {
@@ -541,6 +592,7 @@ bridge_suite(void)
 	tcase_add_test(tc, test_order_kept);
 	tcase_add_test(tc, test_close_while_pending);
 	tcase_add_test(tc, test_inflight_limit);
+	tcase_add_test(tc, test_rate_limit);
 	tcase_add_test(tc, test_held_bytes);
 	suite_add_tcase(s, tc);
 

@@ -152,7 +152,7 @@ cb_drained(void *arg, struct ws_session *s)
 }
 
 static const struct ws_server_cb cbs = {
-	cb_route, cb_open, cb_message, cb_closed, cb_drained
+	cb_route, cb_open, cb_message, cb_closed, cb_drained, NULL
 };
 
 static void

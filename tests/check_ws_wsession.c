@@ -1151,6 +1151,32 @@ START_TEST(test_send_timeout)
 }
 END_TEST
 
+/* Credentials that expire: close 1008 at that time, even while paused. */
+START_TEST(test_expire)
+{
+	uint8_t	 out[64];
+	size_t	 n;
+
+	wsess_free(&s);
+	conf.idle_timeout = 100;
+	g.now = 10;
+	session_start();
+	wsess_expire(&s, 50);
+	ck_assert_double_eq(wsess_next_deadline(&s), 50);
+	wsess_pause(&s, 1, 20);
+	ck_assert_double_eq(wsess_next_deadline(&s), 50);
+	ck_assert_int_eq(wsess_timeout(&s, 49.9), WSESS_EV_NONE);
+	ck_assert_int_eq(wsess_timeout(&s, 50), WSESS_EV_EXPIRED);
+	ck_assert_int_eq(wsess_state(&s), WSESS_CLOSING);
+	n = drain(out, sizeof(out));
+	ck_assert_int_eq(memcmp(out, "\x88\x15\x03\xf0" "credentials expired",
+	    n), 0);
+	/* Then only the close timeout. */
+	ck_assert_double_eq(wsess_next_deadline(&s), 52);
+	ck_assert_int_eq(wsess_timeout(&s, 52), WSESS_EV_CLOSE_TIMEOUT);
+}
+END_TEST
+
 /*
  * Output.
  */
@@ -1255,6 +1281,7 @@ wsession_suite(void)
 	tcase_add_test(tc, test_idle);
 	tcase_add_test(tc, test_close_timeout);
 	tcase_add_test(tc, test_send_timeout);
+	tcase_add_test(tc, test_expire);
 	suite_add_tcase(su, tc);
 
 	tc = tcase_create("output");

@@ -335,6 +335,28 @@ expect sasl-user-map 1 "sasl.username must be a single value" -- "$bin" -n -c "$
 printf 'routes: [{uri: /a, upstream: {nodes: {"h:1": 1}, tls: {ca_file: [x]}}}]\n' >"$t/list3.yaml"
 expect tls-ca-list 1 "upstream.tls.ca_file must be a single value" -- "$bin" -n -c "$t/list3.yaml"
 
+# Authentication: consumers and route plugins (kafkagate.conf(5)).
+printf 'routes: [{uri: /a, plugins: {key-auth: {}}, upstream: {nodes: {"h:1": 1}}}]\n' >"$t/nokeys.yaml"
+expect auth-no-consumer 1 "no consumer has such a credential" -- "$bin" -n -c "$t/nokeys.yaml"
+printf 'consumers: [{username: u, plugins: {jwt-auth: {key: k, secret: s, base64_secret: true}}}]\nroutes: [{uri: /a, upstream: {nodes: {"h:1": 1}}}]\n' >"$t/b64.yaml"
+expect auth-base64-secret 1 "base64_secret is not supported" -- "$bin" -n -c "$t/b64.yaml"
+printf 'consumers: [{username: u, plugins: {key-auth: {key: k}}}, {username: v, plugins: {key-auth: {key: k}}}]\nroutes: [{uri: /a, upstream: {nodes: {"h:1": 1}}}]\n' >"$t/dupkey.yaml"
+expect auth-dup-key 1 "two consumers with one key-auth key" -- "$bin" -n -c "$t/dupkey.yaml"
+printf 'consumers: [{username: u, plugins: {jwt-auth: {key: k, algorithm: none, secret: s}}}]\nroutes: [{uri: /a, upstream: {nodes: {"h:1": 1}}}]\n' >"$t/none.yaml"
+expect auth-alg-none 1 "algorithm: expected HS256" -- "$bin" -n -c "$t/none.yaml"
+printf 'routes: [{uri: /a, kafkagate: {origin: [x]}, upstream: {nodes: {"h:1": 1}}}]\n' >"$t/typo.yaml"
+expect auth-typo 1 "kafkagate: unknown key origin" -- "$bin" -n -c "$t/typo.yaml"
+printf 'routes: [{uri: /a, kafkagate: {allow: {produce: [x]}}, upstream: {nodes: {"h:1": 1}}}]\n' >"$t/cmd.yaml"
+expect auth-bad-command 1 "commands are fetch and list_offset" -- "$bin" -n -c "$t/cmd.yaml"
+printf 'consumers: [{username: u, plugins: {key-auth: {key: the-key}}, kafkagate: {allow: [o.*], max_connections: 3}}]\nroutes: [{uri: /a, plugins: {key-auth: {}}, kafkagate: {origins: ["https://x.y"], allow: {fetch: [o.*]}}, upstream: {nodes: {"h:1": 1}}}]\n' >"$t/auth.yaml"
+expect auth-print 0 "  auth key-auth (1 consumer can)" -- "$bin" -n -c "$t/auth.yaml"
+grep -q "the-key" "$t/out" && bad "auth-print: printed a key" || ok "auth-print: no key printed"
+grep -q "^  allow list_offset: (nothing)" "$t/out" && grep -q "^  max-connections 3" "$t/out" &&
+    grep -q "^  origins https://x.y" "$t/out" && ok "auth-print: permissions" || bad "auth-print: permissions"
+expect open-route-warning 0 "has no authentication and listens beyond loopback" -- "$bin" -n -b h:1
+expect max-rate 0 "max-commands-per-second 50" -- "$bin" -n -b h:1 --max-commands-per-second 50
+expect max-rate-bad 2 "expected a number from 0 to 1000000" -- "$bin" -n -b h:1 --max-commands-per-second -1
+
 # The send timeout: flag, key, default and 0.
 expect send-timeout-default 0 "send-timeout 60 s" -- "$bin" -n -b h:1
 expect send-timeout-zero 0 "send-timeout 0 (never)" -- "$bin" -n -b h:1 --send-timeout 0

@@ -102,6 +102,12 @@ lines apisix-routes "listen 0.0.0.0:9080 (ws)" "route /kafka/orders" \
     "  sasl PLAIN, user billing-reader" "route /kafka/cloud" \
     "  tls on, verify, CA (system store)" "  sasl PLAIN, user cloud-reader"
 secret apisix change-me
+lines apisix-auth "  auth key-auth (1 consumer can)" "  auth jwt-auth (1 consumer can)" \
+    "consumer orders-app" "consumer billing-app" "  credentials jwt-auth HS256"
+grep -q "^warning: route /kafka/cloud has no authentication and listens beyond loopback" "$t/out" &&
+    ok "apisix: warns of the open route" || bad "apisix: no warning for the open route"
+secret apisix-key orders-app-key
+secret apisix-jwt billing-app-secret
 
 # ---- tls-scram.yaml: SASL_SSL, the password from a file, wss ----
 # -n reads the files a configuration names, as a start would: as shipped,

@@ -17,7 +17,8 @@ check_PROGRAMS += \
 	tests/check_ws_http \
 	tests/check_ws_session \
 	tests/check_ws_wsession \
-	tests/check_bridge
+	tests/check_bridge \
+	tests/check_auth
 
 tests_check_kafka_kbuf_SOURCES = tests/check_kafka_kbuf.c
 tests_check_kafka_kbuf_CFLAGS = $(TEST_CFLAGS)
@@ -70,6 +71,9 @@ tests_check_ws_session_SOURCES = tests/check_ws_session.c
 tests_check_ws_session_CFLAGS = $(TEST_CFLAGS)
 tests_check_ws_session_LDADD = $(WS_LIBS) $(CHECK_LIBS)
 
+tests_check_auth_SOURCES = tests/check_auth.c src/auth.c
+tests_check_auth_CFLAGS = $(TEST_CFLAGS)
+tests_check_auth_LDADD = $(WS_LIBS) $(CHECK_LIBS)
 tests_check_bridge_SOURCES = tests/check_bridge.c src/bridge.c
 tests_check_bridge_CFLAGS = $(TEST_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_check_bridge_LDADD = proto/libproto.a net/libnet.a $(PROTOBUF_C_LIBS) $(CHECK_LIBS)
@@ -93,6 +97,7 @@ EXTRA_DIST += tests/data/jwt/make-vectors.py
 EXTRA_DIST += tests/cli.sh tests/integration/run.sh tests/integration/pubsub_client.py \
 	tests/integration/test_pubsub.py tests/integration/test_transactions.py \
 	tests/integration/test_tail.py tests/integration/test_reload.py \
+	tests/integration/test_auth.py tests/integration/gateway.py \
 	tests/integration/README.md \
 	tests/broker/kafka-broker.sh tests/broker/pom.xml
 

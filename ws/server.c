@@ -209,6 +209,7 @@ struct ws_session {
 	/* WS_ST_OPEN (and WS_ST_LINGER after it) */
 	struct wsess		 ws;
 	void			*data;
+	void			*grant;		/* the admit callback's */
 
 	unsigned int		 opened:1;
 	unsigned int		 closing:1;	/* ws no longer WSESS_OPEN */
@@ -1285,6 +1286,12 @@ session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		case WSESS_EV_CLOSE_TIMEOUT:
 			session_kill(s, "close handshake timeout");
 			return;
+		case WSESS_EV_EXPIRED:
+			log_client(LOG_LVL_INFO, "ws: %s: credentials expired, "
+			    "closing with 1008", s->peer);
+			session_ws_closing(s);
+			session_ws_update(s);
+			return;
 		case WSESS_EV_STALLED:
 			log_client(LOG_LVL_INFO, "ws: %s: took none of %zu "
 			    "queued octets for %.0f s: dropped", s->peer,
@@ -1525,6 +1532,7 @@ session_handshake(struct ws_session *s, size_t headlen)
 	struct ws_server		*srv = s->srv;
 	const struct http_request	*req = s->req;
 	struct ws_handshake		 hs;
+	struct ws_admit			 adm;
 	char				 reason[WS_REASON_MAX];
 	char				 body[WS_REASON_MAX + 2];
 	char				 e1[WS_LOG_MAX], e2[WS_LOG_MAX];
@@ -1544,6 +1552,19 @@ session_handshake(struct ws_session *s, size_t headlen)
 		srv->stats.refused[WS_REFUSED_NO_ROUTE]++;
 		session_reply(s, 404, NULL, "not found\n");
 		return;
+	}
+	memset(&adm, 0, sizeof(adm));
+	if (srv->cb.admit != NULL) {
+		srv->cb.admit(srv->arg, route, req, s->peer, &adm);
+		if (s->dead)
+			return;
+		if (adm.status != 0) {
+			/* The callback logged who and why. */
+			srv->stats.refused[WS_REFUSED_AUTH]++;
+			session_reply(s, adm.status, adm.extra, adm.body != NULL ?
+			    adm.body : "refused\n");
+			return;
+		}
 	}
 	if ((err = ws_handshake_check(req, &hs, reason, sizeof(reason))) !=
 	    WS_HS_OK) {
@@ -1566,6 +1587,11 @@ session_handshake(struct ws_session *s, size_t headlen)
 		return;
 	}
 
+	if (adm.protocol != NULL) {
+		hs.protocol = adm.protocol;
+		hs.protocollen = adm.protocollen;
+	}
+	s->grant = adm.grant;
 	cap = 256 + hs.protocollen;
 	left = s->hlen - headlen;
 	if ((s->obuf = malloc(cap)) == NULL ||
@@ -1576,6 +1602,8 @@ session_handshake(struct ws_session *s, size_t headlen)
 	s->olen = (size_t)n;
 	s->ooff = 0;
 	wsess_init(&s->ws, &srv->wconf, session_msg_cb, s, ev_now(srv->loop));
+	if (adm.expires > 0)
+		wsess_expire(&s->ws, adm.expires);
 
 	log_client(LOG_LVL_INFO, "ws: %s: upgraded %s%s", s->peer,
 	    log_escape(e1, sizeof(e1), req->path, req->pathlen),
@@ -2041,6 +2069,12 @@ void
 ws_session_set_data(struct ws_session *s, void *data)
 {
 	s->data = data;
+}
+
+void *
+ws_session_grant(const struct ws_session *s)
+{
+	return s->grant;
 }
 
 void *

@@ -789,6 +789,12 @@ wsess_state(const struct wsess *s)
 }
 
 void
+wsess_expire(struct wsess *s, double at)
+{
+	s->expires = at;
+}
+
+void
 wsess_blocked(struct wsess *s, int blocked, double now)
 {
 	s->now = now;
@@ -821,6 +827,7 @@ wsess_next_deadline(const struct wsess *s)
 		d = s->blocked_at + s->conf->send_timeout;
 	if (s->closing)
 		return wsess_earlier(d, s->close_at + s->conf->close_timeout);
+	d = wsess_earlier(d, s->expires);
 	/* Paused, the session waits for us: it is not idle. */
 	if (s->conf->idle_timeout > 0 && !s->paused)
 		d = wsess_earlier(d, s->last_rx + s->conf->idle_timeout);
@@ -840,6 +847,12 @@ wsess_timeout(struct wsess *s, double now)
 		return WSESS_EV_STALLED;
 	if (s->closing)
 		return WSESS_EV_CLOSE_TIMEOUT;
+	if (s->expires > 0 && now >= s->expires) {
+		if (wsess_close(s, WSESS_CLOSE_POLICY, "credentials expired",
+		    now) == -1)
+			return WSESS_EV_NOMEM;
+		return WSESS_EV_EXPIRED;
+	}
 	if (wsess_close(s, WSESS_CLOSE_GOING_AWAY, "idle timeout", now) == -1)
 		return WSESS_EV_NOMEM;
 	return WSESS_EV_IDLE;

@@ -57,6 +57,7 @@
 #define WSESS_CLOSE_NO_STATUS	1005	/* a close frame without a status */
 #define WSESS_CLOSE_ABNORMAL	1006	/* no close frame at all */
 #define WSESS_CLOSE_INVALID	1007
+#define WSESS_CLOSE_POLICY	1008
 #define WSESS_CLOSE_TOO_BIG	1009
 
 #define WSESS_REASON_MAX	123	/* close reason octets (125 - status) */
@@ -83,6 +84,7 @@ enum wsess_ev {
 	WSESS_EV_PROTO,		/* a bad frame: our close (fail, failwhy) is
 				   queued, nothing more is read */
 	WSESS_EV_IDLE,		/* idle timeout: close 1001 queued */
+	WSESS_EV_EXPIRED,	/* wsess_expire()'s time: close 1008 queued */
 	WSESS_EV_STALLED,	/* send_timeout: the peer takes none of our
 				   output: drop the connection */
 	WSESS_EV_CLOSE_TIMEOUT	/* the close handshake took too long: drop
@@ -133,6 +135,7 @@ struct wsess {
 	double			 close_at;	/* closing since */
 	double			 paused_at;
 	double			 blocked_at;	/* output blocked since; 0: not */
+	double			 expires;	/* close 1008 then; 0: never */
 
 	/* Input kept for later (paused), from ioff to ilen. */
 	uint8_t			*ibuf;
@@ -244,6 +247,11 @@ void	 wsess_sent(struct wsess *, size_t n);
  * WSESS_EV_STALLED.  Output written counts as progress.
  */
 void	 wsess_blocked(struct wsess *, int blocked, double now);
+/*
+ * The peer's credentials expire at this time: then WSESS_EV_EXPIRED, with
+ * our close 1008 "credentials expired" queued.
+ */
+void	 wsess_expire(struct wsess *, double at);
 
 /* 1 if the caller should read the peer (and feed wsess_recv()). */
 int	 wsess_want_read(const struct wsess *);

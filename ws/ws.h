@@ -53,6 +53,21 @@ struct ws_server_conf {
 	int	reuse_port;		/* 1: SO_REUSEPORT, share the port with other processes; 0: binding a port in use fails */
 };
 
+struct http_request;
+
+/* The admit callback's decision (struct ws_server_cb). */
+struct ws_admit {
+	int		 status;	/* 0: upgrade; else the HTTP status */
+	const char	*body;		/* with a status: the body */
+	const char	*extra;		/* with a status: header lines, CRLF
+					   each; NULL: none */
+	const char	*protocol;	/* the subprotocol to echo; NULL: the
+					   first offered */
+	size_t		 protocollen;
+	void		*grant;		/* for ws_session_grant() */
+	double		 expires;	/* close 1008 then; 0: never */
+};
+
 struct ws_server_cb {
 	/* Route lookup by request path (without query string). NULL -> HTTP 404. */
 	void	*(*route)(void *arg, const char *path, size_t pathlen);
@@ -64,6 +79,17 @@ struct ws_server_cb {
 	void	 (*closed)(void *arg, struct ws_session *);
 	/* Optional: the outbound queue fell below half of max_outbound. */
 	void	 (*drained)(void *arg, struct ws_session *);
+	/*
+	 * Optional: after the route, before the upgrade checks (as APISIX
+	 * runs its authentication plugins before the pubsub upgrade).  Fill
+	 * *a: a status other than 0 is answered (401, 403, 429, ...) with
+	 * a->body and a->extra header lines; else the session opens with
+	 * a->grant (ws_session_grant()), echoes a->protocol if set (one the
+	 * client offered), and is closed with 1008 "credentials expired" at
+	 * wall-clock time a->expires if not 0.
+	 */
+	void	 (*admit)(void *arg, void *route, const struct http_request *,
+		    const char *peer, struct ws_admit *a);
 };
 
 void	 ws_server_conf_default(struct ws_server_conf *);
@@ -124,6 +150,8 @@ size_t	 ws_session_queued(const struct ws_session *);
 void	 ws_session_close(struct ws_session *, uint16_t code, const char *reason);
 void	 ws_session_set_data(struct ws_session *, void *);
 void	*ws_session_data(const struct ws_session *);
+/* What the admit callback granted (NULL without one). */
+void	*ws_session_grant(const struct ws_session *);
 const char *ws_session_peer(const struct ws_session *);	/* "1.2.3.4:5678" for logs */
 
 /*
@@ -169,6 +197,7 @@ enum ws_refusal {
 	WS_REFUSED_UPGRADE,		/* 400: not a valid WebSocket upgrade */
 	WS_REFUSED_SESSIONS,		/* 503: max_sessions, or shutting down */
 	WS_REFUSED_TIMEOUT,		/* no upgrade within handshake_timeout */
+	WS_REFUSED_AUTH,		/* 401, 403, 429: the admit callback */
 	WS_REFUSED_MAX
 };
 

@@ -139,6 +139,9 @@ if [ $# -eq 0 ] && [ -n "$bootstrap" ]; then
 	if [ -n "$bin" ]; then
 		KAFKAGATE_BIN=$bin run_tests 120 "$here/test_reload.py"
 		[ $pubsub_status = 0 ] || status=1
+		pubsub_status=$status
+		KAFKAGATE_BIN=$bin run_tests 120 "$here/test_auth.py"
+		[ $pubsub_status = 0 ] || status=1
 	fi
 fi
 
