@@ -1208,9 +1208,13 @@ cf_size(struct cf_doc *d, yaml_node_t *root, const char *key, size_t *out,
 	return 0;
 }
 
+/*
+ * A number: absent, given on the command line (>= 0), or min..max; what
+ * names it in the error ("seconds", "a number").
+ */
 static int
-cf_seconds(struct cf_doc *d, yaml_node_t *root, const char *key, double *out,
-    double min)
+cf_number(struct cf_doc *d, yaml_node_t *root, const char *key, double *out,
+    double min, double max, const char *what)
 {
 	yaml_node_t	*n = cf_get(d, root, key);
 	const char	*s = cf_scalar(n);
@@ -1221,35 +1225,27 @@ cf_seconds(struct cf_doc *d, yaml_node_t *root, const char *key, double *out,
 	if (n == NULL || *out >= 0)
 		return 0;
 	v = s ? strtod(s, &end) : -1;
-	if (s == NULL || *end != '\0' || !(v >= min && v <= 86400.0 * 365)) {
-		(void)snprintf(msg, sizeof(msg), "%s: expected seconds >= %g",
-		    key, min);
+	if (s == NULL || *end != '\0' || !(v >= min && v <= max)) {
+		(void)snprintf(msg, sizeof(msg), "%s: expected %s from %.10g "
+		    "to %.10g", key, what, min, max);
 		return cf_fail(d, n, msg);
 	}
 	*out = v;
 	return 0;
 }
 
+static int
+cf_seconds(struct cf_doc *d, yaml_node_t *root, const char *key, double *out,
+    double min)
+{
+	return cf_number(d, root, key, out, min, 86400.0 * 365, "seconds");
+}
+
 /* Commands a second: absent, given on the command line, or 0..1e6. */
 static int
 cf_rate(struct cf_doc *d, yaml_node_t *root, const char *key, double *out)
 {
-	yaml_node_t	*n = cf_get(d, root, key);
-	const char	*s = cf_scalar(n);
-	char		*end;
-	double		 v;
-	char		 msg[160];
-
-	if (n == NULL || *out >= 0)
-		return 0;
-	v = s ? strtod(s, &end) : -1;
-	if (s == NULL || *end != '\0' || !(v >= 0 && v <= 1e6)) {
-		(void)snprintf(msg, sizeof(msg), "%s: expected a number from 0 "
-		    "to 1000000", key);
-		return cf_fail(d, n, msg);
-	}
-	*out = v;
-	return 0;
+	return cf_number(d, root, key, out, 0, 1e6, "a number");
 }
 
 /* A count: absent, given on the command line (>= 0), or min..max. */
