@@ -276,7 +276,8 @@ check_answer(const PubSubReq *req, const PubSubResp *resp, size_t framelen)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct bridge_conf	 c = { FUZZ_MAX_FRAME, 8, 4 * FUZZ_MAX_FRAME, 0, NULL };
+	struct bridge_conf	 c = { FUZZ_MAX_FRAME, 8, 4 * FUZZ_MAX_FRAME, 0, NULL,
+	    0, NULL };
 
 	(void)argc;
 	(void)argv;

@@ -65,10 +65,14 @@ struct bridge_session {
 	size_t				 held;		/* bytes of done answers queued */
 	double				 tokens;	/* max_rate: commands left */
 	double				 tokens_at;	/* when last refilled */
+	double				 bytes;		/* max_bytes_rate: bytes left */
+	double				 bytes_at;	/* when last refilled */
+	double				 resume_at;	/* throttled until; 0: not */
 	char				 peer[64];
 };
 
-static struct bridge_conf	 br_conf = { 65536, 64, 4u << 20, 0, NULL };
+static struct bridge_conf	 br_conf = { 65536, 64, 4u << 20, 0, NULL, 0,
+    NULL };
 static int			 br_nsessions;
 /* Every session not yet freed: open, or closed with requests pending. */
 static LIST_HEAD(, bridge_session) br_all = LIST_HEAD_INITIALIZER(br_all);
@@ -79,6 +83,7 @@ static void	 br_flush(struct bridge_session *);
 static void	 br_stop(struct bridge_session *);
 static void	 br_session_maybe_free(struct bridge_session *);
 static int	 br_rate_ok(struct bridge_session *);
+static void	 br_charge(struct bridge_session *, size_t);
 
 void
 bridge_init(const struct bridge_conf *conf)
@@ -310,7 +315,8 @@ br_flow(struct bridge_session *s)
 
 	if (s->ws == NULL || s->closing)
 		return;
-	over = s->nreqs >= br_conf.max_inflight || s->held >= br_conf.max_held;
+	over = s->nreqs >= br_conf.max_inflight ||
+	    s->held >= br_conf.max_held || s->resume_at > 0;
 	if (over == s->paused)
 		return;
 	s->paused = over;
@@ -366,6 +372,7 @@ br_flush(struct bridge_session *s)
 					br_st.records += (uint64_t)r->nrecords;
 					br_st.record_bytes += r->rbytes;
 				}
+				br_charge(s, n);
 				break;
 			case WS_SEND_FULL:
 				log_client(LOG_LVL_WARN, "pubsub: %s: outbound "
@@ -913,6 +920,58 @@ bridge_message(void *arg, struct ws_session *ws, int opcode,
 	}
 	pub_sub_req__free_unpacked(req, NULL);
 	br_flow(s);
+}
+
+/*
+ * max_bytes_rate: answers are paid for in a bucket as big as a second's
+ * worth (at least one frame).  In debt, the session is not read until the
+ * debt is paid off: its client's requests wait in TCP, nothing is lost or
+ * refused.
+ */
+static void
+br_charge(struct bridge_session *s, size_t n)
+{
+	double	 now, cap, rate = br_conf.max_bytes_rate;
+
+	if (rate <= 0 || br_conf.now == NULL)
+		return;
+	now = br_conf.now();
+	cap = rate < (double)br_conf.max_frame ? (double)br_conf.max_frame :
+	    rate;
+	if (s->bytes_at == 0)
+		s->bytes = cap;
+	else if (now > s->bytes_at)
+		s->bytes += (now - s->bytes_at) * rate;
+	if (s->bytes > cap)
+		s->bytes = cap;
+	s->bytes_at = now;
+	s->bytes -= (double)n;
+	if (s->bytes >= 0 || s->resume_at > 0)
+		return;
+	s->resume_at = now + -s->bytes / rate;
+	if (br_conf.wake_at != NULL)
+		br_conf.wake_at(s->resume_at);
+}
+
+double
+bridge_tick(double now)
+{
+	struct bridge_session	*s, *next;
+	double			 due = 0;
+
+	for (s = LIST_FIRST(&br_all); s != NULL; s = next) {
+		next = LIST_NEXT(s, entry);
+		if (s->resume_at == 0)
+			continue;
+		if (s->resume_at > now) {
+			if (due == 0 || s->resume_at < due)
+				due = s->resume_at;
+			continue;
+		}
+		s->resume_at = 0;
+		br_flow(s);
+	}
+	return due;
 }
 
 /*

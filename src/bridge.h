@@ -62,7 +62,11 @@ struct bridge_conf {
 	size_t		 max_held;	/* answered bytes waiting for order; 0 = 4 MiB */
 	double		 max_rate;	/* commands per second per session, a
 					   second's worth at once; 0: any */
-	double		(*now)(void);	/* the clock, for max_rate */
+	double		(*now)(void);	/* the clock, for the rates */
+	double		 max_bytes_rate; /* answer bytes per second per
+					   session; over it the session is not
+					   read until it is back under; 0: any */
+	void		(*wake_at)(double at); /* call bridge_tick() then */
 };
 
 struct bridge_route {
@@ -79,6 +83,11 @@ void	 bridge_message(void *, struct ws_session *, int opcode,
 	    const uint8_t *, size_t);
 void	 bridge_closed(void *, struct ws_session *);
 int	 bridge_sessions(void);
+/*
+ * max_bytes_rate: resume the sessions whose answers are paid for by now;
+ * returns when the next is due (0: none waits).
+ */
+double	 bridge_tick(double now);
 /*
  * Reload: each session's route goes through fn, which returns the route
  * to use from now on (the same backend), or NULL: the route is gone or

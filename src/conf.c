@@ -64,6 +64,7 @@ config_init(struct kg_config *c)
 	c->idle_timeout = -1;
 	c->send_timeout = -1;
 	c->max_rate = -1;
+	c->max_bytes_rate = -1;
 	c->request_timeout = -1;
 	c->max_sessions = -1;
 	c->max_handshakes = -1;
@@ -1299,7 +1300,7 @@ static const char *const cf_known[] = {
 	"max_outbound", "idle_timeout", "send_timeout", "request_timeout",
 	"max_sessions", "max_handshakes", "max_per_addr", "reuse_port",
 	"cache_memory", "fetch_wait", "consumers", "admin_listen",
-	"max_commands_per_second", NULL
+	"max_commands_per_second", "max_bytes_per_second", NULL
 };
 
 /*
@@ -1585,6 +1586,8 @@ cf_load(struct kg_config *c, char *err, size_t errlen)
 	    cf_seconds(&d, root, "idle_timeout", &c->idle_timeout, 0) != 0 ||
 	    cf_seconds(&d, root, "send_timeout", &c->send_timeout, 0) != 0 ||
 	    cf_rate(&d, root, "max_commands_per_second", &c->max_rate) != 0 ||
+	    cf_number(&d, root, "max_bytes_per_second", &c->max_bytes_rate, 0,
+	    1e12, "a number") != 0 ||
 	    cf_seconds(&d, root, "request_timeout", &c->request_timeout, 0.1) != 0 ||
 	    cf_count(&d, root, "max_sessions", &c->max_sessions, 0,
 	    CONFIG_MAX_COUNT) != 0 ||
@@ -1834,6 +1837,8 @@ config_finish(struct kg_config *c, char *err, size_t errlen)
 		c->send_timeout = WS_SEND_TIMEOUT;
 	if (c->max_rate < 0)
 		c->max_rate = 0;
+	if (c->max_bytes_rate < 0)
+		c->max_bytes_rate = 0;
 	if (c->request_timeout < 0)
 		c->request_timeout = DEFAULT_REQ_TIMEOUT;
 	if (c->client_id == NULL)
@@ -1989,6 +1994,11 @@ config_print(const struct kg_config *c, FILE *fp)
 		(void)fprintf(fp, "  max-commands-per-second 0 (unlimited)\n");
 	else
 		(void)fprintf(fp, "  max-commands-per-second %g\n", c->max_rate);
+	if (c->max_bytes_rate == 0)
+		(void)fprintf(fp, "  max-bytes-per-second 0 (unlimited)\n");
+	else
+		(void)fprintf(fp, "  max-bytes-per-second %.0f\n",
+		    c->max_bytes_rate);
 	if (c->send_timeout == 0)
 		(void)fprintf(fp, "  send-timeout 0 (never)\n");
 	else

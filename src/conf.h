@@ -74,6 +74,7 @@ struct kg_config {
 	double			 idle_timeout;
 	double			 send_timeout;	/* -1: not given */
 	double			 max_rate;	/* commands/s a session; -1 */
+	double			 max_bytes_rate; /* answer bytes/s; -1 */
 	double			 request_timeout;
 	/* Connection limits (-1: not given; 0: unlimited). */
 	int			 max_sessions;

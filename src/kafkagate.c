@@ -42,12 +42,14 @@ static int		 kg_stopping;
 static ev_timer		 kg_stop_timer;
 
 static void	 kg_collect(int);
+static void	 kg_rate_wake(double);
 
 static const char usage_text[] =
 "usage: kafkagate [-hnVv] [-b host:port[,host:port...]] [-c file]\n"
 "                 [-l address:port] [-p path] [--client-id id]\n"
 "                 [--idle-timeout seconds] [--send-timeout seconds]\n"
 "                 [--max-frame bytes] [--max-commands-per-second n]\n"
+"                 [--max-bytes-per-second n]\n"
 "                 [--max-message bytes] [--max-outbound bytes]\n"
 "                 [--request-timeout seconds] [--max-sessions n]\n"
 "                 [--max-handshakes n] [--max-per-addr n] [--reuse-port]\n"
@@ -78,6 +80,8 @@ static const char help_text[] =
 "                             answers this long (default 60; 0: never)\n"
 "      --max-commands-per-second N  commands a session may send a second;\n"
 "                             more get error_resp 1105 (default 0: any)\n"
+"      --max-bytes-per-second N  answer bytes a session may get a second;\n"
+"                             over it the session waits (default 0: any)\n"
 "      --max-frame BYTES      largest response frame; a fetch is cut at a\n"
 "                             record boundary to fit (default 65535)\n"
 "      --max-message BYTES    largest client message, else close 1009\n"
@@ -132,6 +136,7 @@ enum {
 	OPT_IDLE_TIMEOUT,
 	OPT_SEND_TIMEOUT,
 	OPT_MAX_RATE,
+	OPT_MAX_BYTES_RATE,
 	OPT_MAX_FRAME,
 	OPT_MAX_MESSAGE,
 	OPT_MAX_OUTBOUND,
@@ -171,6 +176,7 @@ static const struct option kg_options[] = {
 	{ "idle-timeout",	required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "send-timeout",	required_argument, NULL, OPT_SEND_TIMEOUT },
 	{ "max-commands-per-second", required_argument, NULL, OPT_MAX_RATE },
+	{ "max-bytes-per-second", required_argument, NULL, OPT_MAX_BYTES_RATE },
 	{ "max-frame",		required_argument, NULL, OPT_MAX_FRAME },
 	{ "max-message",	required_argument, NULL, OPT_MAX_MESSAGE },
 	{ "max-outbound",	required_argument, NULL, OPT_MAX_OUTBOUND },
@@ -422,6 +428,40 @@ kg_stop_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		ev_break(loop, EVBREAK_ALL);
 }
 
+/*
+ * --max-bytes-per-second: sessions that sent more than their share are
+ * resumed by one timer, at the earliest time one is due.
+ */
+static ev_timer		 kg_rate_timer;
+
+static void
+kg_rate_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	double	 next;
+
+	(void)revents;
+	if ((next = bridge_tick(ev_now(loop))) > 0) {
+		ev_timer_set(w, next - ev_now(loop) > 0 ? next - ev_now(loop) :
+		    0, 0);
+		ev_timer_start(loop, w);
+	}
+}
+
+static void
+kg_rate_wake(double at)
+{
+	double	 now = ev_now(kg_loop), left;
+
+	left = at - now > 0 ? at - now : 0;
+	if (ev_is_active(&kg_rate_timer)) {
+		if (ev_timer_remaining(kg_loop, &kg_rate_timer) <= left)
+			return;
+		ev_timer_stop(kg_loop, &kg_rate_timer);
+	}
+	ev_timer_init(&kg_rate_timer, kg_rate_cb, left, 0);
+	ev_timer_start(kg_loop, &kg_rate_timer);
+}
+
 /* The bridge's settings from a configuration. */
 static void
 kg_bridge_conf(const struct kg_config *c, struct bridge_conf *bconf)
@@ -436,6 +476,8 @@ kg_bridge_conf(const struct kg_config *c, struct bridge_conf *bconf)
 	bconf->max_held = c->max_outbound / 2;
 	bconf->max_rate = c->max_rate;
 	bconf->now = kafkagate_now;
+	bconf->max_bytes_rate = c->max_bytes_rate;
+	bconf->wake_at = kg_rate_wake;
 }
 
 /* The WebSocket server's settings from a configuration. */
@@ -790,6 +832,7 @@ main(int argc, char *argv[])
 	ev_timer		 sweep;
 	char			 err[512];
 	int			 ch, i, check = 0, verbose = 0;
+	size_t			 bytes_rate;
 
 	kg_tune_malloc();
 	config_init(&kg);
@@ -829,6 +872,12 @@ main(int argc, char *argv[])
 			return 0;
 		case OPT_CLIENT_ID:
 			kg.client_id = optarg;
+			break;
+		case OPT_MAX_BYTES_RATE:
+			if (parse_size("--max-bytes-per-second", optarg, 0,
+			    (size_t)1 << 40, &bytes_rate) != 0)
+				return 2;
+			kg.max_bytes_rate = (double)bytes_rate;
 			break;
 		case OPT_MAX_RATE:
 			if (parse_rate("--max-commands-per-second", optarg,

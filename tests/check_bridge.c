@@ -136,7 +136,7 @@ static char topic_t[] = "t";
 static void
 setup(void)
 {
-	struct bridge_conf	 c = { 65535, 8, 1000, 0, NULL };
+	struct bridge_conf	 c = { 65535, 8, 1000, 0, NULL, 0, NULL };
 
 	memset(&sess, 0, sizeof(sess));
 	ndeferred = 0;
@@ -430,7 +430,7 @@ t_clock(void)
 
 START_TEST(test_rate_limit)
 {
-	struct bridge_conf	 c = { 65535, 8, 1000, 2, t_clock };
+	struct bridge_conf	 c = { 65535, 8, 1000, 2, t_clock, 0, NULL };
 	PubSubReq		 req = PUB_SUB_REQ__INIT;
 	CmdPing			 ping = CMD_PING__INIT;
 	PubSubResp		*r;
@@ -460,6 +460,51 @@ START_TEST(test_rate_limit)
 			    PUB_SUB_RESP__RESP_PONG_RESP);
 		pub_sub_resp__free_unpacked(r, NULL);
 	}
+}
+END_TEST
+
+/* max_bytes_rate: a session in debt is not read until it is paid off. */
+static double	 t_wake;
+
+static void
+t_wake_at(double at)
+{
+	t_wake = at;
+}
+
+START_TEST(test_bytes_rate)
+{
+	struct bridge_conf	 c = { 1000, 8, 100000, 0, t_clock, 2000,
+				    t_wake_at };
+	PubSubReq		 req = PUB_SUB_REQ__INIT;
+	CmdPing			 ping = CMD_PING__INIT;
+	static uint8_t		 state[900];
+	int			 i;
+
+	bridge_init(&c);
+	t_now = 500;
+	t_wake = 0;
+	req.req_case = PUB_SUB_REQ__REQ_CMD_PING;
+	req.cmd_ping = &ping;
+	ping.state.data = state;
+	ping.state.len = sizeof(state);
+	/* A second's worth (2000 bytes) goes at once: two answers. */
+	for (i = 0; i < 2; i++) {
+		req.sequence = i;
+		send_req(&req);
+		ck_assert_int_eq(sess.paused, 0);
+	}
+	/* The third puts the session in debt: not read any more. */
+	req.sequence = 2;
+	send_req(&req);
+	ck_assert_int_eq(sess.nsent, 3);
+	ck_assert_int_eq(sess.paused, 1);
+	ck_assert(t_wake > t_now && t_wake < t_now + 1);
+	ck_assert(bridge_tick(t_now) == t_wake);
+	ck_assert_int_eq(sess.paused, 1);
+	/* Paid off: read again, nothing due any more. */
+	ck_assert(bridge_tick(t_wake) == 0);
+	ck_assert_int_eq(sess.paused, 0);
 }
 END_TEST
 
@@ -593,6 +638,7 @@ bridge_suite(void)
 	tcase_add_test(tc, test_close_while_pending);
 	tcase_add_test(tc, test_inflight_limit);
 	tcase_add_test(tc, test_rate_limit);
+	tcase_add_test(tc, test_bytes_rate);
 	tcase_add_test(tc, test_held_bytes);
 	suite_add_tcase(s, tc);
 

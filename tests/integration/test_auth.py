@@ -344,6 +344,47 @@ class Auth(RespAsserts, unittest.IsolatedAsyncioTestCase):
         finally:
             gw.stop(self)
 
+    async def test_quotas(self):
+        text = ("listen: [\"127.0.0.1:{port}\"]\n%s\nroutes:\n  - uri: /q\n"
+                "    upstream:\n      nodes:\n        \"" + BOOTSTRAP + "\": 1\n")
+        gw = Gateway(self.dir.name, "quota", None, text=text % "max_commands_per_second: 5")
+        gb = Gateway(self.dir.name, "quota-bytes", None,
+                     text=text % "max_bytes_per_second: 20000")
+        try:
+            c = await PubSubClient.connect(gw.url("/q"), PB)
+            # Commands: a second's worth at once, the rest refused with 1105.
+            for i in range(8):
+                await c.send_req(c.req_ping(b"x", seq=i))
+            kinds = []
+            for i in range(8):
+                r = await c.recv_resp()
+                self.assertEqual(r.sequence, i)
+                kinds.append(r.WhichOneof("resp"))
+                if kinds[-1] == "error_resp":
+                    self.assertEqual(r.error_resp.code, 1105)
+            self.assertEqual(kinds.count("pong_resp"), 5, kinds)
+            # Bytes: 10 answers of 10 kB at 20 kB/s after a 64 KiB burst:
+            # the last ones wait, none is lost.
+            c2 = await PubSubClient.connect(gb.url("/q"), PB)
+            t0 = time.monotonic()
+            for i in range(5):
+                await c2.send_req(c2.req_ping(os.urandom(10000), seq=i))
+            for i in range(5):
+                r = await c2.recv_resp(timeout=20 * SCALE)
+                self.assertEqual(r.WhichOneof("resp"), "pong_resp")
+            await asyncio.sleep(0.2)
+            for i in range(5, 10):
+                await c2.send_req(c2.req_ping(os.urandom(10000), seq=i))
+                r = await c2.recv_resp(timeout=20 * SCALE)
+                self.assertEqual(r.WhichOneof("resp"), "pong_resp")
+            took = time.monotonic() - t0
+            self.assertGreater(took, 1.0, "100 kB at 20 kB/s after a 64 KiB burst")
+            for s in (c, c2):
+                await s.close()
+        finally:
+            gw.stop(self)
+            gb.stop(self)
+
     async def test_token_expires_on_open_session(self):
         gw = Gateway(self.dir.name, "exp", None, text=self.text())
         try:
