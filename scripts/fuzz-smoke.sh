@@ -17,7 +17,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 secs=${FUZZ_SECONDS:-20}
 cc=${FUZZ_CC:-clang}
 builddir=${FUZZ_BUILDDIR:-$top/build-fuzz}
-targets=${*:-fuzz_records fuzz_kproto fuzz_http fuzz_pubsub fuzz_ws_frames fuzz_jwt}
+targets=${*:-fuzz_records fuzz_kproto fuzz_http fuzz_pubsub fuzz_ws_frames fuzz_jwt
+    fuzz_auth}
 
 if ! command -v "$cc" >/dev/null 2>&1; then
 	echo "fuzz-smoke: $cc not found (Debian: clang libclang-rt-14-dev;" \

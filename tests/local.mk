@@ -107,7 +107,7 @@ EXTRA_DIST += tests/cli.sh tests/integration/run.sh tests/integration/pubsub_cli
 if ENABLE_FUZZING
 FUZZ_FLAGS = -fsanitize=fuzzer,address,undefined
 noinst_PROGRAMS += fuzz/fuzz_records fuzz/fuzz_kproto fuzz/fuzz_http \
-	fuzz/fuzz_pubsub fuzz/fuzz_ws_frames fuzz/fuzz_jwt
+	fuzz/fuzz_pubsub fuzz/fuzz_ws_frames fuzz/fuzz_jwt fuzz/fuzz_auth
 fuzz_fuzz_records_SOURCES = fuzz/fuzz_records.c
 fuzz_fuzz_records_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
 fuzz_fuzz_records_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
@@ -132,16 +132,21 @@ fuzz_fuzz_jwt_SOURCES = fuzz/fuzz_jwt.c
 fuzz_fuzz_jwt_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
 fuzz_fuzz_jwt_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
 fuzz_fuzz_jwt_LDADD = net/libnet.a $(MBEDTLS_LIBS)
+fuzz_fuzz_auth_SOURCES = fuzz/fuzz_auth.c src/auth.c
+fuzz_fuzz_auth_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
+fuzz_fuzz_auth_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
+fuzz_fuzz_auth_LDADD = $(WS_LIBS)
 # Only the targets (and the generated headers they need), not the daemon.
 FUZZ_TARGETS = fuzz/fuzz_records$(EXEEXT) fuzz/fuzz_kproto$(EXEEXT) \
 	fuzz/fuzz_http$(EXEEXT) fuzz/fuzz_pubsub$(EXEEXT) fuzz/fuzz_ws_frames$(EXEEXT) \
-	fuzz/fuzz_jwt$(EXEEXT)
+	fuzz/fuzz_jwt$(EXEEXT) fuzz/fuzz_auth$(EXEEXT)
 fuzz-targets: $(BUILT_SOURCES)
 	$(AM_V_at)$(MAKE) $(AM_MAKEFLAGS) $(FUZZ_TARGETS)
 endif
 # The sources, the seed corpora and the fixed crashes (fuzz/corpus/<target>/).
 EXTRA_DIST += fuzz/fuzz_records.c fuzz/fuzz_kproto.c fuzz/fuzz_http.c \
-	fuzz/fuzz_pubsub.c fuzz/fuzz_ws_frames.c fuzz/fuzz_jwt.c fuzz/corpus
+	fuzz/fuzz_pubsub.c fuzz/fuzz_ws_frames.c fuzz/fuzz_jwt.c fuzz/fuzz_auth.c \
+	fuzz/corpus
 
 # Leader fail-over on a real three-broker KRaft cluster, and the whole
 # suite again against Kafka 3.9 (the product supports 3.9 and 4.x).
