@@ -122,6 +122,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	users[3].username = s_bob;
 	users[3].key = s_bkey;
 	users[4].username = s_nobody;
+	auth_hash(s_akey, strlen(s_akey), users[0].key_hash);
+	auth_hash(s_bkey, strlen(s_bkey), users[3].key_hash);
 	for (i = 0; i < AUTH_NCMD; i++) {
 		users[3].acl.all[i] = 1;
 		users[4].acl.all[i] = 1;

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <mbedtls/md.h>
+
 #include "net/jwt.h"
 #include "src/auth.h"
 #include "ws/http.h"
@@ -37,6 +39,8 @@ auth_unescape(const char *s, size_t len, char *buf, size_t buflen)
 	size_t	 i, n = 0;
 	int	 hi, lo;
 
+	if (buflen == 0)
+		return -1;
 	for (i = 0; i < len; i++) {
 		if (n + 1 >= buflen)
 			return -1;
@@ -148,16 +152,23 @@ auth_b64url(const char *s, size_t len, char *buf, size_t buflen)
 	return memchr(buf, '\0', n) == NULL ? (int)n : -1;
 }
 
-/* Equal, in time that does not depend on where they differ. */
-static int
-auth_ct_eq(const char *a, const char *b)
+void
+auth_hash(const void *p, size_t len, uint8_t out[AUTH_HASH_LEN])
 {
-	size_t		 la = strlen(a), lb = strlen(b), i;
-	unsigned char	 d = la != lb;
+	(void)mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), p, len,
+	    out);
+}
 
-	for (i = 0; i < la; i++)
-		d |= (unsigned char)a[i] ^ (unsigned char)b[i % (lb ? lb : 1)];
-	return d == 0 && lb > 0;
+/* Two digests equal, in time that does not depend on where they differ. */
+static int
+auth_hash_eq(const uint8_t *a, const uint8_t *b)
+{
+	unsigned char	 d = 0;
+	size_t		 i;
+
+	for (i = 0; i < AUTH_HASH_LEN; i++)
+		d |= a[i] ^ b[i];
+	return d == 0;
 }
 
 /* ---- topics ---- */
@@ -197,6 +208,36 @@ int
 auth_required(const struct auth_route *r)
 {
 	return r->key_auth || r->jwt_auth;
+}
+
+static int
+auth_str_same(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+	    (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+int
+auth_route_same(const struct auth_route *a, const struct auth_route *b)
+{
+	int	 i;
+
+	if (a->key_auth != b->key_auth || a->jwt_auth != b->jwt_auth ||
+	    !auth_str_same(a->ka_header, b->ka_header) ||
+	    !auth_str_same(a->ka_query, b->ka_query) ||
+	    !auth_str_same(a->jwt_header, b->jwt_header) ||
+	    !auth_str_same(a->jwt_query, b->jwt_query) ||
+	    !auth_str_same(a->jwt_cookie, b->jwt_cookie) ||
+	    a->jwt_leeway != b->jwt_leeway ||
+	    !auth_str_same(a->jwt_iss, b->jwt_iss) ||
+	    !auth_str_same(a->jwt_aud, b->jwt_aud) ||
+	    a->origin_required != b->origin_required ||
+	    a->norigins != b->norigins)
+		return 0;
+	for (i = 0; i < a->norigins; i++)
+		if (strcmp(a->origins[i], b->origins[i]) != 0)
+			return 0;
+	return 1;
 }
 
 /* ---- Origin ---- */
@@ -329,6 +370,7 @@ auth_key(const struct auth_route *r, const struct auth_consumers *cs,
 {
 	const char	*q, *proto = NULL;
 	size_t		 qlen, plen = 0;
+	uint8_t		 h[AUTH_HASH_LEN];
 	int		 i, n, ours = 0;
 
 	auth_query(req, &q, &qlen);
@@ -345,12 +387,23 @@ auth_key(const struct auth_route *r, const struct auth_consumers *cs,
 		res->protocol = ours ? "kafkagate" : proto;
 		res->protocollen = ours ? 9 : plen;
 	}
+	/*
+	 * The presented key is hashed once and compared with every
+	 * consumer's digest: the work does not grow with the key's length
+	 * times the consumers, nor depend on which is close.
+	 */
+	auth_hash(buf, (size_t)n, h);
 	for (i = 0; i < cs->n; i++)
-		if (cs->v[i].key != NULL && auth_ct_eq(buf, cs->v[i].key)) {
+		if (cs->v[i].key != NULL &&
+		    auth_hash_eq(h, cs->v[i].key_hash) && res->consumer == NULL)
 			res->consumer = &cs->v[i];
-			res->method = "key-auth";
-			return;
-		}
+	explicit_bzero(h, sizeof(h));
+	if (res->consumer != NULL) {
+		res->method = "key-auth";
+		return;
+	}
+	res->protocol = NULL;
+	res->protocollen = 0;
 	res->status = 401;
 	res->why = "invalid API key";
 }
@@ -473,6 +526,15 @@ done:
 	free(buf);
 	if (res->consumer == NULL && res->status == 0)
 		res->status = 401;
+	if (res->status != 0) {
+		/* A refusal carries only its status and why. */
+		res->consumer = NULL;
+		res->method = NULL;
+		res->protocol = NULL;
+		res->protocollen = 0;
+		res->expires = 0;
+		return;
+	}
 	if (res->consumer != NULL && res->consumer->max_conns > 0 &&
 	    res->consumer->nconns >= res->consumer->max_conns) {
 		res->status = 429;

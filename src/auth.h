@@ -41,11 +41,15 @@ struct auth_acl {
 	int		 all[AUTH_NCMD];
 };
 
+#define AUTH_HASH_LEN	32		/* SHA-256 */
+
 struct auth_consumer {
 	char		*username;
 	char		*key;		/* key-auth; NULL: none */
+	uint8_t		 key_hash[AUTH_HASH_LEN]; /* SHA-256 of key */
 	char		*jwt_key;	/* jwt-auth: the "key" claim */
 	struct jwt_key	*jwt;		/* its verification key */
+	uint8_t		 jwt_fp[AUTH_HASH_LEN]; /* of its alg and key */
 	struct auth_acl	 acl;		/* ours: what it may read */
 	int		 max_conns;	/* ours: sessions at once; 0: any */
 	int		 nconns;	/* open sessions (kept by the caller) */
@@ -75,7 +79,7 @@ struct auth_consumers {
 
 /* auth_admit() results: the HTTP status to answer, 0 to upgrade. */
 struct auth_result {
-	int			 status;	/* 0, 401 or 403 */
+	int			 status;	/* 0, 401, 403, 429 or 503 */
 	const char		*why;		/* for the log and the body */
 	struct auth_consumer	*consumer;	/* NULL: no authentication */
 	const char		*method;	/* "key-auth", "jwt-auth" */
@@ -98,6 +102,13 @@ int	 auth_allows(const struct auth_route *, const struct auth_consumer *,
 int	 auth_match(const char *pattern, const char *topic);
 /* 1 if the route asks for a credential. */
 int	 auth_required(const struct auth_route *);
+/*
+ * 1 if two routes admit the same way (plugins, their sources, origins,
+ * JWT checks); the allow-lists are not compared (checked per command).
+ */
+int	 auth_route_same(const struct auth_route *, const struct auth_route *);
+/* SHA-256 of len octets (a key, or what fingerprints a JWT key). */
+void	 auth_hash(const void *, size_t len, uint8_t out[AUTH_HASH_LEN]);
 
 void	 auth_acl_free(struct auth_acl *);
 void	 auth_route_free(struct auth_route *);

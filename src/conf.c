@@ -884,6 +884,24 @@ cf_route_auth(struct kg_config *c, struct cf_doc *d, yaml_node_t *rt,
 	return 0;
 }
 
+/*
+ * APISIX's secret references ($env://NAME, $secret://...) are not
+ * resolved here: taken as they are they would be guessable credentials.
+ */
+static int
+cf_not_ref(struct cf_doc *d, yaml_node_t *n, const char *v, const char *what)
+{
+	char	 msg[200];
+
+	if (v == NULL || (strncmp(v, "$env://", 7) != 0 &&
+	    strncmp(v, "$secret://", 10) != 0))
+		return 0;
+	(void)snprintf(msg, sizeof(msg), "%s: APISIX secret references "
+	    "($env://, $secret://) are not supported: give the value, or the "
+	    "file key", what);
+	return cf_fail(d, n, msg);
+}
+
 /* jwt-auth of a consumer: key, algorithm, secret or public key. */
 static int
 cf_consumer_jwt(struct cf_doc *d, yaml_node_t *n, struct auth_consumer *u)
@@ -918,6 +936,8 @@ cf_consumer_jwt(struct cf_doc *d, yaml_node_t *n, struct auth_consumer *u)
 		if ((v == NULL) == (file == NULL))
 			return cf_fail(d, n, "plugins.jwt-auth: give the "
 			    "secret or secret_file (one of them)");
+		if (cf_not_ref(d, n, v, "plugins.jwt-auth.secret") != 0)
+			return -1;
 		if (file != NULL && (pem = cf_read_secret(file, e,
 		    sizeof(e))) == NULL)
 			return cf_fail(d, n, e);
@@ -932,11 +952,21 @@ cf_consumer_jwt(struct cf_doc *d, yaml_node_t *n, struct auth_consumer *u)
 		if ((v == NULL) == (file == NULL))
 			return cf_fail(d, n, "plugins.jwt-auth: give the "
 			    "public_key or public_key_file (one of them)");
+		if (cf_not_ref(d, n, v, "plugins.jwt-auth.public_key") != 0)
+			return -1;
 		if (file != NULL && cf_read_file(file, 1 << 20, &pem, &len, e,
 		    sizeof(e)) != 0)
 			return cf_fail(d, n, e);
 		v = pem != NULL ? pem : v;
 		rc = jwt_key_init_public(u->jwt, a, v, strlen(v), e, sizeof(e));
+	}
+	/* What the key is: a reload that changes it closes the sessions. */
+	{
+		uint8_t	 fp[AUTH_HASH_LEN + 1];
+
+		fp[0] = (uint8_t)a;
+		auth_hash(v, strlen(v), fp + 1);
+		auth_hash(fp, sizeof(fp), u->jwt_fp);
 	}
 	if (pem != NULL) {
 		explicit_bzero(pem, strlen(pem));
@@ -991,6 +1021,9 @@ cf_consumer(struct kg_config *c, struct cf_doc *d, yaml_node_t *cn)
 			return cf_fail(d, n, e);
 		if (*u->key == '\0')
 			return cf_fail(d, n, "plugins.key-auth: an empty key");
+		if (cf_not_ref(d, n, u->key, "plugins.key-auth.key") != 0)
+			return -1;
+		auth_hash(u->key, strlen(u->key), u->key_hash);
 	}
 	if ((n = cf_get(d, plugins, "jwt-auth")) != NULL) {
 		if (n->type != YAML_MAPPING_NODE)
@@ -1747,6 +1780,11 @@ cf_nodump(struct kg_config *c)
 			c->has_secrets = 1;
 	if (c->tls_key != NULL)
 		c->has_secrets = 1;
+	/* Consumers' API keys and JWT secrets. */
+	for (i = 0; i < c->consumers.n; i++)
+		if (c->consumers.v[i].key != NULL ||
+		    c->consumers.v[i].jwt != NULL)
+			c->has_secrets = 1;
 #ifdef PR_SET_DUMPABLE
 	if (c->has_secrets && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		log_warnx("prctl(PR_SET_DUMPABLE): %s", strerror(errno));

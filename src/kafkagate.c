@@ -521,11 +521,14 @@ kg_same_consumer(const struct kg_config *c, const struct auth_consumer *u)
 
 	for (i = 0; i < c->consumers.n; i++) {
 		v = &c->consumers.v[i];
+		/* The key, and the JWT key's claim, algorithm and key. */
 		if (strcmp(v->username, u->username) == 0 &&
 		    (v->key == NULL) == (u->key == NULL) &&
-		    (v->key == NULL || strcmp(v->key, u->key) == 0) &&
+		    (v->key == NULL || memcmp(v->key_hash, u->key_hash,
+		    AUTH_HASH_LEN) == 0) &&
 		    (v->jwt_key == NULL) == (u->jwt_key == NULL) &&
-		    (v->jwt_key == NULL || strcmp(v->jwt_key, u->jwt_key) == 0))
+		    (v->jwt_key == NULL || (strcmp(v->jwt_key, u->jwt_key) == 0 &&
+		    memcmp(v->jwt_fp, u->jwt_fp, AUTH_HASH_LEN) == 0)))
 			return v;
 	}
 	return NULL;
@@ -560,8 +563,11 @@ kg_remap(void *arg, const struct bridge_route *br, void **grant, int open)
 			kg_remap_closed++;
 		return NULL;
 	}
-	/* A route that now wants credentials the session never gave. */
-	if (open && u == NULL && auth_required(&n->auth)) {
+	/*
+	 * A route that now admits otherwise (other credentials, origins,
+	 * JWT checks): its sessions were let in under the old rules.
+	 */
+	if (open && !auth_route_same(&o->auth, &n->auth)) {
 		kg_remap_closed++;
 		return NULL;
 	}
@@ -577,6 +583,27 @@ kg_route_of(const void *route)
 {
 	return (const struct kg_route *)(const void *)((const char *)route -
 	    offsetof(struct kg_route, route));
+}
+
+/* {"message":"..."} with why escaped for JSON, cut to fit. */
+static void
+kg_json_message(char *buf, size_t len, const char *why)
+{
+	size_t	 n;
+	char	*p = buf, *end = buf + len - 16;
+
+	n = (size_t)snprintf(p, len, "{\"message\":\"");
+	p += n;
+	for (; *why != '\0' && p < end; why++) {
+		if (*why == '"' || *why == '\\') {
+			*p++ = '\\';
+			*p++ = *why;
+		} else if ((unsigned char)*why < 0x20)
+			p += snprintf(p, 7, "\\u%04x", (unsigned char)*why);
+		else
+			*p++ = *why;
+	}
+	(void)snprintf(p, (size_t)(buf + len - p), "\"}\n");
 }
 
 /*
@@ -600,8 +627,7 @@ kg_admit(void *arg, void *route, const struct http_request *req,
 	if (res.status != 0) {
 		log_client(LOG_LVL_INFO, "auth: %s: route %s: refused with %d: "
 		    "%s", peer, r->path, res.status, res.why);
-		(void)snprintf(body, sizeof(body), "{\"message\":\"%s\"}\n",
-		    res.why);
+		kg_json_message(body, sizeof(body), res.why);
 		a->status = res.status;
 		a->body = body;
 		return;
@@ -643,12 +669,20 @@ kg_warn_open(const struct kg_config *c)
 			open = 1;
 	if (!open)
 		return;
-	for (i = 0; i < c->nroutes; i++)
+	for (i = 0; i < c->nroutes; i++) {
 		if (!auth_required(&c->routes[i].auth))
 			log_warnx("route %s has no authentication and listens "
 			    "beyond loopback: whoever reaches it reads every "
 			    "topic the gateway may read (see kafkagate.conf(5), "
 			    "AUTHENTICATION)", c->routes[i].path);
+		/* Browsers send the jwt cookie to a page of any site. */
+		else if (c->routes[i].auth.jwt_auth &&
+		    c->routes[i].auth.norigins == 0)
+			log_warnx("route %s takes a JWT from a cookie but lists "
+			    "no origins: any page a user visits can read through "
+			    "it with the user's cookie (set kafkagate.origins)",
+			    c->routes[i].path);
+	}
 }
 
 static void
@@ -656,9 +690,10 @@ kg_open(void *arg, struct ws_session *ws, void *route)
 {
 	struct auth_consumer	*u = ws_session_grant(ws);
 
-	if (u != NULL)
-		u->nconns++;
 	bridge_open(arg, ws, route);
+	/* Counted once the bridge holds it (kg_closed() finds it there). */
+	if (u != NULL && bridge_session_grant(ws) == u)
+		u->nconns++;
 }
 
 static void

@@ -53,6 +53,8 @@ setup(void)
 	acl_all(&users[1].acl);
 	users[2].username = s_carol;
 	acl_all(&users[2].acl);
+	auth_hash(s_akey, strlen(s_akey), users[0].key_hash);
+	auth_hash(s_bkey, strlen(s_bkey), users[1].key_hash);
 	cs.v = users;
 	cs.n = 3;
 }

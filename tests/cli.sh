@@ -354,6 +354,10 @@ grep -q "the-key" "$t/out" && bad "auth-print: printed a key" || ok "auth-print:
 grep -q "^  allow list_offset: (nothing)" "$t/out" && grep -q "^  max-connections 3" "$t/out" &&
     grep -q "^  origins https://x.y" "$t/out" && ok "auth-print: permissions" || bad "auth-print: permissions"
 expect open-route-warning 0 "has no authentication and listens beyond loopback" -- "$bin" -n -b h:1
+printf 'consumers: [{username: u, plugins: {key-auth: {key: "$env://KEY"}}}]\nroutes: [{uri: /a, upstream: {nodes: {"h:1": 1}}}]\n' >"$t/envref.yaml"
+expect auth-env-ref 1 "secret references" -- "$bin" -n -c "$t/envref.yaml"
+printf 'consumers: [{username: u, plugins: {jwt-auth: {key: k, secret: s}}}]\nroutes: [{uri: /a, plugins: {jwt-auth: {}}, upstream: {nodes: {"h:1": 1}}}]\n' >"$t/jwtcookie.yaml"
+expect jwt-cookie-warning 0 "takes a JWT from a cookie but lists no origins" -- "$bin" -n -c "$t/jwtcookie.yaml"
 expect max-rate 0 "max-commands-per-second 50" -- "$bin" -n -b h:1 --max-commands-per-second 50
 expect max-rate-bad 2 "expected a number from 0 to 1000000" -- "$bin" -n -b h:1 --max-commands-per-second -1
 

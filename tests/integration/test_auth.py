@@ -344,6 +344,33 @@ class Auth(RespAsserts, unittest.IsolatedAsyncioTestCase):
         finally:
             gw.stop(self)
 
+    async def test_reload_tightens(self):
+        gw = Gateway(self.dir.name, "tight", None, text=self.text())
+        try:
+            t = token({"key": "bob-key", "exp": int(time.time()) + 600}, b"bob-secret")
+            bob = await PubSubClient.connect(gw.url("/jwt"), PB,
+                                             extra_headers={"Authorization": t})
+            alice = await PubSubClient.connect(gw.url("/key"), PB,
+                                               extra_headers={"apikey": "alice-key"})
+            opened = await PubSubClient.connect(gw.url("/open"), PB)
+            # bob's secret rotated, /key now wants origins: both closed;
+            # /open did not change.
+            text = self.text().replace("secret: bob-secret", "secret: bob-rotated")
+            text = text.replace("      key-auth: {}\n",
+                                "      key-auth: {}\n    kafkagate:\n"
+                                "      origins: [\"https://app.example.com\"]\n", 1)
+            gw.write_raw(text.replace("{port}", str(gw.port)))
+            await gw.hup("reloaded")
+            for s in (bob, alice):
+                await asyncio.wait_for(s.ws.wait_closed(), 10 * SCALE)
+                self.assertEqual(s.ws.close_code, 1001)
+            r = await opened.ping(b"still")
+            self.assertEqual(r.WhichOneof("resp"), "pong_resp")
+            await self.refused(gw.url("/jwt") + "?jwt=" + t, 401)
+            await opened.close()
+        finally:
+            gw.stop(self)
+
     async def test_quotas(self):
         text = ("listen: [\"127.0.0.1:{port}\"]\n%s\nroutes:\n  - uri: /q\n"
                 "    upstream:\n      nodes:\n        \"" + BOOTSTRAP + "\": 1\n")
