@@ -526,6 +526,18 @@ done:
 	free(buf);
 	if (res->consumer == NULL && res->status == 0)
 		res->status = 401;
+	if (res->status == 0 && res->protocol == NULL) {
+		const char	*v;
+		size_t		 vl;
+		int		 ours = 0;
+
+		/* "kafkagate" before an offered entry holding a credential. */
+		(void)auth_protocols(req, "\n", &v, &vl, &ours);
+		if (ours) {
+			res->protocol = "kafkagate";
+			res->protocollen = 9;
+		}
+	}
 	if (res->status != 0) {
 		/* A refusal carries only its status and why. */
 		res->consumer = NULL;

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <ev.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <getopt.h>
 #include <limits.h>
 #ifdef __GLIBC__
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kafka/cluster.h"
 #include "net/log.h"
@@ -611,6 +613,67 @@ kg_json_message(char *buf, size_t len, const char *why)
  * (src/auth.h).  One log line per refusal: who, from where, which route,
  * why; never the credential.
  */
+/*
+ * Failed admissions per client address: a bucket of KG_FAIL_BURST that
+ * refills KG_FAIL_RATE a second, in a fixed table (addresses that hash
+ * alike share one).  An address out of it is answered 429 without its
+ * credential being looked at: guessing keys or sending forged tokens
+ * (an ECDSA verification each) cannot take the loop from the others.
+ */
+#define KG_FAIL_SLOTS	4096
+#define KG_FAIL_RATE	5.0
+#define KG_FAIL_BURST	20.0
+
+static struct {
+	double	 tokens;
+	double	 at;
+} kg_fail[KG_FAIL_SLOTS];
+static uint64_t	 kg_fail_basis;
+
+/* The slot of a peer "addr:port" (the port left out). */
+static unsigned int
+kg_fail_slot(const char *peer)
+{
+	const char	*end = strrchr(peer, ':');
+	uint64_t	 h;
+
+	if (kg_fail_basis == 0) {
+#ifdef HAVE_ARC4RANDOM_UNIFORM
+		arc4random_buf(&kg_fail_basis, sizeof(kg_fail_basis));
+#else
+		kg_fail_basis = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL ^
+		    (uint64_t)(ev_time() * 1e6);
+#endif
+		kg_fail_basis |= 1;
+	}
+	if (end == NULL)
+		end = peer + strlen(peer);
+	for (h = kg_fail_basis; peer < end; peer++)
+		h = (h ^ (uint8_t)*peer) * 1099511628211ULL;
+	return (unsigned int)(h % KG_FAIL_SLOTS);
+}
+
+/* 1 if the address may try (again); with charge, a failure is counted. */
+static int
+kg_fail_budget(const char *peer, int charge)
+{
+	unsigned int	 i = kg_fail_slot(peer);
+	double		 now = ev_now(kg_loop);
+
+	if (kg_fail[i].at == 0)
+		kg_fail[i].tokens = KG_FAIL_BURST;
+	else if (now > kg_fail[i].at)
+		kg_fail[i].tokens += (now - kg_fail[i].at) * KG_FAIL_RATE;
+	if (kg_fail[i].tokens > KG_FAIL_BURST)
+		kg_fail[i].tokens = KG_FAIL_BURST;
+	kg_fail[i].at = now;
+	if (kg_fail[i].tokens < 1)
+		return 0;
+	if (charge)
+		kg_fail[i].tokens -= 1;
+	return 1;
+}
+
 static void
 kg_admit(void *arg, void *route, const struct http_request *req,
     const char *peer, struct ws_admit *a)
@@ -623,7 +686,17 @@ kg_admit(void *arg, void *route, const struct http_request *req,
 	if (!auth_required(&r->auth) && r->auth.norigins == 0 &&
 	    !r->auth.origin_required)
 		return;
+	if (!kg_fail_budget(peer, 0)) {
+		log_client(LOG_LVL_INFO, "auth: %s: route %s: refused with 429: "
+		    "too many failed attempts from this address", peer, r->path);
+		kg_json_message(body, sizeof(body), "too many failed attempts");
+		a->status = 429;
+		a->body = body;
+		return;
+	}
 	auth_admit(&r->auth, &kgc->consumers, req, ev_now(kg_loop), &res);
+	if (res.status == 401 || res.status == 403)
+		(void)kg_fail_budget(peer, 1);
 	if (res.status != 0) {
 		log_client(LOG_LVL_INFO, "auth: %s: route %s: refused with %d: "
 		    "%s", peer, r->path, res.status, res.why);

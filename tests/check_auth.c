@@ -168,6 +168,14 @@ START_TEST(test_subprotocol)
 	ck_assert_ptr_eq(res.consumer, &users[0]);
 	ck_assert_uint_eq(res.protocollen, 9);
 	ck_assert_int_eq(memcmp(res.protocol, "kafkagate", 9), 0);
+	/* A key in a header: "kafkagate" still echoed, not an offered
+	   credential. */
+	request("/kafka", "apikey: alice-secret\r\nSec-WebSocket-Protocol: "
+	    "jwt.x.y.z, kafkagate\r\n");
+	admit(&res);
+	ck_assert_ptr_eq(res.consumer, &users[0]);
+	ck_assert_uint_eq(res.protocollen, 9);
+	ck_assert_int_eq(memcmp(res.protocol, "kafkagate", 9), 0);
 	/* Padding, bad characters, a wrong key. */
 	request("/kafka", "Sec-WebSocket-Protocol: apikey.YWxpY2Utc2VjcmV0=\r\n");
 	admit(&res);

@@ -371,6 +371,22 @@ class Auth(RespAsserts, unittest.IsolatedAsyncioTestCase):
         finally:
             gw.stop(self)
 
+    async def test_failed_attempts_budget(self):
+        gw = Gateway(self.dir.name, "guess", None, text=self.text())
+        try:
+            url = gw.url("/key")
+            for i in range(20):
+                await self.refused(url, 401, extra_headers={"apikey": "guess-%d" % i})
+            # Out of failures: 429 without the key being looked at.
+            await self.refused(url, 429, extra_headers={"apikey": "guess-x"})
+            await self.refused(url, 429, extra_headers={"apikey": "alice-key"})
+            self.assertIn("too many failed attempts from this address", gw.text())
+            await asyncio.sleep(1.0)          # 5 a second come back
+            c = await PubSubClient.connect(url, PB, extra_headers={"apikey": "alice-key"})
+            await c.close()
+        finally:
+            gw.stop(self)
+
     async def test_quotas(self):
         text = ("listen: [\"127.0.0.1:{port}\"]\n%s\nroutes:\n  - uri: /q\n"
                 "    upstream:\n      nodes:\n        \"" + BOOTSTRAP + "\": 1\n")
