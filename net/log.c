@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "net/bucket.h"
 #include "net/log.h"
 
 static int	 log_level = LOG_LVL_INFO;
@@ -54,7 +55,7 @@ log_msg(int level, const char *fmt, ...)
 /* ---- per-client events: a token bucket ---- */
 
 static double			 lc_rate = 20, lc_burst = 100;
-static double			 lc_tokens = 100, lc_last;
+static struct bucket		 lc_bucket;
 static unsigned long long	 lc_dropped, lc_dropped_total;
 
 void
@@ -62,7 +63,7 @@ log_client_limit(double rate, double burst)
 {
 	lc_rate = rate > 0 ? rate : 0;
 	lc_burst = burst >= 1 ? burst : 1;
-	lc_tokens = lc_burst;
+	lc_bucket.at = 0;		/* full again */
 }
 
 static double
@@ -100,18 +101,12 @@ log_client(int level, const char *fmt, ...)
 	if (!log_enabled(level))
 		return;
 	now = lc_now();
-	if (lc_last == 0)
-		lc_last = now;
-	lc_tokens += (now - lc_last) * lc_rate;
-	lc_last = now;
-	if (lc_tokens > lc_burst)
-		lc_tokens = lc_burst;
-	if (lc_tokens < 1) {
+	if (bucket_fill(&lc_bucket, now, lc_rate, lc_burst) < 1) {
 		lc_dropped++;
 		lc_dropped_total++;
 		return;
 	}
-	lc_tokens -= 1;
+	lc_bucket.tokens -= 1;
 	log_client_flush();
 	va_start(ap, fmt);
 	log_vmsg(level, fmt, ap);

@@ -297,7 +297,8 @@ auth_origin_ok(const struct auth_route *r, const struct http_request *req,
 
 /*
  * The offered subprotocols: the entry starting with prefix (its rest in
- * *val), and whether "kafkagate" is among them.
+ * *val; prefix NULL: none looked for), and whether "kafkagate" is among
+ * them.
  */
 static int
 auth_protocols(const struct http_request *req, const char *prefix,
@@ -305,7 +306,8 @@ auth_protocols(const struct http_request *req, const char *prefix,
 {
 	const struct http_header	*h;
 	const char			*p, *end, *t;
-	size_t				 idx = 0, n, plen = strlen(prefix);
+	size_t				 idx = 0, n;
+	size_t				 plen = prefix ? strlen(prefix) : 0;
 	int				 found = 0;
 
 	for (; (h = http_header_find(req, "sec-websocket-protocol", &idx)) !=
@@ -320,7 +322,7 @@ auth_protocols(const struct http_request *req, const char *prefix,
 				n--;
 			if (n == 9 && memcmp(p, "kafkagate", 9) == 0)
 				*ours = 1;
-			else if (!found && n > plen &&
+			else if (!found && prefix != NULL && n > plen &&
 			    memcmp(p, prefix, plen) == 0) {
 				*val = p;
 				*vlen = n;
@@ -532,7 +534,7 @@ done:
 		int		 ours = 0;
 
 		/* "kafkagate" before an offered entry holding a credential. */
-		(void)auth_protocols(req, "\n", &v, &vl, &ours);
+		(void)auth_protocols(req, NULL, &v, &vl, &ours);
 		if (ours) {
 			res->protocol = "kafkagate";
 			res->protocollen = 9;

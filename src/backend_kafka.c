@@ -114,8 +114,7 @@ kb_allowed(struct bridge_req *r, int cmd, const char *topic)
 	const struct auth_consumer	*u = bridge_req_grant(r);
 	char				 q[BRIDGE_QUOTE_MAX + 4];
 
-	kr = (const struct kg_route *)(const void *)((const char *)
-	    bridge_req_route(r) - offsetof(struct kg_route, route));
+	kr = config_route_of(bridge_req_route(r));
 	if (auth_allows(&kr->auth, u, cmd, topic))
 		return 1;
 	log_client(LOG_LVL_INFO, "auth: %s: route %s%s%s: %s of topic %s "

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/bucket.h"
 #include "net/log.h"
 #include "net/utf8.h"
 #include "src/bridge.h"
@@ -63,10 +64,8 @@ struct bridge_session {
 	int				 closing;	/* we stopped answering */
 	int				 paused;	/* not read: over a bound */
 	size_t				 held;		/* bytes of done answers queued */
-	double				 tokens;	/* max_rate: commands left */
-	double				 tokens_at;	/* when last refilled */
-	double				 bytes;		/* max_bytes_rate: bytes left */
-	double				 bytes_at;	/* when last refilled */
+	struct bucket			 cmds;		/* max_rate */
+	struct bucket			 bytes;		/* max_bytes_rate */
 	double				 resume_at;	/* throttled until; 0: not */
 	char				 peer[64];
 };
@@ -938,17 +937,11 @@ br_charge(struct bridge_session *s, size_t n)
 	now = br_conf.now();
 	cap = rate < (double)br_conf.max_frame ? (double)br_conf.max_frame :
 	    rate;
-	if (s->bytes_at == 0)
-		s->bytes = cap;
-	else if (now > s->bytes_at)
-		s->bytes += (now - s->bytes_at) * rate;
-	if (s->bytes > cap)
-		s->bytes = cap;
-	s->bytes_at = now;
-	s->bytes -= (double)n;
-	if (s->bytes >= 0 || s->resume_at > 0)
+	(void)bucket_fill(&s->bytes, now, rate, cap);
+	s->bytes.tokens -= (double)n;
+	if (s->bytes.tokens >= 0 || s->resume_at > 0)
 		return;
-	s->resume_at = now + -s->bytes / rate;
+	s->resume_at = now + -s->bytes.tokens / rate;
 	if (br_conf.wake_at != NULL)
 		br_conf.wake_at(s->resume_at);
 }
@@ -987,16 +980,9 @@ br_rate_ok(struct bridge_session *s)
 		return 1;
 	now = br_conf.now();
 	cap = br_conf.max_rate < 1 ? 1 : br_conf.max_rate;
-	if (s->tokens_at == 0)
-		s->tokens = cap;
-	else if (now > s->tokens_at)
-		s->tokens += (now - s->tokens_at) * br_conf.max_rate;
-	if (s->tokens > cap)
-		s->tokens = cap;
-	s->tokens_at = now;
-	if (s->tokens < 1)
+	if (bucket_fill(&s->cmds, now, br_conf.max_rate, cap) < 1)
 		return 0;
-	s->tokens -= 1;
+	s->cmds.tokens -= 1;
 	return 1;
 }
 

@@ -813,13 +813,6 @@ cf_only(struct cf_doc *d, yaml_node_t *map, const char *what,
 	return 0;
 }
 
-static int
-cf_dup_text(struct cf_doc *d, yaml_node_t *map, const char *key,
-    const char *what, char **out)
-{
-	return cf_sec_text(d, map, key, what, out);
-}
-
 /* A route's plugins.key-auth, plugins.jwt-auth and our kafkagate block. */
 static int
 cf_route_auth(struct kg_config *c, struct cf_doc *d, yaml_node_t *rt,
@@ -837,9 +830,9 @@ cf_route_auth(struct kg_config *c, struct cf_doc *d, yaml_node_t *rt,
 			return cf_fail(d, n, "plugins.key-auth must be a "
 			    "mapping");
 		a->key_auth = 1;
-		if (cf_dup_text(d, n, "header", "plugins.key-auth.header",
+		if (cf_sec_text(d, n, "header", "plugins.key-auth.header",
 		    &a->ka_header) != 0 ||
-		    cf_dup_text(d, n, "query", "plugins.key-auth.query",
+		    cf_sec_text(d, n, "query", "plugins.key-auth.query",
 		    &a->ka_query) != 0)
 			return -1;
 	}
@@ -848,11 +841,11 @@ cf_route_auth(struct kg_config *c, struct cf_doc *d, yaml_node_t *rt,
 			return cf_fail(d, n, "plugins.jwt-auth must be a "
 			    "mapping");
 		a->jwt_auth = 1;
-		if (cf_dup_text(d, n, "header", "plugins.jwt-auth.header",
+		if (cf_sec_text(d, n, "header", "plugins.jwt-auth.header",
 		    &a->jwt_header) != 0 ||
-		    cf_dup_text(d, n, "query", "plugins.jwt-auth.query",
+		    cf_sec_text(d, n, "query", "plugins.jwt-auth.query",
 		    &a->jwt_query) != 0 ||
-		    cf_dup_text(d, n, "cookie", "plugins.jwt-auth.cookie",
+		    cf_sec_text(d, n, "cookie", "plugins.jwt-auth.cookie",
 		    &a->jwt_cookie) != 0)
 			return -1;
 	}
@@ -874,9 +867,9 @@ cf_route_auth(struct kg_config *c, struct cf_doc *d, yaml_node_t *rt,
 	    &a->norigins) != 0) ||
 	    cf_bool(d, k, "origin_required", &req) != 0 ||
 	    cf_seconds(d, k, "jwt_leeway", &leeway, 0) != 0 ||
-	    cf_dup_text(d, k, "jwt_issuer", "kafkagate.jwt_issuer",
+	    cf_sec_text(d, k, "jwt_issuer", "kafkagate.jwt_issuer",
 	    &a->jwt_iss) != 0 ||
-	    cf_dup_text(d, k, "jwt_audience", "kafkagate.jwt_audience",
+	    cf_sec_text(d, k, "jwt_audience", "kafkagate.jwt_audience",
 	    &a->jwt_aud) != 0)
 		return -1;
 	a->origin_required = req > 0;
@@ -911,7 +904,7 @@ cf_consumer_jwt(struct cf_doc *d, yaml_node_t *n, struct auth_consumer *u)
 	size_t		 len;
 	int		 a, rc;
 
-	if (cf_dup_text(d, n, "key", "plugins.jwt-auth.key", &u->jwt_key) != 0 ||
+	if (cf_sec_text(d, n, "key", "plugins.jwt-auth.key", &u->jwt_key) != 0 ||
 	    cf_text(d, n, "algorithm", "plugins.jwt-auth.algorithm", &alg) != 0)
 		return -1;
 	if (u->jwt_key == NULL || *u->jwt_key == '\0')
@@ -1000,7 +993,7 @@ cf_consumer(struct kg_config *c, struct cf_doc *d, yaml_node_t *cn)
 		return cf_fail(d, cn, "out of memory");
 	u = &c->consumers.v[c->consumers.n++];
 	u->max_conns = -1;
-	if (cf_dup_text(d, cn, "username", "username", &u->username) != 0)
+	if (cf_sec_text(d, cn, "username", "username", &u->username) != 0)
 		return -1;
 	if (u->username == NULL || *u->username == '\0')
 		return cf_fail(d, cn, "a consumer needs a username");
@@ -1009,7 +1002,7 @@ cf_consumer(struct kg_config *c, struct cf_doc *d, yaml_node_t *cn)
 		if (n->type != YAML_MAPPING_NODE)
 			return cf_fail(d, n, "plugins.key-auth must be a "
 			    "mapping");
-		if (cf_dup_text(d, n, "key", "plugins.key-auth.key",
+		if (cf_sec_text(d, n, "key", "plugins.key-auth.key",
 		    &u->key) != 0 || cf_text(d, n, "key_file",
 		    "plugins.key-auth.key_file", &file) != 0)
 			return -1;

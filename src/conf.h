@@ -109,6 +109,14 @@ struct kg_config {
 	struct kg_config	*retired_next;	/* kafkagate.c's list */
 };
 
+/* The daemon's route a bridge route is part of. */
+static inline const struct kg_route *
+config_route_of(const struct bridge_route *r)
+{
+	return (const struct kg_route *)(const void *)((const char *)r -
+	    offsetof(struct kg_route, route));
+}
+
 void	 config_init(struct kg_config *);
 /* Read the file if any, apply defaults, validate.  0 or -1 with err. */
 int	 config_finish(struct kg_config *, char *err, size_t errlen);

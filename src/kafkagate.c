@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "kafka/cluster.h"
+#include "net/bucket.h"
 #include "net/log.h"
 #include "net/sdnotify.h"
 #include "net/tls.h"
@@ -544,8 +545,7 @@ kg_remap(void *arg, const struct bridge_route *br, void **grant, int open)
 	struct auth_consumer	*u = NULL;
 	int			 i;
 
-	o = (const struct kg_route *)(const void *)((const char *)br -
-	    offsetof(struct kg_route, route));
+	o = config_route_of(br);
 	/* Its consumer, by name, with the same credentials. */
 	if (open && *grant != NULL &&
 	    (u = kg_same_consumer(nc, *grant)) == NULL) {
@@ -577,14 +577,6 @@ kg_remap(void *arg, const struct bridge_route *br, void **grant, int open)
 		u->nconns++;
 	*grant = open ? u : NULL;
 	return &n->route;
-}
-
-/* The daemon's route of a bridge route. */
-static const struct kg_route *
-kg_route_of(const void *route)
-{
-	return (const struct kg_route *)(const void *)((const char *)route -
-	    offsetof(struct kg_route, route));
 }
 
 /* {"message":"..."} with why escaped for JSON, cut to fit. */
@@ -624,10 +616,7 @@ kg_json_message(char *buf, size_t len, const char *why)
 #define KG_FAIL_RATE	5.0
 #define KG_FAIL_BURST	20.0
 
-static struct {
-	double	 tokens;
-	double	 at;
-} kg_fail[KG_FAIL_SLOTS];
+static struct bucket	 kg_fail[KG_FAIL_SLOTS];
 static uint64_t	 kg_fail_basis;
 
 /* The slot of a peer "addr:port" (the port left out). */
@@ -657,20 +646,12 @@ kg_fail_slot(const char *peer)
 static int
 kg_fail_budget(const char *peer, int charge)
 {
-	unsigned int	 i = kg_fail_slot(peer);
-	double		 now = ev_now(kg_loop);
+	struct bucket	*b = &kg_fail[kg_fail_slot(peer)];
 
-	if (kg_fail[i].at == 0)
-		kg_fail[i].tokens = KG_FAIL_BURST;
-	else if (now > kg_fail[i].at)
-		kg_fail[i].tokens += (now - kg_fail[i].at) * KG_FAIL_RATE;
-	if (kg_fail[i].tokens > KG_FAIL_BURST)
-		kg_fail[i].tokens = KG_FAIL_BURST;
-	kg_fail[i].at = now;
-	if (kg_fail[i].tokens < 1)
+	if (bucket_fill(b, ev_now(kg_loop), KG_FAIL_RATE, KG_FAIL_BURST) < 1)
 		return 0;
 	if (charge)
-		kg_fail[i].tokens -= 1;
+		b->tokens -= 1;
 	return 1;
 }
 
@@ -678,7 +659,7 @@ static void
 kg_admit(void *arg, void *route, const struct http_request *req,
     const char *peer, struct ws_admit *a)
 {
-	const struct kg_route	*r = kg_route_of(route);
+	const struct kg_route	*r = config_route_of(route);
 	struct auth_result	 res;
 	static char		 body[200];
 
